@@ -1,0 +1,44 @@
+// One build for every bundle: extension host (node/cjs), CLI (node/cjs), encoder worker, webview (browser).
+import * as esbuild from 'esbuild';
+import { chmodSync } from 'node:fs';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const nodeCommon = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: !production,
+  minify: production,
+  // Native and host-provided modules are resolved at run time, never bundled.
+  external: ['vscode', 'onnxruntime-node', 'sharp', '@huggingface/tokenizers'],
+  logLevel: 'warning',
+};
+
+const builds = [
+  { ...nodeCommon, entryPoints: ['extension/host/extension.ts'], outfile: 'dist/extension.cjs' },
+  { ...nodeCommon, entryPoints: ['extension/cli.ts'], outfile: 'dist/cli.cjs', banner: { js: '#!/usr/bin/env node' } },
+  {
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: !production,
+    minify: production,
+    entryPoints: ['webview/main.ts'],
+    outfile: 'dist/webview.js',
+    logLevel: 'warning',
+  },
+];
+
+if (watch) {
+  for (const options of builds) {
+    const ctx = await esbuild.context(options);
+    await ctx.watch();
+  }
+} else {
+  await Promise.all(builds.map((options) => esbuild.build(options)));
+  chmodSync('dist/cli.cjs', 0o755);
+}
