@@ -108,14 +108,5 @@ export function valueInfo(name: string, elem: ElemType, dims: (number | string)[
   };
 }
 
-/** Seeded PRNG (mulberry32) so generated weights are reproducible run to run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded PRNG (mulberry32) so generated weights are reproducible run to run; one shared copy in the core. */
+export { mulberry32 } from '../../extension/core/numeric/prng.ts';

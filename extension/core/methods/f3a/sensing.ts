@@ -1,0 +1,227 @@
+// F³A Stage 0 (§4.3 [PROPOSED]): centring, frozen sparse sensing heads, winner-take-all tags, odour map.
+import type { Matrix } from '../../bundle/tensor.ts';
+import { mulberry32 } from '../../numeric/prng.ts';
+import { roundHalfUp } from '../../numeric/rounding.ts';
+import { dot, unit } from './npsum.ts';
+
+export const HEADS = 4;
+export const SEED = 1234;
+
+export type SensingMode = 'sparse' | 'dense' | 'no-cue';
+
+export interface WtaShape {
+  /** Kenyon cells per head. */
+  readonly m: number;
+  /** Input coordinates summed by each cell. */
+  readonly s: number;
+  /** Winners kept per tag. */
+  readonly k: number;
+}
+
+export interface Sensing {
+  readonly mode: SensingMode;
+  /** Final odour o ∈ [0,1]^N. */
+  readonly odour: Float64Array;
+  /** Odour before min–max normalisation. */
+  readonly raw: Float64Array;
+  /** Per-head odour maps o_h (sparse: one per head; dense / no-cue: the single map). */
+  readonly perHead: Float64Array[];
+  /** Best-matching cue per token (−1 without cues). */
+  readonly argmaxCue: Int32Array;
+  /** Centred, unit-length tokens ṽ (N×d, row-major): stages 3–4 use ṽ·ṽ. */
+  readonly centred: Float64Array;
+  readonly wta: WtaShape | null;
+}
+
+export function wtaShape(d: number): WtaShape {
+  const m = Math.min(2048, 8 * d);
+  return { m, s: Math.max(2, Math.min(16, roundHalfUp(0.125 * d))), k: Math.ceil(0.05 * m) };
+}
+
+function rowOf(x: Matrix, i: number): Float64Array {
+  return Float64Array.from(x.data.subarray(i * x.cols, (i + 1) * x.cols));
+}
+
+/** Column mean over rows, rows added in order (NumPy's axis-0 reduction). */
+function columnMean(rows: Float64Array[], d: number): Float64Array {
+  const mu = new Float64Array(d);
+  for (const r of rows) for (let k = 0; k < d; k++) mu[k] += r[k];
+  for (let k = 0; k < d; k++) mu[k] /= rows.length;
+  return mu;
+}
+
+function centreAll(rows: Float64Array[], mu: Float64Array): Float64Array[] {
+  return rows.map((r) => unit(r.map((v, k) => v - mu[k])));
+}
+
+function flatten(rows: Float64Array[], d: number): Float64Array {
+  const out = new Float64Array(rows.length * d);
+  rows.forEach((r, i) => out.set(r, i * d));
+  return out;
+}
+
+/** Frozen head h: m cells of s distinct coordinates, drawn in order from mulberry32(seed + h), duplicates skipped. */
+export function headWiring(h: number, d: number, shape: WtaShape): Int32Array {
+  const rand = mulberry32(SEED + h);
+  const wires = new Int32Array(shape.m * shape.s);
+  for (let c = 0; c < shape.m; c++) {
+    const base = c * shape.s;
+    let filled = 0;
+    while (filled < shape.s) {
+      const j = Math.floor(rand() * d);
+      let dup = false;
+      for (let t = 0; t < filled; t++) if (wires[base + t] === j) dup = true;
+      if (!dup) wires[base + filled++] = j;
+    }
+  }
+  return wires;
+}
+
+/** The k-th largest value (1-based) by in-place quickselect; `a` is scrambled. */
+function kthLargest(a: Float64Array, k: number): number {
+  const target = a.length - k;
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i++] = a[j];
+        a[j--] = t;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  return a[target];
+}
+
+/** WTA tag: the k cells with the largest z (ties: lower cell first), ascending cell ids. */
+export function tag(x: Float64Array, wires: Int32Array, shape: WtaShape): Int32Array {
+  const { m, s, k } = shape;
+  const z = new Float64Array(m);
+  for (let c = 0; c < m; c++) {
+    let acc = 0;
+    for (let t = 0; t < s; t++) acc += x[wires[c * s + t]];
+    z[c] = acc;
+  }
+  const kth = kthLargest(Float64Array.from(z), k);
+  let above = 0;
+  for (let c = 0; c < m; c++) if (z[c] > kth) above++;
+  const winners = new Int32Array(k);
+  let taken = 0;
+  let tiesLeft = k - above;
+  for (let c = 0; c < m; c++) {
+    if (z[c] > kth) winners[taken++] = c;
+    else if (z[c] === kth && tiesLeft > 0) {
+      winners[taken++] = c;
+      tiesLeft--;
+    }
+  }
+  return winners;
+}
+
+/** For each cell, the cues whose tag contains it (turns overlap counting into a sparse walk). */
+function cuesByCell(cueTags: Int32Array[], m: number): number[][] {
+  const byCell: number[][] = Array.from({ length: m }, () => []);
+  cueTags.forEach((t, u) => t.forEach((c) => byCell[c].push(u)));
+  return byCell;
+}
+
+/** Min–max to [0,1]; a constant map becomes 0.5 everywhere. */
+export function minMax(x: Float64Array): Float64Array {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of x) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const range = hi - lo;
+  return range === 0 ? new Float64Array(x.length).fill(0.5) : x.map((v) => (v - lo) / range);
+}
+
+/** Stage 0. `cue` null (or with no rows) selects the no-cue branch (§4.3 step 5). */
+export function sense(V: Matrix, cue: Matrix | null, dense: boolean): Sensing {
+  const n = V.rows;
+  const d = V.cols;
+  const vRows = Array.from({ length: n }, (_, i) => rowOf(V, i));
+  const mu = columnMean(vRows, d);
+  const vt = centreAll(vRows, mu);
+  const centred = flatten(vt, d);
+  const argmaxCue = new Int32Array(n).fill(-1);
+
+  if (!cue || cue.rows === 0) {
+    // Text-agnostic distinctiveness: −x̂_i · normalize(mean_j x̂_j).
+    const xh = vRows.map(unit);
+    const dir = unit(columnMean(xh, d));
+    const raw = Float64Array.from(xh, (x) => -dot(x, 0, dir, 0, d));
+    return { mode: 'no-cue', odour: minMax(raw), raw, perHead: [raw], argmaxCue, centred, wta: null };
+  }
+
+  const qt = centreAll(
+    Array.from({ length: cue.rows }, (_, u) => rowOf(cue, u)),
+    mu,
+  );
+
+  if (dense) {
+    // §4.3 step 6: o_i = max_u cos(q̃_u, ṽ_i) (identical for every head).
+    const raw = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let best = -Infinity;
+      qt.forEach((q, u) => {
+        const c = dot(q, 0, vt[i], 0, d);
+        if (c > best) {
+          best = c;
+          argmaxCue[i] = u;
+        }
+      });
+      raw[i] = best;
+    }
+    return { mode: 'dense', odour: minMax(raw), raw, perHead: [raw], argmaxCue, centred, wta: null };
+  }
+
+  const shape = wtaShape(d);
+  const M = qt.length;
+  const acc = new Float64Array(n);
+  const cueVotes = new Int32Array(n * M);
+  const perHead: Float64Array[] = [];
+  const counts = new Int32Array(M);
+  for (let h = 0; h < HEADS; h++) {
+    const wires = headWiring(h, d, shape);
+    const byCell = cuesByCell(
+      qt.map((q) => tag(q, wires, shape)),
+      shape.m,
+    );
+    const oh = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      counts.fill(0);
+      for (const c of tag(vt[i], wires, shape)) for (const u of byCell[c]) counts[u]++;
+      let best = 0;
+      for (let u = 0; u < M; u++) {
+        cueVotes[i * M + u] += counts[u];
+        if (counts[u] > best) best = counts[u];
+      }
+      // max_u |T(q̃_u) ∩ T(ṽ_i)| / k, then added head by head (the pinned order).
+      oh[i] = best / shape.k;
+      acc[i] += oh[i];
+    }
+    perHead.push(oh);
+  }
+  const raw = acc.map((v) => v / HEADS);
+  for (let i = 0; i < n; i++) {
+    let best = -1;
+    for (let u = 0; u < M; u++) {
+      if (cueVotes[i * M + u] > best) {
+        best = cueVotes[i * M + u];
+        argmaxCue[i] = u;
+      }
+    }
+  }
+  return { mode: 'sparse', odour: minMax(raw), raw, perHead, argmaxCue, centred, wta: shape };
+}

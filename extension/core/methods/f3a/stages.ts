@@ -1,0 +1,197 @@
+// F³A Stages 2–4 (§4.3 [PROPOSED]): local refinement, coverage-preserving competition, recovery.
+import type { Grid } from '../types.ts';
+import { rankDescending } from '../../numeric/ranking.ts';
+import type { Cells } from './budget.ts';
+import { dot, npSum } from './npsum.ts';
+
+export const T_REF = 3;
+export const LAMBDA = 0.5;
+export const MU = 0.25;
+export const SIGMA_S = 1.5;
+
+export type Stage = 'loc' | 'comp' | 'rec';
+
+/** The growing selection S, in insertion order, with a stage label per pick. */
+export class Selection {
+  readonly order: number[] = [];
+  readonly stage: Stage[] = [];
+  readonly taken: Uint8Array;
+  constructor(n: number) {
+    this.taken = new Uint8Array(n);
+  }
+  add(i: number, s: Stage): void {
+    this.taken[i] = 1;
+    this.order.push(i);
+    this.stage.push(s);
+  }
+  get size(): number {
+    return this.order.length;
+  }
+}
+
+/** Shared geometry and similarity for the stages. */
+export interface Field {
+  readonly n: number;
+  readonly d: number;
+  readonly grid: Grid;
+  readonly odour: Float64Array;
+  /** Centred unit tokens ṽ, N×d. */
+  readonly centred: Float64Array;
+}
+
+const rowOf = (f: Field, i: number): number => Math.floor(i / f.grid.w);
+const colOf = (f: Field, i: number): number => i % f.grid.w;
+
+/** Row j of the centred cosine ṽ·ṽ (computed lazily, one selected token at a time). */
+export function simRow(f: Field, j: number): Float64Array {
+  const out = new Float64Array(f.n);
+  for (let i = 0; i < f.n; i++) out[i] = dot(f.centred, i * f.d, f.centred, j * f.d, f.d);
+  return out;
+}
+
+export interface Refinement {
+  readonly cell: number;
+  readonly quota: number;
+  /** p*⁽⁰⁾…p*⁽ᵀ⁾ as [row, col] (shorter when the weights vanish). */
+  readonly path: [number, number][];
+  readonly picked: number[];
+}
+
+/** Stage 2: odour-weighted mean-shift from each active cell's best token, then the top-q local scores. */
+export function localize(f: Field, cells: Cells, quotas: Int32Array, B_loc: number, sel: Selection): Refinement[] {
+  const sigma = cells.g / 2;
+  const twoSigma2 = 2 * sigma * sigma;
+  const reach = cells.g / 2 + 1;
+  const rows = Float64Array.from({ length: f.n }, (_, i) => rowOf(f, i));
+  const cols = Float64Array.from({ length: f.n }, (_, i) => colOf(f, i));
+  const weightsAt = (pr: number, pc: number): Float64Array =>
+    f.odour.map((o, i) => o * Math.exp(-((rows[i] - pr) ** 2 + (cols[i] - pc) ** 2) / twoSigma2));
+  const out: Refinement[] = [];
+  quotas.forEach((q, c) => {
+    if (q <= 0) return;
+    let start = cells.members[c][0];
+    for (const i of cells.members[c]) if (f.odour[i] > f.odour[start]) start = i;
+    let pr = rows[start];
+    let pc = cols[start];
+    const path: [number, number][] = [[pr, pc]];
+    for (let t = 0; t < T_REF; t++) {
+      const w = weightsAt(pr, pc);
+      const total = npSum(w);
+      if (total === 0) break;
+      pr = npSum(w.map((v, i) => v * rows[i])) / total;
+      pc = npSum(w.map((v, i) => v * cols[i])) / total;
+      path.push([pr, pc]);
+    }
+    const local = weightsAt(pr, pc);
+    const region: number[] = [];
+    for (let i = 0; i < f.n; i++) {
+      if (!sel.taken[i] && Math.abs(rows[i] - pr) <= reach && Math.abs(cols[i] - pc) <= reach) region.push(i);
+    }
+    const ranked = rankDescending(region.map((i) => local[i])).slice(0, q);
+    const picked = ranked.map((t) => region[t]);
+    for (const i of picked) sel.add(i, 'loc');
+    out.push({ cell: c, quota: q, path, picked });
+  });
+  if (sel.size < B_loc) {
+    for (const i of rankDescending(f.odour)) {
+      if (sel.size >= B_loc) break;
+      if (!sel.taken[i]) sel.add(i, 'loc');
+    }
+  }
+  return out;
+}
+
+export interface CompetitionRound {
+  readonly token: number;
+  readonly gain: number;
+  /** λ·max(red, 0) of the picked token. */
+  readonly redPenalty: number;
+  /** μ·crowd of the picked token. */
+  readonly crowdPenalty: number;
+}
+
+export interface Competition {
+  readonly rounds: CompetitionRound[];
+  /** max_{j∈S} ṽ_i·ṽ_j after the stage (−1 where S is empty): the coverage Stage 4 starts from. */
+  readonly red: Float64Array;
+}
+
+/** Stage 3: B_comp greedy picks of o − λ·max(red,0) − μ·crowd. */
+export function compete(f: Field, B_comp: number, sel: Selection): Competition {
+  const red = new Float64Array(f.n).fill(-1);
+  const crowd = new Float64Array(f.n);
+  const twoSigma2 = 2 * SIGMA_S * SIGMA_S;
+  const absorb = (j: number): void => {
+    const s = simRow(f, j);
+    const rj = rowOf(f, j);
+    const cj = colOf(f, j);
+    for (let i = 0; i < f.n; i++) {
+      if (s[i] > red[i]) red[i] = s[i];
+      const near = Math.exp(-((rowOf(f, i) - rj) ** 2 + (colOf(f, i) - cj) ** 2) / twoSigma2);
+      if (near > crowd[i]) crowd[i] = near;
+    }
+  };
+  sel.order.forEach(absorb);
+  const rounds: CompetitionRound[] = [];
+  for (let r = 0; r < B_comp && sel.size < f.n; r++) {
+    let best = -1;
+    let bestGain = -Infinity;
+    for (let i = 0; i < f.n; i++) {
+      if (sel.taken[i]) continue;
+      const gain = f.odour[i] - LAMBDA * Math.max(red[i], 0) - MU * crowd[i];
+      if (best === -1 || gain > bestGain) {
+        best = i;
+        bestGain = gain;
+      }
+    }
+    rounds.push({ token: best, gain: bestGain, redPenalty: LAMBDA * Math.max(red[best], 0), crowdPenalty: MU * crowd[best] });
+    sel.add(best, 'comp');
+    absorb(best);
+  }
+  return { rounds, red };
+}
+
+export interface RecoveryRound {
+  /** U_c per cell (−∞ for exhausted cells). */
+  readonly U: Float64Array;
+  readonly cell: number;
+  readonly token: number;
+}
+
+export interface Recovery {
+  readonly rounds: RecoveryRound[];
+  readonly coverBefore: Float64Array;
+  readonly coverAfter: Float64Array;
+}
+
+const clip = (x: number): number => Math.min(1, Math.max(-1, x));
+
+/** Stage 4: B_rec times, add the medoid (over the whole cell) of the least-covered cell. */
+export function recover(f: Field, cells: Cells, B_rec: number, sel: Selection, cover: Float64Array): Recovery {
+  const cov = Float64Array.from(cover);
+  const coverBefore = Float64Array.from(cov);
+  const rounds: RecoveryRound[] = [];
+  for (let r = 0; r < B_rec && sel.size < f.n; r++) {
+    const U = Float64Array.from(cells.members, (mem) =>
+      mem.some((i) => !sel.taken[i]) ? npSum(mem.map((i) => 1 - clip(cov[i]))) / mem.length : -Infinity,
+    );
+    let cell = 0;
+    for (let c = 1; c < U.length; c++) if (U[c] > U[cell]) cell = c;
+    const mem = cells.members[cell];
+    let token = -1;
+    let bestScore = -Infinity;
+    for (const i of mem) {
+      if (sel.taken[i]) continue;
+      const score = npSum(mem.map((j) => dot(f.centred, i * f.d, f.centred, j * f.d, f.d))) / mem.length;
+      if (token === -1 || score > bestScore) {
+        token = i;
+        bestScore = score;
+      }
+    }
+    rounds.push({ U, cell, token });
+    sel.add(token, 'rec');
+    const s = simRow(f, token);
+    for (let i = 0; i < f.n; i++) if (s[i] > cov[i]) cov[i] = s[i];
+  }
+  return { rounds, coverBefore, coverAfter: cov };
+}
