@@ -113,7 +113,9 @@ export function parseNpy(bytes: Uint8Array, name: string): Tensor {
   if (bytes.length - start < needed) {
     throw new InputError(`Array "${name}" is truncated: expected ${needed} data bytes, found ${bytes.length - start}.`);
   }
-  const raw = bytes.slice(start, start + needed); // copy: aligned and detached from the zip buffer
+  // Copy: aligned and detached from the source (Buffer#slice would return a view, not a copy).
+  const raw = new Uint8Array(needed);
+  raw.set(bytes.subarray(start, start + needed));
   const dv = new DataView(raw.buffer);
   let data: TensorData;
   switch (dtype) {
