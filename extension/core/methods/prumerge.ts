@@ -1,17 +1,177 @@
-import type { MethodSpec } from './types.ts';
+import { InputError } from '../errors.ts';
+import type { JsonObject } from '../json.ts';
+import { normalizeRows } from '../numeric/linalg.ts';
+import { sortedAscending, topK } from '../numeric/ranking.ts';
+import { num, str } from './params.ts';
+import type { MethodInput, MethodSpec } from './types.ts';
 
-// PLACEHOLDER — being implemented; replaced by the real method.
+/** numpy.percentile with the default 'linear' method, including numpy's two-sided lerp. */
+export function percentileLinear(sorted: ArrayLike<number>, q: number): number {
+  const pos = (q / 100) * (sorted.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  const t = pos - lo;
+  const a = sorted[lo];
+  const b = sorted[hi];
+  const diff = b - a;
+  return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
+}
+
+/** The [CLS]→patch attention row: a 1-D role, or the head mean when asked for. */
+function attentionRow(input: MethodInput, heads: string, notes: string[]): Float64Array {
+  const a = input.matrix('cls_attn');
+  const n = input.n;
+  const name = input.sourceName('cls_attn');
+  if (a.cols !== n) throw new InputError(`cls_attn "${name}" has ${a.cols} columns but there are ${n} patch tokens.`);
+  if (a.rows > 1 && heads !== 'mean') {
+    throw new InputError(
+      `prumerge needs one [CLS]→patch attention row [N] (PruMerge recomputes single-head attention in the last CLIP layer), but cls_attn "${name}" has ${a.rows} heads; map a 1-D array (e.g. --input cls_attn=pm_cls_attn) or pass --param heads=mean to average them.`,
+    );
+  }
+  const out = new Float64Array(n);
+  for (let h = 0; h < a.rows; h++) for (let i = 0; i < n; i++) out[i] += a.data[h * n + i];
+  if (a.rows > 1) {
+    for (let i = 0; i < n; i++) out[i] /= a.rows;
+    notes.push(`Averaged ${a.rows} attention heads into one row; PruMerge's own attention is single-head, so this is an approximation.`);
+  }
+  return out;
+}
+
+interface Outliers {
+  q1: number;
+  q3: number;
+  upper: number;
+  count: number;
+  ratio: number;
+}
+
+/** IQR outlier rule (`outlier_dectection`). */
+function outliers(a: Float64Array): Outliers {
+  const sorted = Float64Array.from(a).sort();
+  const q1 = percentileLinear(sorted, 25);
+  const q3 = percentileLinear(sorted, 75);
+  const upper = q3 + 1.5 * (q3 - q1);
+  let count = 0;
+  for (const v of a) if (v > upper) count++;
+  return { q1, q3, upper, count, ratio: count / a.length };
+}
+
+/** PruMerge+ spatial extras: 0, s, 2s, … < N−1 with s = ⌊⌊1/ratio⌋/3⌋, skipping tokens already kept. */
+function spatialExtras(n: number, ratio: number, kept: Set<number>, notes: string[]): { added: number[]; stepLength: number | null; spacing: number | null } {
+  if (ratio === 0) {
+    notes.push('No attention outliers: the official PruMerge+ divides by zero here; PruneLens adds no spatial samples.');
+    return { added: [], stepLength: null, spacing: null };
+  }
+  const stepLength = Math.trunc(1 / ratio);
+  let spacing = Math.trunc(stepLength / 3);
+  if (spacing === 0) {
+    notes.push('⌊step/3⌋ = 0 (the official arange would fail); PruneLens samples every token instead.');
+    spacing = 1;
+  }
+  const added: number[] = [];
+  for (let i = 0; i < n - 1; i += spacing) if (!kept.has(i)) added.push(i);
+  return { added, stepLength, spacing: Math.trunc(stepLength / 3) };
+}
+
 export const prumerge: MethodSpec = {
   id: 'prumerge',
-  label: 'prumerge',
-  source: '',
+  label: 'LLaVA-PruMerge / PruMerge+',
+  source: 'Shang et al., ICCV 2025 (arXiv 2403.15388); 42Shawn/LLaVA-PruMerge @ 097c0411, clip_encoder.py',
   family: 'baseline',
-  needs: ['features'],
+  needs: ['features', 'cls_attn', 'keys'],
   optional: [],
-  params: [],
-  selection: 'ranked',
+  params: [
+    { name: 'variant', kind: 'enum', values: ['prumerge', 'prumerge_plus'], default: 'prumerge', description: 'prumerge: keep the IQR attention outliers; prumerge_plus: also add uniformly spaced spatial samples.' },
+    { name: 'knn', kind: 'integer', default: 32, min: 1, description: 'Neighbours (by key cosine) merged into each kept token, weighted by their raw [CLS] attention.' },
+    {
+      name: 'heads',
+      kind: 'enum',
+      values: ['single', 'mean'],
+      default: 'single',
+      description: 'single: cls_attn must be one [N] row (e.g. --input cls_attn=pm_cls_attn); mean: average a multi-head [H,N] cls_attn (an approximation).',
+    },
+    { name: 'adaptive', kind: 'boolean', informational: true, description: 'Oracle label: the adaptive IQR count (always true here).' },
+  ],
+  selection: 'threshold',
   budgetParams: () => null,
-  run: () => {
-    throw new Error('prumerge is not implemented yet');
+  run(input, params) {
+    const n = input.n;
+    const variant = str(params, 'variant');
+    if (params.adaptive === false) throw new InputError('prumerge supports only the adaptive (IQR outlier) token count; adaptive must be true.');
+    const notes: string[] = [];
+    const a = attentionRow(input, str(params, 'heads'), notes);
+    const x = input.matrix('features');
+    const keys = input.matrix('keys');
+    if (keys.rows !== n) throw new InputError(`keys "${input.sourceName('keys')}" has ${keys.rows} rows but there are ${n} patch tokens.`);
+    const o = outliers(a);
+    const nTopk = Math.trunc(n * o.ratio);
+    const order = topK(a, nTopk);
+    const extras = variant === 'prumerge_plus' ? spatialExtras(n, o.ratio, new Set(order), notes) : null;
+    const idxFinal = [...order, ...(extras?.added ?? [])];
+    const keptSet = new Set(idxFinal);
+    const compl = Array.from({ length: n }, (_, i) => i).filter((i) => !keptSet.has(i));
+
+    // Merge: kept token + Σ a_j x_j over its k nearest (key cosine) among all other tokens.
+    const d = x.cols;
+    const dk = keys.cols;
+    const kn = normalizeRows(keys);
+    let k = num(params, 'knn');
+    if (k > n - 1) {
+      notes.push(`Only ${n - 1} other tokens: kNN uses ${n - 1} neighbours instead of ${k}.`);
+      k = n - 1;
+    }
+    const neighbours: number[][] = [];
+    const rows: number[][] = [];
+    idxFinal.forEach((tok, i) => {
+      // Candidate order as in the official code: other kept tokens, then the pruned ones.
+      const rest = [...idxFinal.slice(0, i), ...idxFinal.slice(i + 1), ...compl];
+      const sims = rest.map((j) => {
+        let s = 0;
+        for (let c = 0; c < dk; c++) s += kn[tok * dk + c] * kn[j * dk + c];
+        return s;
+      });
+      const nn = topK(sims, k).map((p) => rest[p]);
+      neighbours.push(nn);
+      const out = new Float64Array(d);
+      for (const j of nn) for (let c = 0; c < d; c++) out[c] += x.data[j * d + c] * a[j];
+      for (let c = 0; c < d; c++) out[c] += x.data[tok * d + c];
+      rows.push(Array.from(out.subarray(0, Math.min(4, d))));
+    });
+    const extra = new Float64Array(d);
+    for (const j of compl) for (let c = 0; c < d; c++) extra[c] += x.data[j * d + c] * a[j];
+    rows.push(Array.from(extra.subarray(0, Math.min(4, d))));
+
+    const keep = sortedAscending(idxFinal);
+    const output: JsonObject = {
+      cls_attn: Array.from(a),
+      Q1: o.q1,
+      Q3: o.q3,
+      upper_bound: o.upper,
+      n_outliers: o.count,
+      ratio: o.ratio,
+      n_topk: nTopk,
+      topk_order: order,
+      added: extras?.added ?? [],
+      idx_final: idxFinal,
+      keep,
+      n_out: idxFinal.length + 1,
+      merged_first4: rows,
+    };
+    if (extras) {
+      output.step_length = extras.stepLength;
+      output.spacing = extras.spacing;
+    }
+    return {
+      method: 'prumerge',
+      params: { ...params },
+      n,
+      keep,
+      scores: Array.from(a),
+      scoreName: 'cls_attention',
+      selection: 'threshold',
+      output,
+      trace: { neighbours, pruned: compl, upper_bound: o.upper },
+      notes,
+    };
   },
 };

@@ -1,0 +1,132 @@
+import { rankDescending } from '../../numeric/ranking.ts';
+
+/** Token state between ToMe steps: size-weighted features, sizes, sources and the representative original index. */
+export interface TomeState {
+  /** Row-major [t, d] float64. */
+  x: Float64Array;
+  d: number;
+  size: number[];
+  sources: number[][];
+  rep: number[];
+}
+
+export interface TomeStep {
+  state: TomeState;
+  r: number;
+  /** [src rep, dst rep] in descending match-score order. */
+  merges: [number, number][];
+  /** Current-position indices of the unmerged A tokens, in output order. */
+  unmerged: number[];
+  /** Best score and best B partner (current position) of every A token (positions 0, 2, 4, …). */
+  nodeMax: number[];
+  nodeIdx: number[];
+}
+
+export function initialState(data: ArrayLike<number>, n: number, d: number): TomeState {
+  return {
+    x: Float64Array.from(data),
+    d,
+    size: new Array<number>(n).fill(1),
+    sources: Array.from({ length: n }, (_, i) => [i]),
+    rep: Array.from({ length: n }, (_, i) => i),
+  };
+}
+
+function unitRows(m: ArrayLike<number>, rows: number[], dm: number): Float64Array[] {
+  return rows.map((i) => {
+    const v = new Float64Array(dm);
+    let s = 0;
+    for (let k = 0; k < dm; k++) {
+      v[k] = m[i * dm + k];
+      s += v[k] * v[k];
+    }
+    const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
+    for (let k = 0; k < dm; k++) v[k] *= inv;
+    return v;
+  });
+}
+
+/**
+ * One bipartite soft matching step with r merges and size-weighted averaging (merge_wavg).
+ * `metric` is [t, dm] aligned with the state's tokens. Output order: [unmerged A …, all B …].
+ */
+export function tomeStep(state: TomeState, metric: ArrayLike<number>, dm: number, rWanted: number, classToken: boolean): TomeStep {
+  const t = state.size.length;
+  const d = state.d;
+  const protectedCount = classToken ? 1 : 0;
+  const r = Math.max(0, Math.min(rWanted, Math.floor((t - protectedCount) / 2)));
+  const aPos = Array.from({ length: Math.ceil(t / 2) }, (_, i) => 2 * i);
+  const bPos = Array.from({ length: Math.floor(t / 2) }, (_, i) => 2 * i + 1);
+  const an = unitRows(metric, aPos, dm);
+  const bn = unitRows(metric, bPos, dm);
+  const nodeMax: number[] = [];
+  const nodeIdx: number[] = [];
+  an.forEach((va, ia) => {
+    let best = 0;
+    let bestS = -Infinity;
+    bn.forEach((vb, ib) => {
+      let s = 0;
+      for (let k = 0; k < dm; k++) s += va[k] * vb[k];
+      if (s > bestS) {
+        bestS = s;
+        best = ib;
+      }
+    });
+    // The protected [CLS] row is −∞ everywhere, so its argmax is the first B token.
+    const isProtected = classToken && ia === 0;
+    nodeMax.push(isProtected ? -Infinity : bestS);
+    nodeIdx.push(isProtected ? 0 : best);
+  });
+  if (r === 0) {
+    return { state, r, merges: [], unmerged: aPos, nodeMax, nodeIdx: nodeIdx.map((j) => bPos[j]) };
+  }
+  const edge = rankDescending(nodeMax);
+  const src = edge.slice(0, r);
+  let unm = edge.slice(r);
+  if (classToken) unm = [...unm].sort((p, q) => p - q);
+
+  // Weighted sums into the B tokens (x·size, summed), then divided by the summed sizes.
+  const bx = new Float64Array(bPos.length * d);
+  const bSize = bPos.map((p) => state.size[p]);
+  const bSources = bPos.map((p) => [...state.sources[p]]);
+  bPos.forEach((p, ib) => {
+    for (let k = 0; k < d; k++) bx[ib * d + k] = state.x[p * d + k] * state.size[p];
+  });
+  const merges: [number, number][] = [];
+  for (const ia of src) {
+    const p = aPos[ia];
+    const ib = nodeIdx[ia];
+    for (let k = 0; k < d; k++) bx[ib * d + k] += state.x[p * d + k] * state.size[p];
+    bSize[ib] += state.size[p];
+    bSources[ib].push(...state.sources[p]);
+    merges.push([state.rep[p], state.rep[bPos[ib]]]);
+  }
+  const tOut = unm.length + bPos.length;
+  const x = new Float64Array(tOut * d);
+  const size: number[] = [];
+  const sources: number[][] = [];
+  const rep: number[] = [];
+  unm.forEach((ia, o) => {
+    const p = aPos[ia];
+    // merge_wavg divides (x·size) by size; keep that rounding path.
+    for (let k = 0; k < d; k++) x[o * d + k] = (state.x[p * d + k] * state.size[p]) / state.size[p];
+    size.push(state.size[p]);
+    sources.push(state.sources[p]);
+    rep.push(state.rep[p]);
+  });
+  bPos.forEach((p, ib) => {
+    const o = unm.length + ib;
+    for (let k = 0; k < d; k++) x[o * d + k] = bx[ib * d + k] / bSize[ib];
+    size.push(bSize[ib]);
+    sources.push(bSources[ib].sort((u, v) => u - v));
+    rep.push(state.rep[p]);
+  });
+  return {
+    state: { x, d, size, sources, rep },
+    r,
+    merges,
+    unmerged: unm.map((ia) => aPos[ia]),
+    nodeMax,
+    nodeIdx: nodeIdx.map((j) => bPos[j]),
+  };
+}
