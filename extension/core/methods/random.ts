@@ -1,6 +1,7 @@
 import { InputError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
 import { sortedAscending, topK } from '../numeric/ranking.ts';
+import { mulberry32 } from '../numeric/prng.ts';
 import { pyRound } from '../numeric/rounding.ts';
 import { num, optNum } from './params.ts';
 import type { MethodSpec, ParamSpec, Params } from './types.ts';
@@ -30,18 +31,6 @@ export function budgetCountParams(k: number, n: number, current: Params): JsonOb
   if (k < 0 || k > n) return null;
   const rest = Object.fromEntries(Object.entries(current).filter(([key]) => key !== 'ratio' && key !== 'k')) as JsonObject;
   return { ...rest, k };
-}
-
-/** mulberry32: a small seeded PRNG with uniform outputs in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export const randomBaseline: MethodSpec = {
