@@ -14,12 +14,17 @@ const nodeCommon = {
   minify: production,
   // Native and host-provided modules are resolved at run time, never bundled.
   external: ['vscode', 'onnxruntime-node', 'sharp', '@huggingface/tokenizers'],
+  // `import.meta.url` is empty in CJS output: map it to the bundle file's own URL (scripts/import-meta-url.mjs).
+  define: { 'import.meta.url': 'import_meta_url' },
+  inject: ['scripts/import-meta-url.mjs'],
   logLevel: 'warning',
 };
 
 const builds = [
   { ...nodeCommon, entryPoints: ['extension/host/extension.ts'], outfile: 'dist/extension.cjs' },
   { ...nodeCommon, entryPoints: ['extension/cli.ts'], outfile: 'dist/cli.cjs', banner: { js: '#!/usr/bin/env node' } },
+  // The runtime worker process (onnxruntime runs only here); the host and the CLI fork it.
+  { ...nodeCommon, entryPoints: ['extension/core/runtime/worker/entry.ts'], outfile: 'dist/worker.cjs' },
   {
     bundle: true,
     platform: 'browser',
