@@ -3,8 +3,10 @@ import { InputError } from './core/errors.ts';
 import type { CliCommand } from './cli/command.ts';
 import { methodsCommand } from './cli/methods.ts';
 import { pruneCommand } from './cli/prune.ts';
+import { preprocessCommand } from './cli/preprocess.ts';
+import { tokenizeCommand } from './cli/tokenize.ts';
 
-const COMMANDS: readonly CliCommand[] = [methodsCommand, pruneCommand];
+const COMMANDS: readonly CliCommand[] = [methodsCommand, pruneCommand, preprocessCommand, tokenizeCommand];
 
 function usage(): string {
   const lines = COMMANDS.map((c) => `  ${c.usage}`);
