@@ -1,17 +1,126 @@
-import type { MethodSpec } from './types.ts';
+import { InputError, MissingInputError } from '../errors.ts';
+import { gatherRows } from '../numeric/gram.ts';
+import { normalizeRows } from '../numeric/linalg.ts';
+import { greedyDpp, minMaxRelevance } from './dpp.ts';
+import { num } from './params.ts';
+import type { MethodInput, MethodSpec, Params, PruneResult } from './types.ts';
 
-// PLACEHOLDER — being implemented; replaced by the real method.
+/**
+ * Raw relevance of every image token: mean over text segments of sign·cos(e_i, t_m) (CLIP-joint space).
+ * The official code uses sign −1 (CLIP's inverted patch–text similarity, CDPruner issues #14/#19).
+ */
+export function rawRelevance(input: MethodInput, sign: number): Float64Array {
+  for (const role of ['text', 'image_joint'] as const) {
+    if (!input.has(role)) {
+      throw new MissingInputError('cdpruner', role, role === 'text' ? 'CLIP text embeddings of the instruction, for relevance' : 'CLIP-joint patch embeddings, for relevance');
+    }
+  }
+  const img = input.matrix('image_joint');
+  const txt = input.matrix('text');
+  if (img.rows !== input.n) throw new InputError(`Array "${input.sourceName('image_joint')}" (role image_joint) has ${img.rows} rows for ${input.n} tokens.`);
+  if (img.cols !== txt.cols) {
+    throw new InputError(`image_joint width ${img.cols} does not match text width ${txt.cols}; both must live in the CLIP joint space.`);
+  }
+  const e = normalizeRows(img, 1e-12);
+  const t = normalizeRows(txt, 1e-12);
+  const out = new Float64Array(img.rows);
+  const dt = img.cols;
+  for (let i = 0; i < img.rows; i++) {
+    let sum = 0;
+    for (let m = 0; m < txt.rows; m++) {
+      let dot = 0;
+      for (let k = 0; k < dt; k++) dot += e[i * dt + k] * t[m * dt + k];
+      sum += sign * dot;
+    }
+    out[i] = sum / txt.rows;
+  }
+  return out;
+}
+
+function alwaysKept(input: MethodInput): Set<number> {
+  if (!input.has('always_keep')) return new Set();
+  const v = input.vector('always_keep');
+  return new Set(Array.from(v.keys()).filter((i) => v[i] !== 0));
+}
+
+function run(input: MethodInput, params: Params): PruneResult {
+  const t = num(params, 'visual_token_num');
+  const sign = num(params, 'relevance_sign');
+  if (sign !== 1 && sign !== -1) throw new InputError(`Parameter relevance_sign of cdpruner must be -1 or 1, got ${sign}.`);
+  const raw = rawRelevance(input, sign);
+
+  const fixed = alwaysKept(input);
+  const pool = Array.from({ length: input.n }, (_, i) => i).filter((i) => !fixed.has(i));
+  if (t > pool.length) throw new InputError(`visual_token_num ${t} exceeds the ${pool.length} selectable tokens.`);
+
+  // Min/max over the selectable tokens (the official code: over the whole batch); always-kept tokens share the map.
+  const relevance = minMaxRelevance(raw, pool);
+  const rPool = Float64Array.from(pool, (i) => relevance[i]);
+  const x = gatherRows(input.matrix('features'), pool);
+  const sel = greedyDpp(normalizeRows(x, 1e-12), pool.length, x.cols, rPool, t);
+
+  const order = sel.order.map((i) => pool[i]);
+  const keep = [...order, ...fixed].sort((a, b) => a - b);
+  // Heat: the conditional gain — at its pick for selected tokens, what remains after the last pick otherwise.
+  const scores = new Array<number>(input.n).fill(0);
+  pool.forEach((g, i) => {
+    scores[g] = sel.residual[i];
+  });
+  order.forEach((g, p) => {
+    scores[g] = sel.gains[p];
+  });
+  for (const g of fixed) scores[g] = sel.gains.length > 0 ? sel.gains[0] : 1;
+  const pickRank = new Array<number>(input.n).fill(-1);
+  order.forEach((g, p) => {
+    pickRank[g] = p;
+  });
+
+  const notes = ['CDPruner as in the official code (Theia-4869/CDPruner); similarity and DPP computed in float64.'];
+  if (input.has('group')) notes.push('Multi-group bundle: the DPP runs once over all tokens (the official LLaVA-NeXT path runs it per 576-token crop).');
+  if (fixed.size > 0) notes.push(`${fixed.size} always_keep token(s) kept outside the DPP.`);
+  if (sel.exhaustedAt >= 0) notes.push(`The kernel ran out of rank at pick ${sel.exhaustedAt}; the remaining picks follow relevance (gain 0).`);
+  return {
+    method: 'cdpruner',
+    params: { ...params },
+    n: input.n,
+    keep,
+    scores,
+    scoreName: 'DPP conditional gain d²',
+    selection: 'greedy',
+    output: { keep, K: t, order, gains: sel.gains, relevance: Array.from(relevance) },
+    trace: {
+      relevance_raw: Array.from(raw),
+      pick_rank: pickRank,
+      residual_gain: scores.map((s, i) => (pickRank[i] >= 0 ? 0 : s)),
+      always_keep: [...fixed].sort((a, b) => a - b),
+      dpp_exhausted_at: sel.exhaustedAt >= 0 ? sel.exhaustedAt : null,
+    },
+    notes,
+  };
+}
+
 export const cdpruner: MethodSpec = {
   id: 'cdpruner',
-  label: 'cdpruner',
-  source: '',
+  label: 'CDPruner (conditional DPP)',
+  source: 'Zhang et al., NeurIPS 2025, arXiv 2506.10967; code Theia-4869/CDPruner @ 9541616c (llava_arch.py encode_images)',
   family: 'baseline',
-  needs: ['features'],
-  optional: [],
-  params: [],
-  selection: 'ranked',
-  budgetParams: () => null,
-  run: () => {
-    throw new Error('cdpruner is not implemented yet');
+  needs: ['features', 'image_joint', 'text'],
+  optional: ['always_keep', 'group'],
+  params: [
+    { name: 'visual_token_num', kind: 'integer', default: 64, min: 1, description: 'Tokens kept (T greedy DPP picks).' },
+    {
+      name: 'relevance_sign',
+      kind: 'integer',
+      default: -1,
+      min: -1,
+      max: 1,
+      description: 'Sign on the patch–text cosine before min–max: −1 as in the official code (CLIP inversion), +1 plain.',
+    },
+  ],
+  selection: 'greedy',
+  budgetParams(k, n, current) {
+    if (!Number.isInteger(k) || k < 1 || k > n) return null;
+    return { ...current, visual_token_num: k };
   },
+  run,
 };
