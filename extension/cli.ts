@@ -3,10 +3,11 @@ import { InputError } from './core/errors.ts';
 import type { CliCommand } from './cli/command.ts';
 import { methodsCommand } from './cli/methods.ts';
 import { pruneCommand } from './cli/prune.ts';
+import { encodeCommand } from './cli/encode.ts';
 import { preprocessCommand } from './cli/preprocess.ts';
 import { tokenizeCommand } from './cli/tokenize.ts';
 
-const COMMANDS: readonly CliCommand[] = [methodsCommand, pruneCommand, preprocessCommand, tokenizeCommand];
+const COMMANDS: readonly CliCommand[] = [methodsCommand, pruneCommand, preprocessCommand, tokenizeCommand, encodeCommand];
 
 function usage(): string {
   const lines = COMMANDS.map((c) => `  ${c.usage}`);

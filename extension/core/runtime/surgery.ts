@@ -1,0 +1,289 @@
+// Graph surgery on a ViT/CLIP vision tower, in memory, before the session is created: find the tensors
+// PruneLens needs by walking the graph (never by tensor names) and expose them as graph outputs.
+import { InputError } from '../errors.ts';
+import { GraphIndex, floatOutput, int64Initializer, type GraphAdditions, type ModelProto, type NodeProto } from './onnx-graph.ts';
+
+/** One self-attention block of the encoder, as found in the graph. */
+export interface AttentionSite {
+  /** Softmax node name and its output (attention probabilities [b,H,T,T] or [b·H,T,T]). */
+  softmaxNode: string;
+  probs: string;
+  /** q_proj / k_proj outputs [b,T,W] (after the bias, before any scaling or head split). */
+  query: string;
+  key: string;
+}
+
+/** Output names the encoder fetches after surgery. */
+export interface SurgeryOutputs {
+  /** Feature-layer residual stream without [CLS]: [b,N,W]. */
+  features: string;
+  /** Feature-layer attention, [CLS] query row: [b,H,1,T] (or [b·H,1,T]). */
+  clsAttn: string;
+  /** Same for the last encoder layer. */
+  clsAttnLast: string;
+  /** Feature-layer k_proj output [b,T,W] (head-mean taken by the encoder). */
+  keys: string;
+  /** Last layer q_proj / k_proj outputs [b,T,W] (PruMerge recomputes its attention from these). */
+  lastQuery: string;
+  lastKeys: string;
+  /** post_layernorm → projection applied to the feature-layer patch tokens [b,N,P]; null when no projection path exists. */
+  imageJoint: string | null;
+}
+
+export interface VisionSurgery {
+  /** Encoder layers (self-attention blocks) found. */
+  layers: number;
+  /** The feature layer as LLaVA's select_layer (-2 = penultimate). */
+  featureLayer: number;
+  /** 0-based encoder layer whose output, attention and keys are used. */
+  featureIndex: number;
+  sites: AttentionSite[];
+  outputs: SurgeryOutputs;
+  additions: GraphAdditions;
+  notes: string[];
+}
+
+export interface SurgeryOptions {
+  /** Name of the pixel input (default "pixel_values"). */
+  pixelInput?: string;
+  /** LLaVA-style select_layer: negative counts from the end (-1 = last layer), positive = hidden_states index. */
+  featureLayer?: number;
+}
+
+const PREFIX = 'prunelens::';
+
+/** Ops that move or relabel data without computing with it (head split, transposes, casts). */
+const PASS_THROUGH = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity', 'Cast', 'Flatten']);
+
+/**
+ * Follow a tensor backwards through layout ops and multiplications by constants (the attention scale,
+ * however it is exported) to the tensor that computed it.
+ */
+function walkBack(idx: GraphIndex, tensor: string, alsoAddStatic: boolean): { tensor: string; node: NodeProto | null } {
+  let t = tensor;
+  for (let guard = 0; guard < 64; guard++) {
+    const n = idx.nodeOf(t);
+    if (!n) return { tensor: t, node: null };
+    const op = n.opType ?? '';
+    const [a, b] = n.input ?? [];
+    if (PASS_THROUGH.has(op)) {
+      t = a;
+      continue;
+    }
+    const scaleLike = op === 'Mul' || op === 'Div' || (alsoAddStatic && (op === 'Add' || op === 'Sub'));
+    if (scaleLike && a && b) {
+      if (idx.isStatic(b) && !idx.isStatic(a)) {
+        t = a;
+        continue;
+      }
+      if (op !== 'Div' && op !== 'Sub' && idx.isStatic(a) && !idx.isStatic(b)) {
+        t = b;
+        continue;
+      }
+    }
+    return { tensor: t, node: n };
+  }
+  return { tensor: t, node: idx.nodeOf(t) };
+}
+
+/** A Softmax is a self-attention site when its logits are q·kᵀ with q computed from the data (not a learned probe). */
+function attentionSite(idx: GraphIndex, softmax: NodeProto): AttentionSite | null {
+  const input = softmax.input?.[0];
+  const probs = softmax.output?.[0];
+  if (!input || !probs) return null;
+  const score = walkBack(idx, input, true).node;
+  if (!score || score.opType !== 'MatMul') return null;
+  const [qIn, kIn] = score.input ?? [];
+  if (!qIn || !kIn) return null;
+  const query = walkBack(idx, qIn, false).tensor;
+  const key = walkBack(idx, kIn, false).tensor;
+  if (idx.isStatic(query) || idx.isStatic(key)) return null;
+  return { softmaxNode: softmax.name ?? '', probs, query, key };
+}
+
+/**
+ * The residual stream after one pre-LN encoder layer: the Add that joins the attention branch to the
+ * stream it came from, then the Add that joins the MLP branch to that sum.
+ */
+function residualAround(idx: GraphIndex, site: AttentionSite, layer: number): { input: string; output: string } {
+  const fail = (what: string): never => {
+    throw new InputError(`Graph surgery: could not find the ${what} of encoder layer ${layer} (attention ${site.softmaxNode}); this graph does not look like a pre-LN ViT/CLIP encoder.`);
+  };
+  const below = idx.descendants([site.probs]);
+  let attnAdd: NodeProto | null = null;
+  let input = '';
+  for (const i of [...below].sort((a, b) => a - b)) {
+    const n = idx.nodes[i];
+    if (n.opType !== 'Add') continue;
+    const ins = n.input ?? [];
+    // One side comes from the attention branch, the other is the stream from before it.
+    const fromBranch = ins.filter((x) => idx.producedIn(x, below));
+    const other = ins.filter((x) => x && !idx.producedIn(x, below) && !idx.isStatic(x));
+    if (fromBranch.length === 1 && other.length === 1) {
+      attnAdd = n;
+      input = other[0];
+      break;
+    }
+  }
+  if (!attnAdd) return fail('attention residual Add');
+  const mid = (attnAdd.output ?? [])[0];
+  const afterMid = idx.descendants([mid]);
+  for (const i of idx.consumers.get(mid) ?? []) {
+    const n = idx.nodes[i];
+    if (n.opType !== 'Add') continue;
+    const other = (n.input ?? []).find((x) => x !== mid);
+    if (other && idx.producedIn(other, afterMid)) return { input, output: (n.output ?? [])[0] };
+  }
+  return fail('MLP residual Add');
+}
+
+/** select_layer (LLaVA's convention over hidden_states[0..L]) → 0-based encoder layer index. */
+export function featureIndexFor(featureLayer: number, layers: number): number {
+  if (!Number.isInteger(featureLayer) || featureLayer === 0) {
+    throw new InputError(`featureLayer must be a non-zero integer like LLaVA's select_layer (-2 = penultimate), got ${featureLayer}.`);
+  }
+  const index = featureLayer < 0 ? layers + featureLayer : featureLayer - 1;
+  if (index < 0 || index >= layers) {
+    throw new InputError(`featureLayer ${featureLayer} is out of range for a vision encoder with ${layers} layers (use -${layers}…-1 or 1…${layers}).`);
+  }
+  return index;
+}
+
+/**
+ * The [CLS] pooling path: the Gather/Slice on the final residual stream, and the vision-only graph output
+ * it leads to (image_embeds). Returns the nodes to replay on patch tokens, in graph order.
+ */
+function projectionPath(idx: GraphIndex, finalStream: string, pixelInput: string): { pooled: string; target: string; nodes: NodeProto[] } | null {
+  const pools = (idx.consumers.get(finalStream) ?? []).map((i) => idx.nodes[i]).filter((n) => (n.opType === 'Gather' || n.opType === 'Slice') && (n.input ?? []).slice(1).every((x) => !x || idx.isStatic(x)));
+  if (pools.length !== 1) return null;
+  const pooled = (pools[0].output ?? [])[0];
+  const below = idx.descendants([pooled]);
+  const textSide = idx.descendants(idx.dataInputs.filter((x) => x !== pixelInput));
+  const targets = idx.outputs.filter((o) => {
+    const p = idx.producer.get(o);
+    return p !== undefined && below.has(p) && !textSide.has(p);
+  });
+  if (targets.length !== 1) return null;
+  // Nodes on a path pooled → target: ancestors of the target inside the pooled subgraph.
+  const onPath = new Set<number>();
+  const stack = [targets[0]];
+  while (stack.length > 0) {
+    const p = idx.producer.get(stack.pop() as string);
+    if (p === undefined || !below.has(p) || onPath.has(p)) continue;
+    onPath.add(p);
+    for (const x of idx.nodes[p].input ?? []) if (x) stack.push(x);
+  }
+  const nodes = [...onPath].sort((a, b) => a - b).map((i) => idx.nodes[i]);
+  return { pooled, target: targets[0], nodes };
+}
+
+/** Copy the projection nodes onto a new input; tensors computed inside the path get fresh names. */
+function replayPath(path: { pooled: string; nodes: NodeProto[] }, input: string): { nodes: NodeProto[]; output: (t: string) => string } {
+  const renamed = new Map<string, string>([[path.pooled, input]]);
+  const nodes: NodeProto[] = [];
+  for (const n of path.nodes) {
+    const outs = (n.output ?? []).map((o) => {
+      const r = o ? `${PREFIX}joint/${o}` : o;
+      renamed.set(o, r);
+      return r;
+    });
+    nodes.push({
+      opType: n.opType,
+      domain: n.domain,
+      name: `${PREFIX}joint/${n.name ?? outs[0]}`,
+      input: (n.input ?? []).map((x) => renamed.get(x) ?? x),
+      output: outs,
+      attribute: n.attribute,
+    });
+  }
+  return { nodes, output: (t) => renamed.get(t) ?? t };
+}
+
+function sliceNode(name: string, input: string, starts: string, ends: string, axes: string): NodeProto {
+  return { opType: 'Slice', name, input: [input, starts, ends, axes], output: [name] };
+}
+
+/** Plan the surgery for a vision tower (or a combined CLIP model); throws InputError when the graph does not fit. */
+export function planVisionSurgery(model: ModelProto, options: SurgeryOptions = {}): VisionSurgery {
+  const graph = model.graph;
+  if (!graph) throw new InputError('Graph surgery: the model has no graph.');
+  const idx = new GraphIndex(graph);
+  const pixelInput = options.pixelInput ?? 'pixel_values';
+  if (!idx.dataInputs.includes(pixelInput)) {
+    throw new InputError(`Graph surgery: the model has no input "${pixelInput}" (inputs: ${idx.dataInputs.join(', ') || 'none'}).`);
+  }
+  const vision = idx.descendants([pixelInput]);
+  const sites: AttentionSite[] = [];
+  for (const i of [...vision].sort((a, b) => a - b)) {
+    const n = idx.nodes[i];
+    if (n.opType !== 'Softmax') continue;
+    const site = attentionSite(idx, n);
+    if (site) sites.push(site);
+  }
+  if (sites.length === 0) {
+    throw new InputError('Graph surgery: no self-attention Softmax found in the vision graph. PruneLens needs a ViT/CLIP-style encoder, or a manifest that lists its outputs.');
+  }
+  const layers = sites.length;
+  const featureLayer = options.featureLayer ?? -2;
+  const featureIndex = featureIndexFor(featureLayer, layers);
+  const site = sites[featureIndex];
+  const last = sites[layers - 1];
+  const stream = residualAround(idx, site, featureIndex).output;
+  const finalStream = residualAround(idx, last, layers - 1).output;
+  // The stream after layer i must be the stream layer i+1 adds its attention to: a structural cross-check.
+  if (featureIndex < layers - 1 && residualAround(idx, sites[featureIndex + 1], featureIndex + 1).input !== stream) {
+    throw new InputError(`Graph surgery: the residual stream found after layer ${featureIndex} does not feed layer ${featureIndex + 1}.`);
+  }
+
+  for (const n of [`${PREFIX}features`, `${PREFIX}cls_attn`]) if (idx.has(n)) throw new InputError(`Graph surgery: the model already has a tensor named ${n}.`);
+  const init = [
+    int64Initializer(`${PREFIX}one`, [1]),
+    int64Initializer(`${PREFIX}zero`, [0]),
+    int64Initializer(`${PREFIX}end`, [Number.MAX_SAFE_INTEGER]),
+    int64Initializer(`${PREFIX}axis_tokens`, [1]),
+    int64Initializer(`${PREFIX}axis_query`, [-2]),
+  ];
+  const nodes: NodeProto[] = [
+    sliceNode(`${PREFIX}features`, stream, `${PREFIX}one`, `${PREFIX}end`, `${PREFIX}axis_tokens`),
+    sliceNode(`${PREFIX}cls_attn`, site.probs, `${PREFIX}zero`, `${PREFIX}one`, `${PREFIX}axis_query`),
+    sliceNode(`${PREFIX}cls_attn_last`, last.probs, `${PREFIX}zero`, `${PREFIX}one`, `${PREFIX}axis_query`),
+  ];
+  const notes: string[] = [];
+  let imageJoint: string | null = null;
+  const path = projectionPath(idx, finalStream, pixelInput);
+  if (path) {
+    const replay = replayPath(path, `${PREFIX}features`);
+    nodes.push(...replay.nodes);
+    imageJoint = replay.output(path.target);
+  } else {
+    notes.push('No [CLS] → projection path found after the encoder; image_joint is not available.');
+  }
+
+  // Fetched tensors plus the Softmax outputs themselves: a graph output is never fused away.
+  const fetched = [`${PREFIX}features`, `${PREFIX}cls_attn`, `${PREFIX}cls_attn_last`, site.key, last.query, last.key, ...(imageJoint ? [imageJoint] : [])];
+  const already = new Set(idx.outputs);
+  const outputs = [...new Set([...fetched, site.probs, last.probs])].filter((n) => !already.has(n)).map(floatOutput);
+  return {
+    layers,
+    featureLayer,
+    featureIndex,
+    sites,
+    outputs: {
+      features: `${PREFIX}features`,
+      clsAttn: `${PREFIX}cls_attn`,
+      clsAttnLast: `${PREFIX}cls_attn_last`,
+      keys: site.key,
+      lastQuery: last.query,
+      lastKeys: last.key,
+      imageJoint,
+    },
+    additions: { nodes, initializers: init, outputs },
+    notes,
+  };
+}
+
+/** Output names to fetch from a surgically edited session (deduplicated). */
+export function surgeryFetches(s: VisionSurgery): string[] {
+  const o = s.outputs;
+  return [...new Set([o.features, o.clsAttn, o.clsAttnLast, o.keys, o.lastQuery, o.lastKeys, ...(o.imageJoint ? [o.imageJoint] : [])])];
+}
