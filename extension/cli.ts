@@ -6,8 +6,9 @@ import { pruneCommand } from './cli/prune.ts';
 import { encodeCommand } from './cli/encode.ts';
 import { preprocessCommand } from './cli/preprocess.ts';
 import { tokenizeCommand } from './cli/tokenize.ts';
+import { modelsCommand } from './cli/models.ts';
 
-const COMMANDS: readonly CliCommand[] = [methodsCommand, pruneCommand, preprocessCommand, tokenizeCommand, encodeCommand];
+const COMMANDS: readonly CliCommand[] = [methodsCommand, pruneCommand, preprocessCommand, tokenizeCommand, encodeCommand, modelsCommand];
 
 function usage(): string {
   const lines = COMMANDS.map((c) => `  ${c.usage}`);
