@@ -15,6 +15,9 @@ import { loadTokenizer } from './tokenizer.ts';
 
 export type SessionOptions = InferenceSession.SessionOptions;
 
+/** LLaVA's select_layer: the penultimate layer's patch tokens. */
+export const DEFAULT_FEATURE_LAYER = -2;
+
 export const WEIGHTS_LABELS: Record<WeightsKind, string> = {
   real: 'real weights',
   probe: 'PruneLens probe (meaningful by construction)',
@@ -42,7 +45,10 @@ export interface PreparedModel {
   combined: boolean;
   /** Output name of the pooled text embedding, when the model has a text tower. */
   textOutput: string | null;
-  featureLayer: number;
+  /** select_layer the arrays come from; null when the manifest's outputs have no layer stack. */
+  featureLayer: number | null;
+  /** Choices worth showing: file variants picked, surgery limits, options that did not apply. */
+  notes: string[];
   timings: { readMs: number; surgeryMs: number };
 }
 
@@ -68,7 +74,7 @@ export function prepareModel(model: ResolvedModel, options: { featureLayer?: num
   }
   const marked = metadataValue(proto, WEIGHTS_KIND_KEY);
   const weightsKind = marked && marked in WEIGHTS_LABELS ? (marked as WeightsKind) : model.weightsKind;
-  const featureLayer = options.featureLayer ?? model.featureLayer;
+  const featureLayer = options.featureLayer ?? model.featureLayer ?? DEFAULT_FEATURE_LAYER;
   // A manifest names its text outputs; an HF export's pooled text output is `text_embeds`.
   const textOutput = !model.text ? null : model.outputs ? (model.outputs.textEmbeds ?? null) : 'text_embeds';
 
@@ -89,7 +95,12 @@ export function prepareModel(model: ResolvedModel, options: { featureLayer?: num
   if (model.text && textBytes && textFetches.length > 0) {
     text = { bytes: textBytes, path: model.text.path, input: model.text.input, fetches: textFetches };
   }
-  return { model, weightsKind, vision, surgery, text, combined, textOutput, featureLayer, timings: { readMs: t1 - t0, surgeryMs: t2 - t1 } };
+  const layer = surgery ? featureLayer : model.featureLayer;
+  const notes = [...model.notes, ...(surgery?.notes ?? [])];
+  if (!surgery && options.featureLayer !== undefined && options.featureLayer !== model.featureLayer) {
+    notes.push(`Feature layer ${options.featureLayer} was not applied: the manifest of ${model.id} fixes its outputs.`);
+  }
+  return { model, weightsKind, vision, surgery, text, combined, textOutput, featureLayer: layer, notes, timings: { readMs: t1 - t0, surgeryMs: t2 - t1 } };
 }
 
 /** One onnxruntime session from bytes; options carry executionProviders / intraOpNumThreads. */
@@ -265,6 +276,14 @@ export function fullWidthClsAttention(q: Float32Array, k: Float32Array, tokens: 
   return out;
 }
 
+function nonZeroRows(data: Float32Array, cols: number): { rows: number; data: Float32Array } {
+  const keep: number[] = [];
+  for (let i = 0; i < data.length / cols; i++) if (data.subarray(i * cols, (i + 1) * cols).some((x) => x !== 0)) keep.push(i);
+  const out = new Float32Array(keep.length * cols);
+  keep.forEach((r, i) => out.set(data.subarray(r * cols, (r + 1) * cols), i * cols));
+  return { rows: keep.length, data: out };
+}
+
 /** (h, w) of the patch grid from the pixel tensor's size and the token count; null when it is not a grid. */
 export function patchGrid(pixelShape: readonly number[], n: number): [number, number] | null {
   const [height, width] = pixelShape.slice(-2);
@@ -343,7 +362,10 @@ export function assembleArrays(p: PreparedModel, out: ReadonlyMap<string, RawOut
     }
     if (withText && o.cue) {
       const t = dropBatch(o.cue, get(o.cue), 2);
-      arrays.set('cue', tensor([...t.dims], t.data));
+      const kept = nonZeroRows(t.data, t.dims[1]);
+      // An all-zero cue row (special tokens, words without meaning) has no direction to match.
+      if (kept.rows > 0) arrays.set('cue', tensor([kept.rows, t.dims[1]], kept.data));
+      if (kept.rows < t.dims[0]) info.cue = `${t.dims[0] - kept.rows} of ${t.dims[0]} cue rows were all zero and dropped`;
     }
     info.surgery = 'none (outputs listed in the manifest)';
   }
@@ -380,7 +402,7 @@ const ms = (x: number): string => x.toFixed(2);
 export async function encodeImage(enc: Encoder, req: EncodeRequest): Promise<EncodeResult> {
   const p = enc.prepared;
   const model = p.model;
-  const notices = [...model.notes, ...(p.surgery?.notes ?? [])];
+  const notices = [...p.notes];
   const t0 = performance.now();
   const decoded = await decodeImage(req.image, { ...(model.patchSize ? { minSide: model.patchSize } : {}), ...req.limits });
   const t1 = performance.now();

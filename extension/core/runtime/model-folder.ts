@@ -24,7 +24,8 @@ export interface ResolvedModel {
   text: { path: string; input: string } | null;
   /** Manifest-declared outputs: when present the graph is used as-is (no surgery). */
   outputs: NonNullable<ModelManifest['outputs']> | null;
-  featureLayer: number;
+  /** LLaVA-style select_layer when stated (manifest); surgery defaults to -2 (penultimate). */
+  featureLayer: number | null;
   preprocessorPath: string;
   /** tokenizer.json, when the folder has one. */
   tokenizerPath: string | null;
@@ -125,7 +126,7 @@ function resolveHfFolder(folder: string): ResolvedModel {
     vision,
     text,
     outputs: null,
-    featureLayer: -2,
+    featureLayer: null,
     preprocessorPath,
     tokenizerPath: existsSync(tokenizerPath) ? tokenizerPath : null,
     contextLength: facts.contextLength ?? 77,
@@ -181,7 +182,7 @@ function resolveManifest(manifestPath: string): ResolvedModel {
     vision: { path: visionPath, input: m.vision.input ?? 'pixel_values' },
     text: textPath ? { path: textPath, input: m.text?.input ?? 'input_ids' } : null,
     outputs: m.outputs ?? null,
-    featureLayer: m.featureLayer ?? -2,
+    featureLayer: m.featureLayer ?? null,
     preprocessorPath,
     tokenizerPath: existsSync(tok) ? tok : null,
     contextLength: m.contextLength ?? facts.contextLength ?? 77,
