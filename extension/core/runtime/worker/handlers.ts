@@ -6,18 +6,20 @@ import { sessionOptionsFor } from '../providers.ts';
 import type { BackendInfo, RuntimeKinds } from './kinds.ts';
 import type { WireTensor } from './protocol.ts';
 import type { HandlerTable } from './server.ts';
+import { clearEncoders, encodeInWorker } from './encode.ts';
 import { clearSessions, getSession, loadOrt } from './sessions.ts';
 import { smokeGraph } from './smoke.ts';
 import { fromOrtTensor, toOrtTensor } from './tensors.ts';
 
 /**
- * The handlers every runtime worker has. The encoder registers its kinds next to these in entry.ts
- * (its module is imported lazily inside its handler so a worker that only probes providers stays light).
+ * The handlers every runtime worker has. Heavy modules (the encoder, with image decoding and the
+ * tokenizer) are imported inside their handlers, so a worker that only probes providers stays light.
  */
 export const runtimeHandlers: HandlerTable<RuntimeKinds> = {
   ping: () => ({ pid: process.pid }),
   backends: listBackends,
-  'clear-sessions': () => ({ cleared: clearSessions() }),
+  'clear-sessions': async () => ({ cleared: clearSessions() + (await clearEncoders()) }),
+  encode: encodeInWorker,
 
   async smoke({ provider, threads }) {
     const ort = await loadOrt();

@@ -1,3 +1,5 @@
+import type { EncodeResult } from '../encoder.ts';
+import type { DecodeLimits } from '../image/decode.ts';
 import type { WireTensor } from './protocol.ts';
 
 /** onnxruntime-node's view of an execution provider in this build. */
@@ -45,12 +47,31 @@ export interface SmokeResult {
   maxAbsDiff: number;
 }
 
-/** The request kinds every runtime worker answers. The encoder adds its own kinds beside these. */
+/** Image + question → TokenBundle with a model folder or manifest (the encoder, run in the worker). */
+export interface EncodePayload {
+  /** Model folder (Hugging Face / transformers.js layout) or prunelens.json manifest. */
+  model: string;
+  featureLayer?: number;
+  image: string;
+  /** Empty or whitespace-only = question-agnostic analysis. */
+  question?: string;
+  limits?: DecodeLimits;
+  provider: string;
+  threads: number;
+}
+
+export interface EncodePayloadResult extends EncodeResult {
+  /** The worker reused an encoder (sessions) it had already opened for this model, provider and threads. */
+  cached: boolean;
+}
+
+/** The request kinds every runtime worker answers. */
 export interface RuntimeKinds {
   ping: { payload: null; result: { pid: number } };
   backends: { payload: null; result: BackendInfo[] };
   smoke: { payload: SmokePayload; result: SmokeResult };
   'run-model': { payload: RunModelPayload; result: RunModelResult };
+  encode: { payload: EncodePayload; result: EncodePayloadResult };
   /** Drop the worker's cached sessions (e.g. after the model file changed). */
   'clear-sessions': { payload: null; result: { cleared: number } };
 }
