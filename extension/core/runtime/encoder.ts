@@ -1,6 +1,5 @@
 // In-process encoder: model files → (surgery) → onnxruntime sessions → TokenBundle arrays.
 // onnxruntime-node is imported lazily so resolving and preparing a model never loads the native library.
-import { readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { Tensor } from '../bundle/tensor.ts';
@@ -9,7 +8,7 @@ import { makeBundle } from '../bundle/validate.ts';
 import { InputError } from '../errors.ts';
 import { decodeImage, loadPreprocessorConfig, preprocess, type DecodeLimits } from './image/index.ts';
 import type { ResolvedModel } from './model-folder.ts';
-import { WEIGHTS_KIND_KEY, appendToModel, decodeModel, metadataValue, usesExternalData } from './onnx-graph.ts';
+import { WEIGHTS_KIND_KEY, appendToModel, decodeModel, metadataValue, readModelFile, usesExternalData } from './onnx-graph.ts';
 import { planVisionSurgery, surgeryFetches, type VisionSurgery } from './surgery.ts';
 import { loadTokenizer } from './tokenizer.ts';
 
@@ -52,21 +51,12 @@ export interface PreparedModel {
   timings: { readMs: number; surgeryMs: number };
 }
 
-function readModelBytes(path: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(code === 'ENOENT' ? `ONNX file not found: ${path}.` : `Cannot read ${path} (${code ?? String(err)}).`);
-  }
-}
-
 /** Read the model's ONNX file(s) and, unless the manifest lists outputs, plan and apply the graph surgery. */
 export function prepareModel(model: ResolvedModel, options: { featureLayer?: number } = {}): PreparedModel {
   const t0 = performance.now();
-  const visionBytes = readModelBytes(model.vision.path);
+  const visionBytes = readModelFile(model.vision.path);
   const combined = model.text !== null && model.text.path === model.vision.path;
-  const textBytes = model.text && !combined ? readModelBytes(model.text.path) : null;
+  const textBytes = model.text && !combined ? readModelFile(model.text.path) : null;
   const t1 = performance.now();
   const proto = decodeModel(visionBytes, model.vision.path);
   if (usesExternalData(proto)) {
@@ -87,7 +77,7 @@ export function prepareModel(model: ResolvedModel, options: { featureLayer?: num
     vision = { bytes: visionBytes, path: model.vision.path, input: model.vision.input, fetches };
   } else {
     surgery = planVisionSurgery(proto, { pixelInput: model.vision.input, featureLayer });
-    vision = { bytes: appendToModel(visionBytes, surgery.additions), path: model.vision.path, input: model.vision.input, fetches: surgeryFetches(surgery) };
+    vision = { bytes: appendToModel(visionBytes, surgery.additions, true), path: model.vision.path, input: model.vision.input, fetches: surgeryFetches(surgery) };
   }
   const t2 = performance.now();
   let text: PreparedGraph | null = null;

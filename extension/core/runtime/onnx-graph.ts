@@ -1,4 +1,5 @@
 // ONNX model bytes ⇄ onnx-proto objects, and an index over a graph's nodes for walking it.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import { InputError } from '../errors.ts';
@@ -45,14 +46,54 @@ export interface GraphAdditions {
 /**
  * Append nodes/initializers/outputs without re-encoding the model: a protobuf parser merges a repeated
  * embedded message field, so `bytes ‖ ModelProto{graph: additions}` decodes as the original graph with
- * the additions concatenated. Saves re-serialising hundreds of megabytes of weights.
+ * the additions concatenated. Saves re-serialising hundreds of megabytes of weights. onnxruntime's
+ * (C++ protobuf) parser merges as the spec says; onnx-proto's protobufjs decoder replaces the graph
+ * instead, so inspect the original model in JS, not the result.
+ * With `inPlace` (only for bytes from readModelFile) the tail goes into the spare room after the file,
+ * so the weights are not copied at all.
  */
-export function appendToModel(bytes: Uint8Array, add: GraphAdditions): Uint8Array {
+export function appendToModel(bytes: Uint8Array, add: GraphAdditions, inPlace = false): Uint8Array {
   const tail = onnx.ModelProto.encode({ graph: { node: add.nodes, initializer: add.initializers, output: add.outputs } }).finish();
+  const end = bytes.byteOffset + bytes.length;
+  if (inPlace && bytes.buffer.byteLength - end >= tail.length) {
+    const out = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length + tail.length);
+    out.set(tail, bytes.length);
+    return out;
+  }
   const out = new Uint8Array(bytes.length + tail.length);
   out.set(bytes, 0);
   out.set(tail, bytes.length);
   return out;
+}
+
+/** Room left after a model file read by readModelFile, for the surgery tail (a few KB in practice). */
+export const SURGERY_ROOM = 1 << 20;
+
+/**
+ * Read an ONNX file into a buffer with SURGERY_ROOM unused bytes after it; returns a view of the file's
+ * bytes. Only appendToModel(…, inPlace = true) may write into that room.
+ */
+export function readModelFile(path: string): Uint8Array {
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const buf = new Uint8Array(new ArrayBuffer(size + SURGERY_ROOM));
+    let off = 0;
+    while (off < size) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    if (off !== size) throw new InputError(`${path} changed while it was read.`);
+    return buf.subarray(0, size);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(code === 'ENOENT' ? `ONNX file not found: ${path}.` : `Cannot read ${path} (${code ?? String(err)}).`);
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
 }
 
 /** A graph output carrying only its element type (ORT accepts outputs without shapes). */
