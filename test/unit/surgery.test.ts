@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GraphBuilder, mulberry32 } from '../../models/onnx/builder.ts';
 import { buildCombinedModel, buildVisionModel, type GenOptions, type VisionSpec, type Weights } from '../../models/testgen/clip.ts';
 import { jointEmbeddings, visionReference, type VisionReference } from '../../models/testgen/reference.ts';
 import { InputError } from '../../extension/core/errors.ts';
 import { createSession, fullWidthClsAttention, headMeanKeys } from '../../extension/core/runtime/encoder.ts';
-import { appendToModel, decodeModel } from '../../extension/core/runtime/onnx-graph.ts';
+import { appendToModel, decodeModel, readModelFile } from '../../extension/core/runtime/onnx-graph.ts';
 import { featureIndexFor, planVisionSurgery, surgeryFetches, type VisionSurgery } from '../../extension/core/runtime/surgery.ts';
 
 // Surgery is checked against a plain-JS forward pass of the same weights (models/testgen/reference.ts),
@@ -169,4 +172,25 @@ test('PruMerge attention helper: softmax over all tokens of q_cls·k/√W, patch
   const logits = [3 / 2, 2 / 2, 2 / 2];
   const z = logits.reduce((s, x) => s + Math.exp(x), 0);
   assert.ok(maxAbsDiff(got, [Math.exp(1) / z, Math.exp(1) / z]) < 1e-6);
+});
+
+test('surgery tail is appended in the spare room of a model file without copying the weights', async () => {
+  const m = buildVisionModel({}, { seed: 3 });
+  const dir = mkdtempSync(join(tmpdir(), 'prunelens-surgery-'));
+  try {
+    writeFileSync(join(dir, 'v.onnx'), m.bytes);
+    const bytes = readModelFile(join(dir, 'v.onnx'));
+    assert.deepEqual(bytes, Uint8Array.from(m.bytes));
+    const s = planVisionSurgery(decodeModel(bytes, 'v'));
+    const inPlace = appendToModel(bytes, s.additions, true);
+    const copied = appendToModel(m.bytes, s.additions);
+    assert.equal(inPlace.buffer, bytes.buffer, 'same buffer: no copy');
+    assert.notEqual(copied.buffer, m.bytes.buffer);
+    assert.deepEqual(inPlace, copied);
+    const session = await createSession(inPlace);
+    assert.ok(session.outputNames.includes(s.outputs.features));
+    await session.release();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
