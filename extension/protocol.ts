@@ -1,6 +1,242 @@
 /**
  * The only message contract between the extension host and the webview (discriminated unions).
- * Filled in by the inspector issue; kept free of Node and DOM types so both sides can import it.
+ * Free of Node and DOM types so both sides import it. Requests carry a `requestId`; the reply echoes it.
+ * Large numeric payloads travel as ArrayBuffers (Float64, little-endian), never as JSON number arrays.
  */
-export type HostToWebview = { type: 'hello'; version: string };
-export type WebviewToHost = { type: 'ready' };
+import type { Analysis, AnalysisEntry } from './core/analysis.ts';
+
+// The webview imports data types only through this file (lint rule: webview/ never reaches into core/).
+export type { Analysis, AnalysisEntry, ResultDisplay } from './core/analysis.ts';
+export type { SelectionKind } from './core/methods/types.ts';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Per-message caps, so a misbehaving webview cannot make the host allocate without bound. */
+export const LIMITS = {
+  maxExportBytes: 64 * 1024 * 1024,
+  maxFileNameLength: 120,
+  maxMethodIdLength: 64,
+  maxLogLength: 2000,
+  maxTokens: 1 << 20,
+} as const;
+
+export type ImageMime = 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp' | 'image/bmp';
+
+export interface ImagePayload {
+  mime: ImageMime;
+  bytes: ArrayBuffer;
+}
+
+/** Which host features exist; the static HTML report has none of them. */
+export interface HostCapabilities {
+  rerun: boolean;
+  loadCodebook: boolean;
+  save: boolean;
+}
+
+/** Scores keyed by method id, each a Float64 ArrayBuffer of length n; on the wire `display.scores` is null. */
+export type PackedScores = { [method: string]: ArrayBuffer };
+
+export type ViewId = 'heatmap' | 'compare' | 'gprune' | 'f3a' | 'codebook';
+export const VIEW_IDS: readonly ViewId[] = ['heatmap', 'compare', 'gprune', 'f3a', 'codebook'];
+
+export type ExportFormat = 'png' | 'svg' | 'json';
+
+// ---------------------------------------------------------------- host → webview
+
+export type HostToWebview =
+  /** The analysis to show; sent after `ready` and whenever the panel becomes visible again. */
+  | {
+      type: 'init';
+      protocol: number;
+      analysis: Analysis;
+      scores: PackedScores;
+      image: ImagePayload | null;
+      capabilities: HostCapabilities;
+    }
+  /** A method re-run at a new budget (reply to `rerun`), or an entry replaced (reply to `loadCodebook`). */
+  | { type: 'entry'; requestId: number; budget: number; entry: AnalysisEntry; scores: ArrayBuffer | null }
+  | { type: 'requestFailed'; requestId: number; message: string }
+  /** A request was superseded or cancelled by the user; the webview drops its spinner. */
+  | { type: 'requestCancelled'; requestId: number }
+  | { type: 'exported'; requestId: number; path: string | null }
+  /** Another view (the decisions side view) locked a token; null unlocks. */
+  | { type: 'lockToken'; index: number | null };
+
+// ---------------------------------------------------------------- webview → host
+
+export type WebviewToHost =
+  | { type: 'ready'; protocol: number }
+  /** Re-run a non-rankable method for a new budget (k kept tokens); the host debounces and may cancel. */
+  | { type: 'rerun'; requestId: number; method: string; budget: number }
+  | { type: 'cancel'; requestId: number }
+  | { type: 'tokenLocked'; index: number | null; method: string | null }
+  /** Ask the host to save bytes the webview produced (the webview cannot write files itself). */
+  | { type: 'export'; requestId: number; format: ExportFormat; fileName: string; data: ArrayBuffer }
+  /** Ask the host to let the user pick a codebook and re-run the codebook method with it. */
+  | { type: 'loadCodebook'; requestId: number }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string };
+
+export type Validation<T> = { ok: true; message: T } | { ok: false; reason: string };
+
+// ---------------------------------------------------------------- validation (host side: every inbound message)
+
+type Rec = { [key: string]: unknown };
+
+const isRecord = (x: unknown): x is Rec => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isRequestId = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+const isIndexOrNull = (x: unknown): x is number | null =>
+  x === null || (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < LIMITS.maxTokens);
+const METHOD_ID = /^[a-z][a-z0-9_]*$/;
+const isMethodId = (x: unknown): x is string => typeof x === 'string' && x.length <= LIMITS.maxMethodIdLength && METHOD_ID.test(x);
+// A bare file name: no folders, no leading dot, no control characters; the host picks the folder.
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._()+-]*$/;
+const EXT: Record<ExportFormat, string> = { png: '.png', svg: '.svg', json: '.json' };
+
+function allowedKeys(x: Rec, keys: readonly string[]): string | null {
+  for (const k of Object.keys(x)) if (!keys.includes(k)) return `unexpected field "${k}"`;
+  return null;
+}
+
+const fail = (reason: string): { ok: false; reason: string } => ({ ok: false, reason });
+
+/**
+ * Checks an untrusted message from the webview. Returns the typed message, or why it was rejected
+ * (the host logs the reason and ignores the message). Unknown fields are rejected, not ignored.
+ */
+export function validateWebviewMessage(x: unknown): Validation<WebviewToHost> {
+  if (!isRecord(x)) return fail('message is not an object');
+  const t = x.type;
+  const shape = (keys: readonly string[]): string | null => allowedKeys(x, ['type', ...keys]);
+  switch (t) {
+    case 'ready': {
+      const bad = shape(['protocol']);
+      if (bad) return fail(bad);
+      if (x.protocol !== PROTOCOL_VERSION) return fail(`protocol ${String(x.protocol)} is not ${PROTOCOL_VERSION}`);
+      return { ok: true, message: { type: 'ready', protocol: PROTOCOL_VERSION } };
+    }
+    case 'rerun': {
+      const bad = shape(['requestId', 'method', 'budget']);
+      if (bad) return fail(bad);
+      if (!isRequestId(x.requestId)) return fail('requestId must be a non-negative integer');
+      if (!isMethodId(x.method)) return fail('method must be a method id');
+      if (typeof x.budget !== 'number' || !Number.isInteger(x.budget) || x.budget < 1 || x.budget > LIMITS.maxTokens) {
+        return fail('budget must be a positive integer');
+      }
+      return { ok: true, message: { type: 'rerun', requestId: x.requestId, method: x.method, budget: x.budget } };
+    }
+    case 'cancel': {
+      const bad = shape(['requestId']);
+      if (bad) return fail(bad);
+      if (!isRequestId(x.requestId)) return fail('requestId must be a non-negative integer');
+      return { ok: true, message: { type: 'cancel', requestId: x.requestId } };
+    }
+    case 'tokenLocked': {
+      const bad = shape(['index', 'method']);
+      if (bad) return fail(bad);
+      if (!isIndexOrNull(x.index)) return fail('index must be a token index or null');
+      if (x.method !== null && !isMethodId(x.method)) return fail('method must be a method id or null');
+      return { ok: true, message: { type: 'tokenLocked', index: x.index, method: x.method } };
+    }
+    case 'export': {
+      const bad = shape(['requestId', 'format', 'fileName', 'data']);
+      if (bad) return fail(bad);
+      if (!isRequestId(x.requestId)) return fail('requestId must be a non-negative integer');
+      if (x.format !== 'png' && x.format !== 'svg' && x.format !== 'json') return fail('format must be png, svg or json');
+      const name = x.fileName;
+      if (typeof name !== 'string' || name.length > LIMITS.maxFileNameLength || !FILE_NAME.test(name) || name.includes('..')) {
+        return fail('fileName must be a plain file name');
+      }
+      if (!name.toLowerCase().endsWith(EXT[x.format])) return fail(`fileName must end with ${EXT[x.format]}`);
+      if (!(x.data instanceof ArrayBuffer)) return fail('data must be an ArrayBuffer');
+      if (x.data.byteLength > LIMITS.maxExportBytes) return fail('data is too large');
+      return { ok: true, message: { type: 'export', requestId: x.requestId, format: x.format, fileName: name, data: x.data } };
+    }
+    case 'loadCodebook': {
+      const bad = shape(['requestId']);
+      if (bad) return fail(bad);
+      if (!isRequestId(x.requestId)) return fail('requestId must be a non-negative integer');
+      return { ok: true, message: { type: 'loadCodebook', requestId: x.requestId } };
+    }
+    case 'log': {
+      const bad = shape(['level', 'message']);
+      if (bad) return fail(bad);
+      if (x.level !== 'info' && x.level !== 'warn' && x.level !== 'error') return fail('level must be info, warn or error');
+      if (typeof x.message !== 'string') return fail('message must be a string');
+      return { ok: true, message: { type: 'log', level: x.level, message: x.message.slice(0, LIMITS.maxLogLength) } };
+    }
+    default:
+      return fail(`unknown message type ${typeof t === 'string' ? `"${t.slice(0, 40)}"` : typeof t}`);
+  }
+}
+
+/**
+ * Light structural check of a host message in the webview (the host is trusted, but a version skew after
+ * an update must produce a clear message rather than a crash deep inside a view).
+ */
+export function validateHostMessage(x: unknown): Validation<HostToWebview> {
+  if (!isRecord(x) || typeof x.type !== 'string') return fail('message is not an object with a type');
+  switch (x.type) {
+    case 'init':
+      if (x.protocol !== PROTOCOL_VERSION) return fail(`host speaks protocol ${String(x.protocol)}, webview ${PROTOCOL_VERSION}`);
+      if (!isRecord(x.analysis) || !Array.isArray(x.analysis.results)) return fail('init without an analysis');
+      if (!isRecord(x.scores) || !isRecord(x.capabilities)) return fail('init without scores or capabilities');
+      if (x.image !== null && !(isRecord(x.image) && x.image.bytes instanceof ArrayBuffer && typeof x.image.mime === 'string')) {
+        return fail('init with a malformed image');
+      }
+      return { ok: true, message: x as unknown as HostToWebview };
+    case 'entry':
+      if (!isRequestId(x.requestId) || !isRecord(x.entry) || typeof x.budget !== 'number') return fail('malformed entry message');
+      if (x.scores !== null && !(x.scores instanceof ArrayBuffer)) return fail('entry scores must be an ArrayBuffer');
+      return { ok: true, message: x as unknown as HostToWebview };
+    case 'requestFailed':
+      if (!isRequestId(x.requestId) || typeof x.message !== 'string') return fail('malformed requestFailed message');
+      return { ok: true, message: x as unknown as HostToWebview };
+    case 'requestCancelled':
+      if (!isRequestId(x.requestId)) return fail('malformed requestCancelled message');
+      return { ok: true, message: x as unknown as HostToWebview };
+    case 'exported':
+      if (!isRequestId(x.requestId) || (x.path !== null && typeof x.path !== 'string')) return fail('malformed exported message');
+      return { ok: true, message: x as unknown as HostToWebview };
+    case 'lockToken':
+      if (!isIndexOrNull(x.index)) return fail('malformed lockToken message');
+      return { ok: true, message: x as unknown as HostToWebview };
+    default:
+      return fail(`unknown message type "${x.type.slice(0, 40)}"`);
+  }
+}
+
+// ---------------------------------------------------------------- tensors as ArrayBuffers
+
+/** Float64 little-endian copy of a score vector (Float64 so re-ranking in the webview matches the host exactly). */
+export function packVector(values: ArrayLike<number>): ArrayBuffer {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = values[i];
+  return out.buffer;
+}
+
+export function unpackVector(buffer: ArrayBuffer): Float64Array {
+  if (buffer.byteLength % 8 !== 0) throw new Error('score buffer length is not a multiple of 8');
+  return new Float64Array(buffer);
+}
+
+/** Moves every entry's `display.scores` into ArrayBuffers for postMessage; the analysis itself is not mutated. */
+export function packAnalysis(analysis: Analysis): { analysis: Analysis; scores: PackedScores } {
+  const scores: PackedScores = {};
+  const results = analysis.results.map((e): AnalysisEntry => {
+    if (e.status !== 'ok' || !e.display.scores) return e;
+    scores[e.method] = packVector(e.display.scores);
+    return { ...e, display: { ...e.display, scores: null } };
+  });
+  return { analysis: { ...analysis, results }, scores };
+}
+
+/** Inverse of packAnalysis (numbers back into `display.scores`). */
+export function unpackAnalysis(analysis: Analysis, scores: PackedScores): Analysis {
+  const results = analysis.results.map((e): AnalysisEntry => {
+    const buf = e.status === 'ok' ? scores[e.method] : undefined;
+    if (e.status !== 'ok' || !buf) return e;
+    return { ...e, display: { ...e.display, scores: Array.from(unpackVector(buf)) } };
+  });
+  return { ...analysis, results };
+}
