@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { updateSection } from './markdown.ts';
 import { benchMethods, methodsMarkdown } from './methods.ts';
+import { benchEncode, encodeMarkdown } from './encode.ts';
 
 const args = process.argv.slice(2);
 const runsArg = args.find((a) => a.startsWith('--runs='));
@@ -14,6 +15,11 @@ async function main(): Promise<void> {
   if (!only || only === 'methods') {
     const rows = benchMethods(runs, log);
     updateSection(file, 'methods', methodsMarkdown(rows, 'npm run bench'));
+  }
+  if (!only || only === 'encode') {
+    const photos = join(process.cwd(), '..', 'shared', 'images', 'photos');
+    const { rows, threads } = await benchEncode(photos, join(process.cwd(), 'models', 'probe'), runs, log);
+    updateSection(file, 'encode', encodeMarkdown(rows, threads, runs, 'npm run bench'));
   }
   console.log(`wrote ${file}`);
 }

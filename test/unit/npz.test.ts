@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { zipSync } from 'fflate';
-import { parseNpy, serializeNpy } from '../../extension/core/bundle/npy.ts';
+import { parseNpy } from '../../extension/core/bundle/npy.ts';
 import { parseNpz, serializeNpz } from '../../extension/core/bundle/npz.ts';
 import { bundleFromNpzBytes, bundleToNpzBytes } from '../../extension/core/bundle/io.ts';
 import { makeBundle } from '../../extension/core/bundle/validate.ts';
