@@ -292,10 +292,8 @@ export class App implements AppContext {
       this.scheduleReruns();
       this.syncControls();
     }
-    if (changed.has('view')) {
-      this.showView(s.view);
-      this.scheduleReruns();
-    }
+    if (changed.has('view')) this.showView(s.view);
+    if (changed.has('view') || changed.has('method')) this.scheduleReruns();
     if (changed.has('theme') && this.host.mode === 'static') {
       applyStaticTheme(s.theme);
       this.themeCache = null;

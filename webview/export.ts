@@ -50,6 +50,23 @@ function loadSvgImage(markup: string): Promise<HTMLImageElement> {
   });
 }
 
+/** Greedy word wrap to a pixel width (canvas text does not wrap by itself). */
+function wrap(ctx: CanvasRenderingContext2D, text: string, width: number): string[] {
+  const out: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    for (const word of para.split(/\s+/)) {
+      const next = line ? `${line} ${word}` : word;
+      if (line && ctx.measureText(next).width > width) {
+        out.push(line);
+        line = word;
+      } else line = next;
+    }
+    out.push(line);
+  }
+  return out;
+}
+
 const visible = (el: Element): boolean => {
   const r = el.getBoundingClientRect();
   return r.width > 0 && r.height > 0;
@@ -61,7 +78,7 @@ export async function composeView(root: HTMLElement, background: string, foregro
   const items = Array.from(root.querySelectorAll('canvas, svg')).filter((el) => visible(el) && !(el instanceof SVGElement && el.ownerSVGElement));
   let right = 1;
   let bottom = 1;
-  for (const el of items) {
+  for (const el of [...items, ...Array.from(root.querySelectorAll('h2, h3, figcaption, .pl-status-line'))].filter(visible)) {
     const r = el.getBoundingClientRect();
     right = Math.max(right, r.right - base.left);
     bottom = Math.max(bottom, r.bottom - base.top);
@@ -92,6 +109,12 @@ export async function composeView(root: HTMLElement, background: string, foregro
   ctx.fillStyle = foreground;
   ctx.font = '12px sans-serif';
   ctx.textBaseline = 'top';
+  // Headings and captions, so the multiples and charts stay labelled outside the page.
+  for (const el of Array.from(root.querySelectorAll('h2, h3, figcaption, .pl-status-line, .pl-stage-numbers'))) {
+    if (!visible(el) || !(el instanceof HTMLElement)) continue;
+    const r = el.getBoundingClientRect();
+    wrap(ctx, el.innerText, Math.max(60, r.width)).forEach((line, k) => ctx.fillText(line, r.left - base.left + 8, r.top - base.top + 8 + k * 14));
+  }
   captions.forEach((c, k) => ctx.fillText(c, 8, bottom + 12 + k * lineH));
   return out;
 }

@@ -4,7 +4,6 @@
  * that need a host (re-run, load codebook) are unavailable.
  */
 import {
-  PROTOCOL_VERSION,
   validateHostMessage,
   type HostCapabilities,
   type HostToWebview,
@@ -73,10 +72,7 @@ function staticHost(): Host {
 
 export function connectHost(): Host {
   const acquire = globalThis.acquireVsCodeApi;
-  if (typeof acquire === 'function') {
-    const host = vscodeHost(acquire());
-    host.post({ type: 'ready', protocol: PROTOCOL_VERSION });
-    return host;
-  }
+  // The caller posts `ready` once its message listener is registered.
+  if (typeof acquire === 'function') return vscodeHost(acquire());
   return staticHost();
 }

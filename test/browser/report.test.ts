@@ -39,7 +39,7 @@ interface Opened {
 
 /** Opens a report with a fresh context; collects page errors and CSP violations. */
 async function open(file: string, theme: 'dark' | 'light' = 'dark'): Promise<Opened> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: theme, deviceScaleFactor: 1 });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: theme, deviceScaleFactor: 1, acceptDownloads: true });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
@@ -308,6 +308,52 @@ describe('HTML report in headless Chromium', () => {
     const F = (n: number): number => 4 * n * 4096 ** 2 + 2 * n * n * 4096 + 3 * n * 4096 * 11008;
     const saved = 1 - F(FIXTURE_BUDGET + 40) / F(576 + 40);
     assert.match(await text(page, 'flops'), new RegExp(`≈ ${(saved * 100).toFixed(1)} %`));
+    await page.context().close();
+  });
+
+  test('export: PNG of a view, SVG of its chart, JSON of the analysis', async () => {
+    const { page, errors } = await open(fx.report);
+    await page.click('[data-testid="tab-compare"]');
+    await settle(page);
+    const save = async (f: string): Promise<{ name: string; bytes: Buffer }> => {
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid="export-${f}"]`)]);
+      const path = join(OUT, `export-${dl.suggestedFilename()}`);
+      await dl.saveAs(path);
+      return { name: dl.suggestedFilename(), bytes: readFileSync(path) };
+    };
+    const png = await save('png');
+    assert.match(png.name, /^prunelens-compare-.*-k144\.png$/);
+    assert.deepEqual([...png.bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+    const width = png.bytes.readUInt32BE(16);
+    assert.ok(width > 600, `composed PNG is ${width} px wide`);
+    const svg = (await save('svg')).bytes.toString('utf8');
+    assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.match(svg, /Jaccard overlap matrix/);
+    assert.doesNotMatch(svg, /class="/, 'classes resolved to attributes');
+    const json = JSON.parse((await save('json')).bytes.toString('utf8')) as { results: { method: string; status: string }[]; n: number };
+    assert.equal(json.n, 576);
+    assert.deepEqual(json.results.map((r) => r.method).sort(), fx.analysis.results.map((r) => r.method).sort());
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  });
+
+  test('views without their method say what is missing instead of failing', async () => {
+    const { page, errors } = await open(fx.report2880);
+    await page.click('[data-testid="tab-gprune"]');
+    await settle(page);
+    assert.match(await page.locator('[data-view="gprune"]').innerText(), /G-Prune did not run in this analysis/);
+    await page.click('[data-testid="tab-f3a"]');
+    await settle(page);
+    assert.match(await page.locator('[data-view="f3a"]').innerText(), /F³A did not run in this analysis/);
+    assert.match(await text(page, 'f3a-note'), /reconstruction from the paper/);
+    await page.click('[data-testid="tab-codebook"]');
+    await settle(page);
+    const cb = await text(page, 'codebook-missing');
+    assert.match(cb, /No codebook loaded/);
+    assert.match(cb, /--input codebook=/);
+    assert.match(cb, /In VS Code, use “Load codebook…”/);
+    await page.screenshot({ path: join(SHOTS, 'codebook-missing-dark.png'), fullPage: true });
+    assert.deepEqual(errors, []);
     await page.context().close();
   });
 

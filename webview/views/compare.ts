@@ -140,8 +140,9 @@ export class CompareView implements View {
     const cell = 34;
     const labelW = 96;
     const size = labelW + cell * ms.length;
+    const width = size + 48; // room for the last rotated column label
     const table = lut('viridis');
-    const svg = s('svg', { width: size, height: size, viewBox: `0 0 ${size} ${size}`, role: 'img', 'aria-label': 'Jaccard overlap matrix of kept token sets' });
+    const svg = s('svg', { width, height: size, viewBox: `0 0 ${width} ${size}`, role: 'img', 'aria-label': 'Jaccard overlap matrix of kept token sets' });
     ms.forEach((a, r) => {
       svg.append(s('text', { x: labelW - 6, y: labelW + r * cell + cell / 2 + 4, 'text-anchor': 'end', class: 'pl-svg-text pl-svg-small' }, a.m.id));
       svg.append(s('text', { x: 0, y: 0, transform: `translate(${labelW + r * cell + cell / 2 + 4},${labelW - 6}) rotate(-60)`, class: 'pl-svg-text pl-svg-small' }, a.m.id));
