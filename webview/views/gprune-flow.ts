@@ -194,7 +194,7 @@ export class GPruneFlowView implements View {
         else this.ctx.store.set({ gpruneT: t + 1 });
       }, 700);
     }
-    this.play.textContent = this.timer !== null ? '⏸ Pause' : '▶ Play';
+    this.play.textContent = this.timer !== null ? 'Pause' : '▶ Play';
     this.play.setAttribute('aria-pressed', String(this.timer !== null));
   }
 
