@@ -7,8 +7,9 @@ import { encodeCommand } from './cli/encode.ts';
 import { preprocessCommand } from './cli/preprocess.ts';
 import { tokenizeCommand } from './cli/tokenize.ts';
 import { modelsCommand } from './cli/models.ts';
+import { analyzeCommand } from './cli/analyze.ts';
 
-const COMMANDS: readonly CliCommand[] = [methodsCommand, pruneCommand, preprocessCommand, tokenizeCommand, encodeCommand, modelsCommand];
+const COMMANDS: readonly CliCommand[] = [analyzeCommand, methodsCommand, pruneCommand, preprocessCommand, tokenizeCommand, encodeCommand, modelsCommand];
 
 function usage(): string {
   const lines = COMMANDS.map((c) => `  ${c.usage}`);

@@ -1,8 +1,9 @@
 import { writeBundle } from '../core/bundle/io.ts';
 import { InputError } from '../core/errors.ts';
-import { closeEncoder, encodeImage, openEncoder, prepareModel } from '../core/runtime/encoder.ts';
-import { resolveModel } from '../core/runtime/model-folder.ts';
-import { parseProviderSetting, parseThreads, sessionOptionsFor } from '../core/runtime/providers.ts';
+import { encodeThroughWorker } from '../core/analyze/encode.ts';
+import { modelPathFor } from '../core/analyze/model-ref.ts';
+import { parseProviderSetting, parseThreads } from '../core/runtime/providers.ts';
+import { WorkerClient } from '../core/runtime/worker/client.ts';
 import type { CliCommand } from './command.ts';
 import { parseArgs, single } from './args.ts';
 
@@ -15,7 +16,7 @@ function positive(text: string | undefined, flag: string): number | undefined {
 
 export const encodeCommand: CliCommand = {
   name: 'encode',
-  usage: 'encode <image> --model <folder|prunelens.json> --out <bundle.npz> [--question q] [--feature-layer -2] [--provider cpu] [--threads N] [--max-megapixels N] [--json]',
+  usage: 'encode <image> --model <probe|folder|prunelens.json> --out <bundle.npz> [--question q] [--feature-layer -2] [--provider cpu|auto|cuda|webgpu|dml|coreml] [--threads N] [--max-megapixels N] [--json]',
   async run(args) {
     const p = parseArgs(args, ['model', 'out', 'question', 'feature-layer', 'provider', 'threads', 'max-megapixels'], ['json']);
     if (p.positional.length !== 1) throw new InputError('encode needs exactly one image file.');
@@ -29,29 +30,36 @@ export const encodeCommand: CliCommand = {
       throw new InputError(`--feature-layer must be a non-zero integer like LLaVA's select_layer (-2 = penultimate), got "${layerText}".`);
     }
     const setting = parseProviderSetting(single(p, 'provider') ?? 'cpu');
-    // Provider probing (auto, fallback) lives in the runtime worker; in-process the CLI runs what is asked.
-    const provider = setting === 'auto' ? 'cpu' : setting;
     const threads = parseThreads(single(p, 'threads'));
     const maxMegapixels = positive(single(p, 'max-megapixels'), 'max-megapixels');
 
-    const prepared = prepareModel(resolveModel(modelArg), { featureLayer });
-    const enc = await openEncoder(prepared, sessionOptionsFor(provider, threads));
+    // onnxruntime runs in the worker; the provider is chosen there with smoke runs (auto falls back to CPU).
+    const worker = new WorkerClient();
     try {
-      const { bundle, notices } = await encodeImage(enc, { image: p.positional[0], question: single(p, 'question'), limits: maxMegapixels ? { maxMegapixels } : undefined });
+      const r = await encodeThroughWorker(worker, {
+        model: modelPathFor(modelArg),
+        image: p.positional[0],
+        question: single(p, 'question') ?? '',
+        provider: setting,
+        threads,
+        featureLayer,
+        limits: maxMegapixels ? { maxMegapixels } : undefined,
+      });
+      const bundle = r.bundle;
       writeBundle(out, bundle);
-      for (const n of notices) process.stderr.write(`prunelens: note: ${n}\n`);
+      for (const n of r.notices) process.stderr.write(`prunelens: note: ${n}\n`);
       const shapes = Object.fromEntries([...bundle.arrays].map(([k, t]) => [k, t.shape]));
       if (p.switches.has('json')) {
-        process.stdout.write(`${JSON.stringify({ out, model: bundle.meta.model, weightsKind: bundle.meta.weightsKind, layer: bundle.meta.layer, arrays: shapes, extra: bundle.meta.extra })}\n`);
+        process.stdout.write(`${JSON.stringify({ out, model: bundle.meta.model, weightsKind: bundle.meta.weightsKind, layer: bundle.meta.layer, provider: r.choice.provider, arrays: shapes, extra: bundle.meta.extra })}\n`);
       } else {
         const label = bundle.meta.extra.weights ?? bundle.meta.weightsKind;
         process.stdout.write(`${bundle.meta.model} (${label}) → ${out}\n`);
         for (const [k, s] of Object.entries(shapes)) process.stdout.write(`  ${k} [${s.join(',')}]\n`);
         const x = bundle.meta.extra;
-        process.stdout.write(`  time: decode ${x.time_decode_ms} ms, preprocess ${x.time_preprocess_ms} ms, session.run ${x.time_session_run_ms} ms, surgery outputs ${x.time_surgery_outputs_ms} ms (${provider})\n`);
+        process.stdout.write(`  time: decode ${x.time_decode_ms} ms, preprocess ${x.time_preprocess_ms} ms, session.run ${x.time_session_run_ms} ms, surgery outputs ${x.time_surgery_outputs_ms} ms (${r.choice.provider})\n`);
       }
     } finally {
-      await closeEncoder(enc);
+      await worker.dispose();
     }
     return 0;
   },

@@ -30,6 +30,8 @@ export interface Analysis {
     /** Execution provider that actually ran, and why others were skipped. */
     provider: string;
     providerNotes: string[];
+    /** Where the tokens came from: the bundle's metadata (files, layer, timings, input sha256), flattened. */
+    provenance?: { [key: string]: string };
   };
   /** Token grid [h,w] (the base grid for multi-group bundles). */
   grid: [number, number] | null;
