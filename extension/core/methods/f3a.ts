@@ -8,6 +8,7 @@ import type { MethodInput, MethodSpec, Params, PruneResult } from './types.ts';
 import { cellOdour, cellWeights, makeCells, splitBudget, waterFill } from './f3a/budget.ts';
 import { sense } from './f3a/sensing.ts';
 import { compete, localize, recover, Selection, type Field } from './f3a/stages.ts';
+import { runMultigroup } from './f3a/multigroup.ts';
 
 const DEFAULT_RATIO = 0.2;
 const RECONSTRUCTION_NOTE =
@@ -44,6 +45,11 @@ const list = (x: ArrayLike<number>): number[] => Array.from(x);
 const finiteOrNull = (x: ArrayLike<number>): JsonValue[] => Array.from(x, (v) => (Number.isFinite(v) ? v : null));
 
 function run(input: MethodInput, params: Params): PruneResult {
+  const multi = runMultigroup(input, params, resolveBudget(params, input.n).B, runSingleGrid);
+  return multi ?? runSingleGrid(input, params);
+}
+
+function runSingleGrid(input: MethodInput, params: Params): PruneResult {
   const grid = input.grid;
   if (!grid) throw new InputError('F³A needs a token grid (the bundle has no `grid` array).');
   const n = input.n;
