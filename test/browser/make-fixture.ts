@@ -16,7 +16,7 @@ import type { TokenBundle } from '../../extension/core/bundle/types.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
 import { METHODS } from '../../extension/core/methods/registry.ts';
 import { rankDescending } from '../../extension/core/numeric/ranking.ts';
-import { failedEntry, okEntry } from '../../extension/core/report/entry.ts';
+import { failedEntry, resultEntry as okEntry } from '../../extension/core/analyze/entries.ts';
 import { writeHtmlReport } from '../../extension/core/report/html.ts';
 import { mulberry32 } from '../../models/onnx/builder.ts';
 import { ORACLE_DIR, REPO } from '../helpers/paths.ts';

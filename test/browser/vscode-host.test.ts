@@ -15,7 +15,7 @@ import type { Analysis } from '../../extension/core/analysis.ts';
 import { readBundle } from '../../extension/core/bundle/io.ts';
 import { getMethod } from '../../extension/core/methods/registry.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
-import { okEntry } from '../../extension/core/report/entry.ts';
+import { resultEntry as okEntry } from '../../extension/core/analyze/entries.ts';
 import { validateWebviewMessage, PROTOCOL_VERSION } from '../../extension/protocol.ts';
 import { ORACLE_DIR, REPO } from '../helpers/paths.ts';
 import { oracleAnalysis, ORACLE_CASE } from './make-fixture.ts';

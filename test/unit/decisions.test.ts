@@ -10,7 +10,7 @@ import { prune } from '../../extension/core/methods/prune.ts';
 import { getMethod } from '../../extension/core/methods/registry.ts';
 import type { PruneResult } from '../../extension/core/methods/types.ts';
 import { ranksOf } from '../../extension/core/numeric/ranking.ts';
-import { okEntry } from '../../extension/core/report/entry.ts';
+import { resultEntry as okEntry } from '../../extension/core/analyze/entries.ts';
 import { loadOracleCase, recordsFor, type OracleCase, type OracleRecord } from '../helpers/oracle.ts';
 import { replayOf } from '../helpers/oracle-replay.ts';
 
