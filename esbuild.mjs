@@ -36,6 +36,18 @@ const builds = [
     outfile: 'dist/webview.js',
     logLevel: 'warning',
   },
+  // The Decisions side view (its own small bundle, same CSP rules).
+  {
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: !production,
+    minify: production,
+    entryPoints: ['webview/decisions.ts'],
+    outfile: 'dist/decisions.js',
+    logLevel: 'warning',
+  },
 ];
 
 if (watch) {

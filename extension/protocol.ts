@@ -240,3 +240,124 @@ export function unpackAnalysis(analysis: Analysis, scores: PackedScores): Analys
   });
   return { ...analysis, results };
 }
+
+// ================================================================ host-side additions
+// Added with the VS Code host and the Decisions side view (extension/host/, webview/decisions.ts). Kept in
+// their own block so the inspector panel's messages above stay as they are.
+
+export type { Counterfactual, TokenDecision } from './core/decisions/types.ts';
+import type { TokenDecision } from './core/decisions/types.ts';
+
+/** Optional panel → host message: the panel's budget changed (lets the side view show decisions at it). */
+export type PanelBudgetMessage = { type: 'budget'; budget: number };
+
+export function validatePanelBudgetMessage(x: unknown): Validation<PanelBudgetMessage> {
+  if (!isRecord(x) || x.type !== 'budget') return fail('not a budget message');
+  const bad = allowedKeys(x, ['type', 'budget']);
+  if (bad) return fail(bad);
+  if (typeof x.budget !== 'number' || !Number.isInteger(x.budget) || x.budget < 1 || x.budget > LIMITS.maxTokens) return fail('budget must be a positive integer');
+  return { ok: true, message: { type: 'budget', budget: x.budget } };
+}
+
+/** One analysis of this window, as listed in the side view. */
+export interface AnalysisSummary {
+  id: string;
+  title: string;
+  /** File name of the image or bundle. */
+  source: string;
+  question: string;
+  model: string;
+  provider: string;
+  /** ISO time the analysis finished. */
+  time: string;
+  n: number;
+  /** The panel is the one the side view follows. */
+  active: boolean;
+}
+
+export interface DecisionsViewState {
+  analyses: AnalysisSummary[];
+  /** The analysis the table is about (null: none open). */
+  selected: string | null;
+  grid: [number, number] | null;
+  n: number;
+  /** The locked token, or null. */
+  token: number | null;
+  /** Budget the decisions refer to (the panel's latest known budget). */
+  budget: number | null;
+  rows: TokenDecision[];
+  disagreements: { count: number; kept: string[]; dropped: string[] };
+  /** Methods whose smallest keeping budget is being searched by re-running. */
+  searching: string[];
+  /** Methods whose smallest keeping budget can be searched by re-running (staged, merge, lattice). */
+  searchable: string[];
+  /** A line for the user (what to do next), or null. */
+  message: string | null;
+}
+
+export type HostToDecisions = { type: 'state'; state: DecisionsViewState };
+
+export type DecisionsToHost =
+  | { type: 'ready' }
+  | { type: 'select'; id: string }
+  /** Lock a token (typed as an index or row,col in the view), or unlock with null. */
+  | { type: 'lock'; index: number | null }
+  /** Step to the next (1) or previous (−1) token the methods disagree on. */
+  | { type: 'step'; direction: 1 | -1 }
+  /** Find the smallest budget at which `method` keeps the locked token, by re-running it. */
+  | { type: 'search'; method: string }
+  | { type: 'export'; format: 'csv' | 'json' };
+
+const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Checks an untrusted message from the Decisions view (unknown fields rejected, as above). */
+export function validateDecisionsMessage(x: unknown): Validation<DecisionsToHost> {
+  if (!isRecord(x)) return fail('message is not an object');
+  const shape = (keys: readonly string[]): string | null => allowedKeys(x, ['type', ...keys]);
+  switch (x.type) {
+    case 'ready': {
+      const bad = shape([]);
+      return bad ? fail(bad) : { ok: true, message: { type: 'ready' } };
+    }
+    case 'select': {
+      const bad = shape(['id']);
+      if (bad) return fail(bad);
+      if (typeof x.id !== 'string' || !SESSION_ID.test(x.id)) return fail('id must be an analysis id');
+      return { ok: true, message: { type: 'select', id: x.id } };
+    }
+    case 'lock': {
+      const bad = shape(['index']);
+      if (bad) return fail(bad);
+      if (!isIndexOrNull(x.index)) return fail('index must be a token index or null');
+      return { ok: true, message: { type: 'lock', index: x.index } };
+    }
+    case 'step': {
+      const bad = shape(['direction']);
+      if (bad) return fail(bad);
+      if (x.direction !== 1 && x.direction !== -1) return fail('direction must be 1 or -1');
+      return { ok: true, message: { type: 'step', direction: x.direction } };
+    }
+    case 'search': {
+      const bad = shape(['method']);
+      if (bad) return fail(bad);
+      if (!isMethodId(x.method)) return fail('method must be a method id');
+      return { ok: true, message: { type: 'search', method: x.method } };
+    }
+    case 'export': {
+      const bad = shape(['format']);
+      if (bad) return fail(bad);
+      if (x.format !== 'csv' && x.format !== 'json') return fail('format must be csv or json');
+      return { ok: true, message: { type: 'export', format: x.format } };
+    }
+    default:
+      return fail(`unknown message type ${typeof x.type === 'string' ? `"${x.type.slice(0, 40)}"` : typeof x.type}`);
+  }
+}
+
+/** Light check in the Decisions view (the host is trusted; this catches version skew). */
+export function validateDecisionsHostMessage(x: unknown): Validation<HostToDecisions> {
+  if (!isRecord(x) || x.type !== 'state' || !isRecord(x.state)) return fail('expected a state message');
+  const s = x.state;
+  if (!Array.isArray(s.analyses) || !Array.isArray(s.rows) || !Array.isArray(s.searching) || !Array.isArray(s.searchable) || !isRecord(s.disagreements)) return fail('malformed decisions state');
+  return { ok: true, message: x as unknown as HostToDecisions };
+}

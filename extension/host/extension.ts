@@ -1,28 +1,43 @@
+/**
+ * Activation: the output log, the runtime worker (started on first encode), the analyzer, the inspector
+ * panels with their serializer, the Decisions side view, and the commands.
+ */
 import * as vscode from 'vscode';
+import { AnalysisCache } from '../core/analyze/cache.ts';
+import { WorkerClient } from '../core/runtime/worker/client.ts';
+import { Analyzer } from './analyzer.ts';
+import { registerCommands } from './commands.ts';
+import { DECISIONS_VIEW_ID, DecisionsView } from './decisions-view.ts';
+import { logText } from './errors.ts';
+import { PANEL_VIEW_TYPE } from './panel.ts';
+import { Panels } from './panels.ts';
 
-/** Activation: register commands. The panels behind them arrive with the inspector issue. */
+let worker: WorkerClient | null = null;
+
 export function activate(context: vscode.ExtensionContext): void {
-  const output = vscode.window.createOutputChannel('PruneLens');
+  const log = vscode.window.createOutputChannel('PruneLens', { log: true });
+  const cache = new AnalysisCache();
+  const getWorker = (): WorkerClient => {
+    worker ??= new WorkerClient({ onLog: (line) => log.trace(`[worker] ${line}`) });
+    return worker;
+  };
+  const analyzer = new Analyzer(log, cache, getWorker);
+  const panels = new Panels(context, log, cache, analyzer);
+  const decisions = new DecisionsView(context.extensionUri, panels, log);
   context.subscriptions.push(
-    output,
-    vscode.commands.registerCommand('prunelens.analyzeImage', async (uri?: vscode.Uri) => {
-      const target = uri ?? (await pickFile({ Images: ['png', 'jpg', 'jpeg', 'gif', 'webp', 'bmp'] }));
-      if (!target) return;
-      output.appendLine(`analyze requested: ${target.fsPath}`);
-      void vscode.window.showInformationMessage('PruneLens: the inspector panel is not built yet; use `prunelens analyze` from a terminal.');
-    }),
-    vscode.commands.registerCommand('prunelens.openBundle', async (uri?: vscode.Uri) => {
-      const target = uri ?? (await pickFile({ 'Token bundles': ['npz'] }));
-      if (!target) return;
-      output.appendLine(`open bundle requested: ${target.fsPath}`);
-      void vscode.window.showInformationMessage('PruneLens: the inspector panel is not built yet; use `prunelens prune` from a terminal.');
-    }),
+    log,
+    panels,
+    decisions,
+    vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, panels),
+    vscode.window.registerWebviewViewProvider(DECISIONS_VIEW_ID, decisions),
+    ...registerCommands(context, analyzer, panels),
   );
+  log.info(`PruneLens ${String(context.extension.packageJSON.version)} activated (workspace ${vscode.workspace.isTrusted ? 'trusted' : 'restricted: model, provider and codebook settings come from user settings only'})`);
+  void panels.cleanStorage().catch((err: unknown) => log.warn(`cleaning saved analyses failed: ${logText(err)}`));
 }
 
-async function pickFile(filters: Record<string, string[]>): Promise<vscode.Uri | undefined> {
-  const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters });
-  return picked?.[0];
+export async function deactivate(): Promise<void> {
+  const w = worker;
+  worker = null;
+  await w?.dispose();
 }
-
-export function deactivate(): void {}

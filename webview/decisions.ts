@@ -1,0 +1,194 @@
+/**
+ * The Decisions side view (browser). Renders what the host posts — this window's analyses and, for the
+ * locked token, each method's decision — and sends the user's actions back. No data is computed here.
+ */
+import { validateDecisionsHostMessage, type DecisionsToHost, type DecisionsViewState, type TokenDecision } from '../extension/protocol.ts';
+import { parseTokenInput, tokenLabel } from './decisions-input.ts';
+
+interface VsCodeApi {
+  postMessage(message: unknown): void;
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+// Declared by VS Code as a global `const` in webviews (not a property of globalThis).
+declare const acquireVsCodeApi: (() => VsCodeApi) | undefined;
+
+const api: VsCodeApi | null = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi() : null;
+const post = (m: DecisionsToHost): void => api?.postMessage(m);
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function button(text: string, testId: string, onClick: () => void, title?: string): HTMLButtonElement {
+  const b = el('button', 'pd-button', text);
+  b.type = 'button';
+  b.dataset.testid = testId;
+  if (title) b.title = title;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+const fmtScore = (x: number | null): string => (x === null ? '—' : Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3) ? x.toExponential(2) : String(Number(x.toPrecision(3))));
+
+const time = (iso: string): string => {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+};
+
+let state: DecisionsViewState | null = null;
+const saved = api?.getState();
+let tokenText = typeof saved === 'object' && saved !== null && typeof (saved as { tokenText?: unknown }).tokenText === 'string' ? (saved as { tokenText: string }).tokenText : '';
+
+const root = el('div', 'pd-root');
+document.body.append(root);
+
+function analysesSection(s: DecisionsViewState): HTMLElement {
+  const sec = el('section', 'pd-analyses');
+  sec.setAttribute('aria-label', 'Analyses in this window');
+  if (s.analyses.length === 0) return sec;
+  const list = el('ul', 'pd-list');
+  for (const a of s.analyses) {
+    const li = el('li');
+    const b = el('button', a.active ? 'pd-analysis pd-active' : 'pd-analysis');
+    b.type = 'button';
+    b.dataset.testid = 'analysis-item';
+    b.setAttribute('aria-pressed', String(a.active));
+    b.append(el('span', 'pd-analysis-title', a.source), el('span', 'pd-analysis-q', a.question ? `“${a.question}”` : 'no question'), el('span', 'pd-muted', `${a.model} · ${a.provider} · ${a.n} tokens · ${time(a.time)}`));
+    b.addEventListener('click', () => post({ type: 'select', id: a.id }));
+    li.append(b);
+    list.append(li);
+  }
+  sec.append(list);
+  return sec;
+}
+
+function tokenSection(s: DecisionsViewState): HTMLElement {
+  const sec = el('section', 'pd-token');
+  const input = el('input', 'pd-input');
+  input.type = 'text';
+  input.placeholder = s.grid ? 'index or row,col' : 'token index';
+  input.setAttribute('aria-label', 'Token to inspect');
+  input.dataset.testid = 'token-input';
+  input.value = tokenText;
+  const error = el('span', 'pd-error');
+  error.setAttribute('role', 'status');
+  const lock = (): void => {
+    tokenText = input.value;
+    api?.setState({ tokenText });
+    const i = parseTokenInput(input.value, s.n, s.grid);
+    if (i === null) {
+      error.textContent = s.grid ? `Type an index 0–${s.n - 1} or row,col within ${s.grid[0]}×${s.grid[1]}.` : `Type an index 0–${s.n - 1}.`;
+      return;
+    }
+    error.textContent = '';
+    post({ type: 'lock', index: i });
+  };
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') lock();
+  });
+  const row = el('div', 'pd-row');
+  row.append(input, button('Lock', 'token-lock', lock), button('Unlock', 'token-unlock', () => post({ type: 'lock', index: null })));
+  const dis = el('div', 'pd-row');
+  dis.append(
+    button('◀', 'disagreement-prev', () => post({ type: 'step', direction: -1 }), 'Previous token the methods disagree on'),
+    button('▶', 'disagreement-next', () => post({ type: 'step', direction: 1 }), 'Next token the methods disagree on'),
+    el('span', 'pd-muted', `${s.disagreements.count} disagreement${s.disagreements.count === 1 ? '' : 's'}`),
+  );
+  dis.querySelector('.pd-muted')?.setAttribute('data-testid', 'disagreement-count');
+  sec.append(row, error, dis);
+  if (s.token !== null) {
+    const h = el('h2', 'pd-heading', `Token ${tokenLabel(s.token, s.grid)}${s.budget !== null ? ` at budget ${s.budget}` : ''}`);
+    h.dataset.testid = 'token-heading';
+    sec.append(h);
+    if (s.disagreements.kept.length > 0 && s.disagreements.dropped.length > 0) {
+      sec.append(el('p', 'pd-muted', `Kept by ${s.disagreements.kept.join(', ')}; dropped by ${s.disagreements.dropped.join(', ')}.`));
+    }
+  }
+  return sec;
+}
+
+function cfCell(d: TokenDecision, s: DecisionsViewState): HTMLElement {
+  const td = el('td', 'pd-num');
+  const cf = d.counterfactual;
+  if (cf.budget !== null) td.textContent = String(cf.budget);
+  else if (cf.kind === 'always') td.textContent = 'always';
+  else if (s.searching.includes(d.method)) td.textContent = '…';
+  else if (s.searchable.includes(d.method)) td.append(button('Find', `find-${d.method}`, () => post({ type: 'search', method: d.method }), 'Re-run at other budgets to find the smallest that keeps this token'));
+  else td.textContent = '—';
+  td.title = cf.note;
+  return td;
+}
+
+function tableSection(s: DecisionsViewState): HTMLElement {
+  const table = el('table', 'pd-table');
+  table.dataset.testid = 'decision-table';
+  const head = el('tr');
+  for (const [h, tip] of [
+    ['Method', ''],
+    ['Decision', ''],
+    ['Score', ''],
+    ['Rank', 'Rank by score (score desc, index asc); percentile: 100 = best'],
+    ['Keep from', 'Smallest budget at which the method keeps this token'],
+    ['Why', ''],
+  ]) {
+    const th = el('th', undefined, h);
+    th.scope = 'col';
+    if (tip) th.title = tip;
+    head.append(th);
+  }
+  const thead = el('thead');
+  thead.append(head);
+  const tbody = el('tbody');
+  for (const d of s.rows) {
+    const tr = el('tr', d.kept ? 'pd-kept' : 'pd-dropped');
+    tr.dataset.method = d.method;
+    tr.dataset.testid = 'decision-row';
+    const name = el('td', 'pd-method', d.method);
+    name.title = d.label;
+    const decision = el('td', 'pd-decision', d.kept ? 'kept' : 'dropped');
+    const score = el('td', 'pd-num', fmtScore(d.score));
+    score.title = d.scoreName;
+    const rank = el('td', 'pd-num', d.rank === null ? '—' : `${d.rank + 1}/${d.population}`);
+    if (d.percentile !== null) rank.title = `percentile ${d.percentile}`;
+    tr.append(name, decision, score, rank, cfCell(d, s), el('td', 'pd-reason', d.reason));
+    tbody.append(tr);
+  }
+  table.append(thead, tbody);
+  const sec = el('section', 'pd-decisions');
+  const exportRow = el('div', 'pd-row');
+  exportRow.append(button('Export CSV', 'export-csv', () => post({ type: 'export', format: 'csv' })), button('Export JSON', 'export-json', () => post({ type: 'export', format: 'json' })));
+  sec.append(table, exportRow);
+  return sec;
+}
+
+function render(): void {
+  const s = state;
+  root.replaceChildren();
+  if (!s) {
+    root.append(el('p', 'pd-muted', 'Loading…'));
+    return;
+  }
+  root.append(analysesSection(s));
+  if (s.selected) root.append(tokenSection(s));
+  if (s.message) {
+    const p = el('p', 'pd-message', s.message);
+    p.dataset.testid = 'decisions-message';
+    root.append(p);
+  }
+  if (s.rows.length > 0) root.append(tableSection(s));
+}
+
+window.addEventListener('message', (event: MessageEvent<unknown>) => {
+  const v = validateDecisionsHostMessage(event.data);
+  if (!v.ok) return;
+  state = v.message.state;
+  if (state.token !== null) tokenText = String(state.token);
+  render();
+});
+
+render();
+post({ type: 'ready' });
