@@ -15,7 +15,7 @@ export interface PageSpec {
   title: string;
 }
 
-const escapeAttr = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeAttr = (s: string): string => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function contentSecurityPolicy(cspSource: string, nonce: string): string {
   return [

@@ -1,0 +1,227 @@
+// The bundled extension host (dist/extension.cjs) against a recording stand-in for the `vscode` module:
+// commands → real analysis (runtime worker + probe model) → panel handshake and messages → Decisions view
+// → revival after a "reload". Real VS Code is covered by the code-server E2E; this checks the host itself.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { DecisionsViewState, HostToWebview } from '../../extension/protocol.ts';
+import * as fake from '../helpers/fake-vscode.ts';
+import { ORACLE_DIR, PHOTOS_DIR, REPO, SHARED } from '../helpers/paths.ts';
+
+interface Ext {
+  activate(ctx: unknown): void;
+  deactivate(): Promise<void>;
+}
+
+const storage = mkdtempSync(join(tmpdir(), 'prunelens-host-'));
+const { recorder } = fake;
+let ext: Ext;
+const ctx = {
+  subscriptions: [] as { dispose(): void }[],
+  extensionUri: fake.Uri.file(REPO),
+  globalStorageUri: fake.Uri.file(join(storage, 'global')),
+  workspaceState: fake.memento(),
+  globalState: fake.memento(),
+  extension: { packageJSON: JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as unknown },
+};
+
+before(() => {
+  execFileSync('node', ['esbuild.mjs'], { cwd: REPO, stdio: 'inherit' });
+  // dist/extension.cjs requires 'vscode': hand it the stand-in.
+  const M = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string; _cache: Record<string, unknown> };
+  const resolve = M._resolveFilename;
+  M._resolveFilename = (request, ...rest) => (request === 'vscode' ? 'vscode-stand-in' : resolve(request, ...rest));
+  M._cache['vscode-stand-in'] = { id: 'vscode-stand-in', filename: 'vscode-stand-in', loaded: true, exports: fake };
+  ext = createRequire(import.meta.url)(join(REPO, 'dist', 'extension.cjs')) as Ext;
+  ext.activate(ctx);
+});
+
+after(async () => {
+  for (const d of ctx.subscriptions) d.dispose();
+  await ext?.deactivate();
+  rmSync(storage, { recursive: true, force: true });
+});
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
+
+async function until<T>(what: string, probe: () => T | undefined | null | false, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await settle();
+  }
+}
+
+const posted = (w: fake.FakeWebview, type: string): HostToWebview[] => w.posted.filter((m): m is HostToWebview => (m as { type?: string }).type === type);
+
+function decisionsState(view: fake.FakeView): DecisionsViewState | undefined {
+  const states = view.webview.posted.filter((m) => (m as { type?: string }).type === 'state') as { state: DecisionsViewState }[];
+  return states.at(-1)?.state;
+}
+
+let panel: fake.FakePanel;
+let view: fake.FakeView;
+
+test('activation registers the commands, the serializer and the Decisions view', () => {
+  assert.ok(recorder.commands.has('prunelens.analyzeImage'));
+  assert.ok(recorder.commands.has('prunelens.openBundle'));
+  assert.ok(recorder.serializers.has('prunelens.inspector'));
+  assert.ok(recorder.viewProviders.has('prunelens.decisions'));
+  assert.ok(recorder.logs.some((l) => /PruneLens .* activated/.test(l.text)));
+});
+
+test('Analyze Visual Tokens on a photo: question box, progress, a panel with a strict CSP and the image folder as root', async () => {
+  recorder.questions.push('what colour is the cat?');
+  await recorder.commands.get('prunelens.analyzeImage')?.(fake.Uri.file(join(PHOTOS_DIR, 'chelsea.png')));
+  assert.deepEqual(recorder.errors, []);
+  assert.equal(recorder.panels.length, 1);
+  panel = recorder.panels[0];
+  assert.equal(panel.title, 'PruneLens: chelsea.png');
+  assert.ok(recorder.progress[0].title.includes('chelsea.png'));
+  const html = panel.webview.html;
+  assert.match(html, /default-src 'none'; img-src https:\/\/fake\.vscode-cdn\.net blob: data:; style-src https:\/\/fake\.vscode-cdn\.net; font-src https:\/\/fake\.vscode-cdn\.net; script-src 'nonce-[A-Za-z0-9_-]+'/);
+  assert.match(html, /<script nonce="[A-Za-z0-9_-]+" src="https:\/\/fake\.vscode-cdn\.net[^"]*\/dist\/webview\.js"><\/script>/);
+  assert.deepEqual(
+    panel.webview.options.localResourceRoots?.map((u) => u.fsPath),
+    [join(REPO, 'dist'), join(REPO, 'media'), PHOTOS_DIR],
+  );
+  assert.equal(panel.webview.options.enableScripts, true);
+  assert.deepEqual(ctx.globalState.get('prunelens.questions'), ['what colour is the cat?']);
+  assert.ok(recorder.logs.some((l) => /analysed .*chelsea\.png: \d+ tokens .* on cpu/.test(l.text)), 'log names the provider');
+  assert.ok(recorder.logs.some((l) => /^ {2}f3a: kept \d+ in [\d.]+ ms$/.test(l.text)));
+});
+
+test('ready handshake: the analysis arrives with scores and image bytes as ArrayBuffers', async () => {
+  panel.webview.send({ type: 'ready', protocol: 1 });
+  const init = await until('init', () => posted(panel.webview, 'init')[0]);
+  assert.equal(init.type, 'init');
+  if (init.type !== 'init') return;
+  assert.equal(init.analysis.question, 'what colour is the cat?');
+  assert.ok(init.image && init.image.bytes instanceof ArrayBuffer && init.image.mime === 'image/png');
+  assert.deepEqual(new Uint8Array(init.image.bytes), new Uint8Array(readFileSync(join(PHOTOS_DIR, 'chelsea.png'))));
+  const ok = init.analysis.results.filter((e) => e.status === 'ok');
+  assert.ok(ok.length >= 5);
+  for (const e of ok) {
+    if (e.status !== 'ok') continue;
+    assert.equal(e.display.scores, null, 'scores travel separately');
+    const buf: ArrayBuffer | undefined = init.scores[e.method];
+    if (buf) assert.equal(buf.byteLength, 8 * init.analysis.n);
+  }
+  assert.deepEqual(init.capabilities, { rerun: true, loadCodebook: true, save: true });
+});
+
+test('re-runs: debounced, superseded requests cancelled, the entry answered with its request id', async () => {
+  panel.webview.send({ type: 'rerun', requestId: 7, method: 'f3a', budget: 30 });
+  panel.webview.send({ type: 'rerun', requestId: 8, method: 'f3a', budget: 40 });
+  const entry = await until('entry', () => posted(panel.webview, 'entry')[0]);
+  assert.ok(entry.type === 'entry' && entry.requestId === 8 && entry.budget === 40);
+  if (entry.type === 'entry' && entry.entry.status === 'ok') assert.equal(entry.entry.keep.length, 40);
+  assert.ok(posted(panel.webview, 'requestCancelled').some((m) => m.type === 'requestCancelled' && m.requestId === 7));
+  panel.webview.send({ type: 'rerun', requestId: 9, method: 'f3a', budget: 100000 });
+  const failed = await until('requestFailed', () => posted(panel.webview, 'requestFailed')[0]);
+  assert.ok(failed.type === 'requestFailed' && failed.requestId === 9 && /Budget must be a whole number of tokens from 1 to \d+/.test(failed.message));
+});
+
+test('invalid panel messages are rejected and logged, never acted on', async () => {
+  const before = panel.webview.posted.length;
+  panel.webview.send({ type: 'rerun', requestId: -1, method: 'f3a', budget: 3 });
+  panel.webview.send({ type: 'export', requestId: 1, format: 'png', fileName: '../../evil.png', data: new ArrayBuffer(1) });
+  panel.webview.send('hello');
+  await settle();
+  assert.equal(panel.webview.posted.length, before);
+  assert.equal(recorder.logs.filter((l) => l.level === 'warn' && /ignored an invalid panel message/.test(l.text)).length, 3);
+});
+
+test('the Decisions view follows token locks: one row per method, disagreements stepped back into the panel', async () => {
+  view = new fake.FakeView();
+  recorder.viewProviders.get('prunelens.decisions')?.resolveWebviewView(view);
+  assert.match(view.webview.html, /script-src 'nonce-[^']+'/);
+  assert.match(view.webview.html, /dist\/decisions\.js/);
+  view.webview.send({ type: 'ready' });
+  const first = await until('decisions state', () => decisionsState(view));
+  assert.equal(first.analyses.length, 1);
+  assert.equal(first.token, null);
+
+  panel.webview.send({ type: 'tokenLocked', index: 5, method: 'gprune' });
+  const locked = await until('locked state', () => (decisionsState(view)?.token === 5 ? decisionsState(view) : undefined));
+  const methods = locked.rows.map((r) => r.method);
+  assert.ok(methods.includes('f3a') && methods.includes('gprune') && methods.includes('divprune'));
+  assert.equal(locked.budget, 40, 'the budget of the latest re-run');
+  for (const r of locked.rows) assert.ok(r.reason.length > 0, r.method);
+  const g = locked.rows.find((r) => r.method === 'gprune');
+  assert.equal(g?.counterfactual.budget, (g?.rank ?? -2) + 1);
+
+  const before = posted(panel.webview, 'lockToken').length;
+  view.webview.send({ type: 'step', direction: 1 });
+  const lock = await until('lockToken', () => posted(panel.webview, 'lockToken')[before]);
+  assert.ok(lock.type === 'lockToken' && lock.index !== null && lock.index > 5);
+  const stepped = await until('stepped state', () => (decisionsState(view)?.token === (lock.type === 'lockToken' ? lock.index : -1) ? decisionsState(view) : undefined));
+  assert.ok(stepped.disagreements.kept.length > 0 && stepped.disagreements.dropped.length > 0);
+
+  // Export the table as CSV.
+  const csvPath = join(storage, 'out', 'decisions.csv');
+  recorder.saveAnswers.push(fake.Uri.file(csvPath));
+  view.webview.send({ type: 'export', format: 'csv' });
+  await until('csv', () => existsSync(csvPath));
+  const csv = readFileSync(csvPath, 'utf8').trim().split('\r\n');
+  assert.equal(csv.length, 1 + stepped.rows.length);
+  assert.ok(csv[0].startsWith('token,row,col,method'));
+
+  // Hidden and shown again: the last state is posted again.
+  const n = view.webview.posted.length;
+  view.setVisible(false);
+  view.setVisible(true);
+  await until('re-post', () => view.webview.posted.length > n);
+  view.webview.send({ type: 'lock', index: 1e9 });
+  view.webview.send({ type: 'nope' });
+  await settle();
+  assert.ok(recorder.logs.some((l) => /decisions view: ignored an invalid message/.test(l.text)));
+});
+
+test('a corrupt image gives one clear error sentence, and the next analysis still works', async () => {
+  recorder.questions.push('');
+  const errorsBefore = recorder.errors.length;
+  await recorder.commands.get('prunelens.analyzeImage')?.(fake.Uri.file(join(SHARED, 'images', 'edge', 'truncated.jpg')));
+  assert.equal(recorder.errors.length, errorsBefore + 1);
+  const msg = recorder.errors.at(-1) ?? '';
+  assert.ok(!msg.includes('\n') && !/\bat .*\(.*:\d+:\d+\)/.test(msg), msg);
+  assert.match(msg, /truncated\.jpg/);
+  assert.equal(recorder.panels.length, 1, 'no panel for a failed analysis');
+
+  recorder.questions.push(null);
+  await recorder.commands.get('prunelens.analyzeImage')?.(fake.Uri.file(join(PHOTOS_DIR, 'coffee.png')));
+  assert.equal(recorder.panels.length, 1, 'dismissing the question box cancels');
+
+  await recorder.commands.get('prunelens.openBundle')?.(fake.Uri.file(join(ORACLE_DIR, 'oracle_f03_8x8x32.npz')));
+  assert.equal(recorder.panels.length, 2);
+  const bundlePanel = recorder.panels[1];
+  bundlePanel.webview.send({ type: 'ready', protocol: 1 });
+  const init = await until('bundle init', () => posted(bundlePanel.webview, 'init')[0]);
+  assert.ok(init.type === 'init' && init.image === null && init.analysis.n === 64);
+});
+
+test('after a window reload the serializer restores the panel from the saved analysis', async () => {
+  await until('saved session', () => (ctx.workspaceState.get<unknown[]>('prunelens.panels') ?? []).length >= 2);
+  const revived = new fake.FakePanel('prunelens.inspector', 'PruneLens: chelsea.png', {});
+  await recorder.serializers.get('prunelens.inspector')?.deserializeWebviewPanel(revived, { view: 'heatmap' });
+  assert.match(revived.webview.html, /dist\/webview\.js/);
+  revived.webview.send({ type: 'ready', protocol: 1 });
+  const init = await until('revived init', () => posted(revived.webview, 'init')[0]);
+  const original = posted(panel.webview, 'init')[0];
+  assert.ok(init.type === 'init' && original.type === 'init');
+  if (init.type !== 'init' || original.type !== 'init') return;
+  assert.deepEqual(init.analysis, original.analysis);
+  assert.equal(init.image?.bytes.byteLength, original.image?.bytes.byteLength);
+  assert.ok(recorder.logs.some((l) => /restored PruneLens: chelsea\.png from the saved analysis and bundle/.test(l.text)));
+
+  const unknown = new fake.FakePanel('prunelens.inspector', 'PruneLens: never-saved.png', {});
+  await recorder.serializers.get('prunelens.inspector')?.deserializeWebviewPanel(unknown, undefined);
+  assert.match(unknown.webview.html, /could not restore this analysis/);
+  assert.doesNotMatch(unknown.webview.html, /<script/);
+});
