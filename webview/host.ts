@@ -71,7 +71,9 @@ function staticHost(): Host {
 }
 
 export function connectHost(): Host {
-  const acquire = globalThis.acquireVsCodeApi;
+  // VS Code declares the API as a top-level `const` in its own script: a global binding, not a property
+  // of globalThis, so it must be read by name (typeof keeps the static report, where it is absent, safe).
+  const acquire = typeof acquireVsCodeApi === 'function' ? acquireVsCodeApi : undefined;
   // The caller posts `ready` once its message listener is registered.
   if (typeof acquire === 'function') return vscodeHost(acquire());
   return staticHost();
