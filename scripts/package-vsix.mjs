@@ -5,7 +5,7 @@
 // target's native binaries, no sources, no tests, no source maps, the probe model present. Prints its size
 // and file count. Exit 1 on any problem.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unzipSync } from 'fflate';
@@ -123,6 +123,8 @@ for (const f of [
   'extension/models/probe/onnx/text_model.onnx',
   `extension/node_modules/onnxruntime-node/bin/napi-v6/${spec.ort}/onnxruntime_binding.node`,
   'extension/node_modules/onnxruntime-common/dist/cjs/index.js',
+  // Marks dist/cjs as CommonJS inside an ESM package: without it require() fails at run time.
+  'extension/node_modules/onnxruntime-common/dist/cjs/package.json',
   'extension/node_modules/sharp/dist/index.cjs',
   `extension/node_modules/@img/sharp-${spec.sharp}/package.json`,
   'extension/node_modules/@huggingface/tokenizers/dist/tokenizers.cjs',
@@ -139,6 +141,27 @@ const walk = (v) => {
 walk(pkg);
 for (const f of referenced) if (!files.includes(`extension/${f}`)) problems.push(`package.json refers to ${f}, which is not in the VSIX`);
 if (problems.length) fail(`the VSIX is not as intended:\n  ${problems.join('\n  ')}`);
+
+// On the target's own platform, load every external module from the unpacked VSIX, as the extension will.
+if (target === `${process.platform}-${process.arch}`) {
+  const dir = join(ROOT, 'out', 'vsix', `${target}-unpacked`);
+  rmSync(dir, { recursive: true, force: true });
+  const all = unzipSync(readFileSync(out), { filter: (f) => f.name.startsWith('extension/') });
+  for (const [name, bytes] of Object.entries(all)) {
+    const dest = join(dir, name);
+    mkdirSync(dirname(dest), { recursive: true });
+    writeFileSync(dest, bytes);
+  }
+  const probe = [
+    "const ort = require('onnxruntime-node');",
+    "const sharp = require('sharp');",
+    "const tok = require('@huggingface/tokenizers');",
+    "if (typeof ort.InferenceSession?.create !== 'function' || typeof sharp !== 'function' || !tok.Tokenizer) throw new Error('unexpected exports');",
+    "console.log(`runtime modules load: onnxruntime-node ${require('onnxruntime-node/package.json').version}, sharp ${sharp.versions.sharp} (libvips ${sharp.versions.vips})`);",
+  ].join('\n');
+  execFileSync(process.execPath, ['-e', probe], { cwd: join(dir, 'extension'), stdio: ['ignore', 'inherit', 'inherit'] });
+  rmSync(dir, { recursive: true, force: true });
+}
 
 const size = statSync(out).size;
 const unpacked = entries.reduce((s, e) => s + e.size, 0);
