@@ -71,6 +71,8 @@ export type WebviewToHost =
   | { type: 'rerun'; requestId: number; method: string; budget: number }
   | { type: 'cancel'; requestId: number }
   | { type: 'tokenLocked'; index: number | null; method: string | null }
+  /** The panel's budget settled on a new value (debounced); the Decisions view shows decisions at it. */
+  | { type: 'budget'; budget: number }
   /** Ask the host to save bytes the webview produced (the webview cannot write files itself). */
   | { type: 'export'; requestId: number; format: ExportFormat; fileName: string; data: ArrayBuffer }
   /** Ask the host to let the user pick a codebook and re-run the codebook method with it. */
@@ -87,6 +89,7 @@ const isRecord = (x: unknown): x is Rec => typeof x === 'object' && x !== null &
 const isRequestId = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 const isIndexOrNull = (x: unknown): x is number | null =>
   x === null || (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x < LIMITS.maxTokens);
+const isBudget = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= LIMITS.maxTokens;
 const METHOD_ID = /^[a-z][a-z0-9_]*$/;
 const isMethodId = (x: unknown): x is string => typeof x === 'string' && x.length <= LIMITS.maxMethodIdLength && METHOD_ID.test(x);
 // A bare file name: no folders, no leading dot, no control characters; the host picks the folder.
@@ -120,10 +123,14 @@ export function validateWebviewMessage(x: unknown): Validation<WebviewToHost> {
       if (bad) return fail(bad);
       if (!isRequestId(x.requestId)) return fail('requestId must be a non-negative integer');
       if (!isMethodId(x.method)) return fail('method must be a method id');
-      if (typeof x.budget !== 'number' || !Number.isInteger(x.budget) || x.budget < 1 || x.budget > LIMITS.maxTokens) {
-        return fail('budget must be a positive integer');
-      }
+      if (!isBudget(x.budget)) return fail('budget must be a positive integer');
       return { ok: true, message: { type: 'rerun', requestId: x.requestId, method: x.method, budget: x.budget } };
+    }
+    case 'budget': {
+      const bad = shape(['budget']);
+      if (bad) return fail(bad);
+      if (!isBudget(x.budget)) return fail('budget must be a positive integer');
+      return { ok: true, message: { type: 'budget', budget: x.budget } };
     }
     case 'cancel': {
       const bad = shape(['requestId']);
@@ -248,15 +255,13 @@ export function unpackAnalysis(analysis: Analysis, scores: PackedScores): Analys
 export type { Counterfactual, TokenDecision } from './core/decisions/types.ts';
 import type { TokenDecision } from './core/decisions/types.ts';
 
-/** Optional panel → host message: the panel's budget changed (lets the side view show decisions at it). */
-export type PanelBudgetMessage = { type: 'budget'; budget: number };
+/** Panel → host: the panel's budget changed (the side view shows decisions at it). */
+export type PanelBudgetMessage = Extract<WebviewToHost, { type: 'budget' }>;
 
 export function validatePanelBudgetMessage(x: unknown): Validation<PanelBudgetMessage> {
-  if (!isRecord(x) || x.type !== 'budget') return fail('not a budget message');
-  const bad = allowedKeys(x, ['type', 'budget']);
-  if (bad) return fail(bad);
-  if (typeof x.budget !== 'number' || !Number.isInteger(x.budget) || x.budget < 1 || x.budget > LIMITS.maxTokens) return fail('budget must be a positive integer');
-  return { ok: true, message: { type: 'budget', budget: x.budget } };
+  const v = validateWebviewMessage(x);
+  if (!v.ok) return v;
+  return v.message.type === 'budget' ? { ok: true, message: v.message } : fail('not a budget message');
 }
 
 /** One analysis of this window, as listed in the side view. */

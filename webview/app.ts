@@ -38,6 +38,9 @@ export class App implements AppContext {
   private readonly pending = new Map<string, { requestId: number; budget: number }>();
   private readonly errors = new Map<string, string>();
   private rerunTimer = 0;
+  private budgetTimer = 0;
+  /** The budget the host last heard of (it starts from the analysis's). */
+  private reportedBudget: number;
   /** Removes document/window listeners when a new analysis replaces this app. */
   private readonly lifetime = new AbortController();
   private readonly budgetRange: HTMLInputElement;
@@ -48,6 +51,7 @@ export class App implements AppContext {
   constructor(host: Host, analysis: Analysis, imageSrc: string | null) {
     this.host = host;
     this.model = new Model(analysis);
+    this.reportedBudget = analysis.budget;
     const n = Math.max(1, this.model.n);
     const defaults: UiState = {
       view: 'heatmap',
@@ -151,6 +155,7 @@ export class App implements AppContext {
     this.lifetime.abort();
     for (const v of this.views) v.onHide?.();
     window.clearTimeout(this.rerunTimer);
+    window.clearTimeout(this.budgetTimer);
     if (this.frame) cancelAnimationFrame(this.frame);
   }
 
@@ -256,6 +261,18 @@ export class App implements AppContext {
     }, 250);
   }
 
+  /** Tells the host the budget once it settles (score-ranked methods re-rank here without a request). */
+  private reportBudget(delayMs = 150): void {
+    if (this.host.mode !== 'vscode') return;
+    window.clearTimeout(this.budgetTimer);
+    this.budgetTimer = window.setTimeout(() => {
+      const b = this.store.state.budget;
+      if (b === this.reportedBudget) return;
+      this.reportedBudget = b;
+      this.host.post({ type: 'budget', budget: b });
+    }, delayMs);
+  }
+
   // ------------------------------------------------------------------ state and rendering
 
   private dirtySet(k: ViewId | 'provenance'): Set<Change> {
@@ -290,6 +307,7 @@ export class App implements AppContext {
     if (changed.has('budget')) {
       if (this.budgetStart === null) this.budgetStart = performance.now();
       this.scheduleReruns();
+      this.reportBudget();
       this.syncControls();
     }
     if (changed.has('view')) this.showView(s.view);

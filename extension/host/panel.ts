@@ -14,7 +14,6 @@ import {
   PROTOCOL_VERSION,
   packAnalysis,
   packVector,
-  validatePanelBudgetMessage,
   validateWebviewMessage,
   type ExportFormat,
   type HostToWebview,
@@ -114,12 +113,6 @@ export class InspectorPanel {
   private receive(raw: unknown): void {
     const v = validateWebviewMessage(raw);
     if (!v.ok) {
-      const b = validatePanelBudgetMessage(raw);
-      if (b.ok) {
-        this.session.budget = Math.min(b.message.budget, this.session.n);
-        this.events.changed(this);
-        return;
-      }
       this.log.warn(`${this.session.title}: ignored an invalid panel message (${v.reason})`);
       return;
     }
@@ -136,6 +129,11 @@ export class InspectorPanel {
         return;
       case 'cancel':
         this.queue.cancel(m.requestId);
+        return;
+      case 'budget':
+        // Ranked methods re-rank in the webview without asking the host: this keeps the side view's
+        // decisions at the budget the user sees.
+        if (this.session.setPanelBudget(m.budget)) this.events.changed(this);
         return;
       case 'tokenLocked':
         this.session.locked = m.index;

@@ -35,6 +35,8 @@ export class Session implements DecisionSession {
   /** The latest state: re-runs replace methods' results here. */
   private current: AnalysisOutcome;
   budget: number;
+  /** Set once the panel reports its budget itself; re-runs then no longer move `budget`. */
+  private panelReportsBudget = false;
   locked: number | null = null;
   readonly fullOrders = new Map<string, number[]>();
   readonly searched = new Map<string, Map<number, { budget: number | null; note: string }>>();
@@ -92,8 +94,17 @@ export class Session implements DecisionSession {
   /** Re-runs a method at a budget (the panel's slider); later decisions use the new result. */
   rerun(method: string, budget: number): { entry: AnalysisEntry; result: PruneResult | null } {
     const r = rerunMethod(this.current, method, { budget }, { cache: this.cache });
-    this.budget = budget;
+    if (!this.panelReportsBudget) this.budget = budget;
     return r;
+  }
+
+  /** The panel's budget (slider, box, +/-); false when nothing changed. */
+  setPanelBudget(budget: number): boolean {
+    this.panelReportsBudget = true;
+    const b = Math.max(1, Math.min(Math.round(budget), this.n));
+    if (b === this.budget) return false;
+    this.budget = b;
+    return true;
   }
 
   /** Swaps the bundle (e.g. a codebook was added) and re-runs one method on it. */

@@ -121,8 +121,14 @@ describe('webview inside a (simulated) VS Code host', () => {
     assert.equal(all.filter((m) => m.type === 'ready').length, 1, 'ready is sent exactly once');
     assert.equal(await page.locator('[data-testid="theme-toggle"]').count(), 0, 'VS Code decides the theme');
     await page.locator('[data-testid="method-select"]').selectOption('gprune');
-    await setBudget(200);
+    const before = (await posted()).length;
+    for (const k of [180, 190, 200]) await setBudget(k);
     assert.equal(await text('kept-count'), '200');
+    // G-Prune re-ranks here (no re-run), but the host still hears the settled budget, once, for the side view.
+    await page.waitForTimeout(400);
+    const after = (await posted()).slice(before);
+    assert.deepEqual(after.filter((m) => m.type === 'budget'), [{ type: 'budget', budget: 200 }]);
+    assert.deepEqual(after.filter((m) => m.type === 'rerun'), []);
   });
 
   test('a staged method re-runs in the host: one debounced request per settled budget, reply replaces the result', async () => {

@@ -157,6 +157,18 @@ test('the Decisions view follows token locks: one row per method, disagreements 
   const g = locked.rows.find((r) => r.method === 'gprune');
   assert.equal(g?.counterfactual.budget, (g?.rank ?? -2) + 1);
 
+  // The panel's slider moved (G-Prune re-ranks in the webview, no re-run): the view follows the budget.
+  const far = g && g.rank !== null ? (g.kept ? Math.max(1, g.rank) : g.rank + 1) : 1;
+  panel.webview.send({ type: 'budget', budget: far });
+  const moved = await until('budget state', () => (decisionsState(view)?.budget === far ? decisionsState(view) : undefined));
+  const g2 = moved.rows.find((r) => r.method === 'gprune');
+  assert.equal(g2?.budget, far);
+  assert.equal(g2?.kept, !g?.kept, `token 5 has G-Prune rank ${g?.rank}: at budget ${far} the decision flips`);
+  const f3aRow = moved.rows.find((r) => r.method === 'f3a');
+  assert.equal(f3aRow?.budget, 40, 'F³A is shown as computed (at 40) until it is re-run');
+  panel.webview.send({ type: 'budget', budget: 40 });
+  await until('budget back', () => decisionsState(view)?.budget === 40);
+
   const before = posted(panel.webview, 'lockToken').length;
   view.webview.send({ type: 'step', direction: 1 });
   const lock = await until('lockToken', () => posted(panel.webview, 'lockToken')[before]);

@@ -45,12 +45,13 @@ test('decisions view messages: malformed ones are rejected with a reason', () =>
   }
 });
 
-test('the optional panel budget message is separate from the inspector protocol', () => {
+test('the panel budget message is part of the inspector protocol and validated like the others', () => {
   assert.deepEqual(validatePanelBudgetMessage({ type: 'budget', budget: 64 }), { ok: true, message: { type: 'budget', budget: 64 } });
-  for (const m of [{ type: 'budget', budget: 0 }, { type: 'budget', budget: 2.5 }, { type: 'budget', budget: 3, x: 1 }, { type: 'ready', protocol: 1 }]) {
+  assert.deepEqual(validateWebviewMessage({ type: 'budget', budget: 64 }), { ok: true, message: { type: 'budget', budget: 64 } });
+  for (const m of [{ type: 'budget', budget: 0 }, { type: 'budget', budget: 2.5 }, { type: 'budget', budget: '3' }, { type: 'budget', budget: 3, x: 1 }, { type: 'ready', protocol: 1 }]) {
     assert.equal(validatePanelBudgetMessage(m).ok, false, JSON.stringify(m));
   }
-  assert.equal(validateWebviewMessage({ type: 'budget', budget: 64 }).ok, false, 'the panel validator does not know it');
+  assert.equal(validateWebviewMessage({ type: 'budget', budget: 3, x: 1 }).ok, false);
 });
 
 test('host → decisions view: state messages pass, skewed ones are caught', () => {
