@@ -149,6 +149,12 @@ export class App implements AppContext {
     this.syncControls();
     this.invalidate('data');
     if (imageSrc) this.loadImage(imageSrc);
+    // Shown again after being hidden (VS Code discarded the page): the user's budget comes back from
+    // setState but the host sends the analysis at its own budget, so ask for the re-runs and tell the host.
+    if (this.store.state.budget !== analysis.budget) {
+      this.scheduleReruns();
+      this.reportBudget(0);
+    }
   }
 
   dispose(): void {

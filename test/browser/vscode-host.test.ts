@@ -218,4 +218,19 @@ describe('webview inside a (simulated) VS Code host', () => {
     assert.equal(state.locked, 100);
     assert.deepEqual(errors, []);
   });
+
+  test('shown again (page discarded while hidden): the restored budget is re-run and reported without user input', async () => {
+    const before = (await posted()).length;
+    // VS Code reloads a hidden panel's page; the host answers its ready with the analysis at budget 144.
+    await page.evaluate(() => (window as unknown as { sendInit: () => void }).sendInit());
+    await page.waitForTimeout(400);
+    await settle();
+    const after = (await posted()).slice(before);
+    assert.equal(await page.inputValue('[data-testid="budget-input"]'), '90', 'budget restored from setState');
+    assert.deepEqual(after.filter((m) => m.type === 'rerun').map((m) => [m.method, m.budget]), [['f3a', 90]]);
+    assert.deepEqual(after.filter((m) => m.type === 'budget'), [{ type: 'budget', budget: 90 }]);
+    assert.match(await text('stale-note'), /re-running f3a at budget 90… \(showing budget 144\)/);
+    for (const m of after) assert.ok(validateWebviewMessage(revive(m)).ok, String(m.type));
+    assert.deepEqual(errors, []);
+  });
 });
