@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { AnalysisEntry } from '../core/analysis.ts';
-import { runAnalysis } from '../core/analyze/pipeline.ts';
+import { decodeLimits, runAnalysis } from '../core/analyze/pipeline.ts';
 import type { AnalyzeRequest, BudgetRequest } from '../core/analyze/types.ts';
 import { writeAnalysisOutputs } from '../core/analyze/outputs.ts';
 import { encodePng, modelViewImage } from '../core/analyze/view.ts';
@@ -37,6 +37,14 @@ function budgetOf(p: ParsedArgs): BudgetRequest | null {
   return null;
 }
 
+/** `--max-megapixels m`: the decompression-bomb guard (default 50). */
+function megapixelsOf(v: string | undefined): number | null {
+  if (v === undefined) return null;
+  const m = Number(v);
+  if (!(Number.isFinite(m) && m > 0)) throw new InputError(`--max-megapixels must be a positive number, got "${v}".`);
+  return m;
+}
+
 /** `--param method.key=value` (repeatable) → per-method overrides. */
 function paramsOf(values: readonly string[]): { [method: string]: JsonObject } {
   const out: { [method: string]: JsonObject } = {};
@@ -64,9 +72,9 @@ function table(entries: readonly AnalysisEntry[], n: number): string {
 export const analyzeCommand: CliCommand = {
   name: 'analyze',
   usage:
-    'analyze <image|bundle.npz> [--question "..."] [--model probe|<folder>] [--methods all|id,...] [--budget k | --ratio r] [--param method.key=v ...] [--provider auto|cpu|cuda|webgpu|dml|coreml] [--threads n] [--codebook file] [--out dir] [--html]',
+    'analyze <image|bundle.npz> [--question "..."] [--model probe|<folder>] [--methods all|id,...] [--budget k | --ratio r] [--param method.key=v ...] [--provider auto|cpu|cuda|webgpu|dml|coreml] [--threads n] [--codebook file] [--max-megapixels m] [--out dir] [--html]',
   async run(args) {
-    const p = parseArgs(args, ['question', 'model', 'methods', 'budget', 'ratio', 'param', 'provider', 'threads', 'codebook', 'out'], ['html']);
+    const p = parseArgs(args, ['question', 'model', 'methods', 'budget', 'ratio', 'param', 'provider', 'threads', 'codebook', 'max-megapixels', 'out'], ['html']);
     if (p.positional.length !== 1) throw new InputError('analyze needs exactly one image or bundle (.npz) file.');
     const input = p.positional[0];
     const isBundle = input.toLowerCase().endsWith('.npz');
@@ -83,6 +91,7 @@ export const analyzeCommand: CliCommand = {
       provider: parseProviderSetting(single(p, 'provider') ?? 'auto'),
       threads: parseThreads(single(p, 'threads')),
       codebookPath: single(p, 'codebook') ?? null,
+      maxMegapixels: megapixelsOf(single(p, 'max-megapixels')),
     };
 
     const worker = isBundle ? null : new WorkerClient();
@@ -104,7 +113,7 @@ export const analyzeCommand: CliCommand = {
       if (req.image) log(`execution provider: ${a.model.provider}${a.model.providerNotes.length > 0 ? ` (${a.model.providerNotes.join('; ')})` : ''}`);
       log(`writing ${out}`);
       let view: RgbImage | null = null;
-      if (req.image && outcome.context.view) view = await modelViewImage(req.image, outcome.context.view.preprocessorPath);
+      if (req.image && outcome.context.view) view = await modelViewImage(req.image, outcome.context.view.preprocessorPath, decodeLimits(req));
       const files = await writeAnalysisOutputs(out, outcome, view);
       if (p.switches.has('html')) {
         const html = join(out, 'report.html');

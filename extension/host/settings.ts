@@ -97,5 +97,6 @@ export function toRequest(s: Settings, input: RequestInput): AnalyzeRequest {
     provider: s.executionProvider,
     threads: s.threads,
     codebookPath: s.codebookPath ? absolute(s.codebookPath, input.baseDir) : null,
+    maxMegapixels: s.maxMegapixels,
   };
 }

@@ -159,6 +159,8 @@ test('analyze reports bad input as one clear sentence (exit 2)', () => {
     [['--budget', '10', '--ratio', '0.5'], /either --budget k or --ratio r/],
     [['--provider', 'tpu'], /Unknown execution provider "tpu"/],
     [['--model', join(REPO, 'no-such-model')], /Model not found/],
+    [['--max-megapixels', '0.01'], /chelsea\.png is \d+×\d+ \([\d.]+ megapixels\), above the 0\.01-megapixel limit/],
+    [['--max-megapixels', 'lots'], /--max-megapixels must be a positive number/],
   ];
   for (const [args, message] of cases) {
     const r = cli(['analyze', photo, '--out', join(tmpdir(), 'prunelens-never-written'), ...args]);

@@ -196,6 +196,20 @@ test('the Decisions view follows token locks: one row per method, disagreements 
   assert.ok(recorder.logs.some((l) => /decisions view: ignored an invalid message/.test(l.text)));
 });
 
+test('prunelens.maxMegapixels reaches the decoder: an image over the limit is refused in one sentence', async () => {
+  recorder.config['prunelens.maxMegapixels'] = 0.01;
+  try {
+    recorder.questions.push('');
+    const before = recorder.errors.length;
+    await recorder.commands.get('prunelens.analyzeImage')?.(fake.Uri.file(join(PHOTOS_DIR, 'coffee.png')));
+    assert.equal(recorder.errors.length, before + 1);
+    assert.match(recorder.errors.at(-1) ?? '', /coffee\.png is \d+×\d+ \([\d.]+ megapixels\), above the 0\.01-megapixel limit/);
+    assert.equal(recorder.panels.length, 1, 'no panel for a refused image');
+  } finally {
+    delete recorder.config['prunelens.maxMegapixels'];
+  }
+});
+
 test('a corrupt image gives one clear error sentence, and the next analysis still works', async () => {
   recorder.questions.push('');
   const errorsBefore = recorder.errors.length;

@@ -41,6 +41,7 @@ function softmaxRows(t: Tensor): Tensor {
 
 class FakeWorker implements EncodeWorker {
   readonly calls: string[] = [];
+  readonly encodes: RuntimeKinds['encode']['payload'][] = [];
   /** Encode waits for this before answering (lets a test abort mid-encode). */
   hold: Promise<void> | null = null;
 
@@ -56,6 +57,7 @@ class FakeWorker implements EncodeWorker {
     }
     if (kind === 'smoke') throw new Error('Failed to get a WebGPU adapter');
     const p = payload as RuntimeKinds['encode']['payload'];
+    this.encodes.push(p);
     if (this.hold) {
       const signal = opts.signal;
       await Promise.race([
@@ -235,6 +237,24 @@ test('provider choice runs once per worker; the cache keys on image bytes, quest
     // Without a cache every analysis encodes.
     await runAnalysis(req(), {}, { worker });
     assert.equal(count('encode'), 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the megapixel limit travels with the encode request; a cached encoding is checked against it too', async () => {
+  const { dir, req } = setup();
+  try {
+    const worker = new FakeWorker();
+    const cache = new AnalysisCache();
+    await runAnalysis(req({ methods: ['gprune'] }), {}, { worker, cache });
+    assert.equal(worker.encodes[0].limits, undefined, 'no setting: the decoder default');
+    await runAnalysis(req({ methods: ['gprune'], question: 'another', maxMegapixels: 2 }), {}, { worker, cache });
+    assert.deepEqual(worker.encodes[1].limits, { maxMegapixels: 2 });
+    // The fake image is 40×30 = 0.0012 MP: over a 0.001 MP limit even when its encoding is cached.
+    await assert.rejects(runAnalysis(req({ methods: ['gprune'], maxMegapixels: 0.001 }), {}, { worker, cache }), /img\.png is 40×30 \(0\.0 megapixels\), above the 0\.001-megapixel limit/);
+    assert.equal(worker.encodes.length, 2);
+    await assert.rejects(runAnalysis(req({ maxMegapixels: 0 }), {}, { worker }), /megapixel limit must be a positive number/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

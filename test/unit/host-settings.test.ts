@@ -61,7 +61,9 @@ test('settings become an AnalyzeRequest: budget precedence, relative paths, bund
     provider: 'cpu',
     threads: 2,
     codebookPath: '/ws/cb/codebook.npy',
+    maxMegapixels: 50,
   });
+  assert.equal(toRequest({ ...base, maxMegapixels: 0.5 }, { kind: 'image', path: '/a.png', question: '', baseDir: null }).maxMegapixels, 0.5, 'the decode limit reaches the analysis');
   const bundle = toRequest({ ...base, defaultBudget: 64, methods: ['gprune'] }, { kind: 'bundle', path: '/data/b.npz', question: '', baseDir: null });
   assert.equal(bundle.model, null);
   assert.equal(bundle.bundlePath, '/data/b.npz');

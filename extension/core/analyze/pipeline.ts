@@ -1,6 +1,6 @@
 // The analysis pipeline shared by `prunelens analyze` and the VS Code host: image (+ question) → bundle
 // through the runtime worker (or a dumped bundle) → every applicable method at one budget → Analysis.
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Analysis, AnalysisEntry } from '../analysis.ts';
 import { readBundle } from '../bundle/io.ts';
 import type { TokenBundle } from '../bundle/types.ts';
@@ -11,6 +11,7 @@ import { getMethod, METHODS } from '../methods/registry.ts';
 import type { PruneResult } from '../methods/types.ts';
 import { modelFileId, sha256File } from '../runtime/cache.ts';
 import { resolveModel, type ResolvedModel } from '../runtime/model-folder.ts';
+import { checkImageSize, type DecodeLimits } from '../runtime/image/decode.ts';
 import { parseProviderSetting } from '../runtime/providers.ts';
 import { CancelledError } from '../runtime/worker/errors.ts';
 import { AnalysisCache, type InputKey } from './cache.ts';
@@ -57,6 +58,14 @@ async function modelKey(m: ResolvedModel): Promise<string> {
   return `${m.id}|${v.path}@${v.mtimeMs}|${t ? `${t.path}@${t.mtimeMs}` : '-'}`;
 }
 
+/** The request's decode limits (a bad value is the caller's mistake, said as one sentence). */
+export function decodeLimits(req: Pick<AnalyzeRequest, 'maxMegapixels'>): DecodeLimits | undefined {
+  const mp = req.maxMegapixels;
+  if (mp === undefined || mp === null) return undefined;
+  if (!(typeof mp === 'number' && Number.isFinite(mp) && mp > 0)) throw new InputError(`The megapixel limit must be a positive number, got ${String(mp)}.`);
+  return { maxMegapixels: mp };
+}
+
 /** "W×H format" from the encoder's provenance. */
 function imageSize(extra: Record<string, string>): { width: number; height: number } {
   const m = /^(\d+)x(\d+)/.exec(extra.image_size ?? '');
@@ -86,7 +95,11 @@ async function fromImage(req: AnalyzeRequest, image: string, opts: AnalyzeOption
   let bundle = cacheKey ? deps.cache?.bundles.get(cacheKey) : undefined;
   let provider: string;
   let providerNotes: string[];
+  const limits = decodeLimits(req);
   if (bundle) {
+    // Encoded earlier under another limit: the size check still applies.
+    const seen = imageSize(bundle.meta.extra);
+    if (seen.width > 0) checkImageSize(seen.width, seen.height, basename(image), limits);
     progress({ stage: 'encode', message: `using the cached encoding of ${image}` });
     provider = bundle.meta.extra.provider ?? 'cpu';
     providerNotes = (bundle.meta.extra.provider_notes ?? '').split(' | ').filter((s) => s !== '');
@@ -94,7 +107,7 @@ async function fromImage(req: AnalyzeRequest, image: string, opts: AnalyzeOption
   } else {
     if (!deps.worker) throw new Error('runAnalysis needs a runtime worker to encode an image');
     progress({ stage: 'encode', message: `encoding ${image} with ${model.name} (provider setting: ${setting})` });
-    const r = await encodeThroughWorker(deps.worker, { model: modelPathFor(modelArg, deps.probeDir), image: resolve(image), question, provider: setting, threads: req.threads }, opts.signal);
+    const r = await encodeThroughWorker(deps.worker, { model: modelPathFor(modelArg, deps.probeDir), image: resolve(image), question, provider: setting, threads: req.threads, limits }, opts.signal);
     bundle = r.bundle;
     provider = r.choice.provider;
     providerNotes = (r.bundle.meta.extra.provider_notes ?? '').split(' | ').filter((s) => s !== '');

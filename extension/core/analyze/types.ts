@@ -29,6 +29,8 @@ export interface AnalyzeRequest {
   threads: number;
   /** Optional codebook (.npy/.npz) for the codebook method. */
   codebookPath: string | null;
+  /** Refuse images above this many megapixels before decoding (default 50; decompression-bomb guard). */
+  maxMegapixels?: number | null;
 }
 
 export interface AnalyzeProgress {
