@@ -1,7 +1,6 @@
 import { InputError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
 import { ratioForFloor } from '../numeric/budget.ts';
-import { gatherRows } from '../numeric/gram.ts';
 import { sortedAscending, topK } from '../numeric/ranking.ts';
 import { type GroupPropagation, propagateGroup } from './gprune-graph.ts';
 import { inferLayout } from './layout.ts';
@@ -23,11 +22,11 @@ interface GroupRun {
 function runGroup(input: MethodInput, name: GroupRun['name'], tokens: number[], params: Params): GroupRun {
   const k = Math.floor(num(params, 'keep_ratio') * tokens.length);
   if (tokens.length === 0) return { name, tokens, k: 0, prop: emptyProp(num(params, 'iterate_num')), topkOrder: [] };
-  const x = gatherRows(input.matrix('features'), tokens);
   const prop = propagateGroup(
-    x,
+    input.matrix('features'),
     { theta: num(params, 'theta'), temperature: num(params, 'temperature'), iterateNum: num(params, 'iterate_num') },
     EDGES_PER_NODE,
+    tokens,
   );
   const topkOrder = topK(prop.scores, k).map((i) => tokens[i]);
   return { name, tokens, k, prop, topkOrder };
@@ -35,7 +34,7 @@ function runGroup(input: MethodInput, name: GroupRun['name'], tokens: number[], 
 
 function emptyProp(iterations: number): GroupPropagation {
   const z = new Float64Array(0);
-  return { norms: z, degree: new Int32Array(0), mass: Array.from({ length: iterations + 1 }, () => z), scores: z, edges: { src: [], dst: [], weight: [] } };
+  return { norms: z, degree: new Int32Array(0), mass: Array.from({ length: iterations + 1 }, () => z), scores: z, edges: { src: [], dst: [], weight: [] }, upperEdges: 0, rechecked: 0 };
 }
 
 function groupTrace(g: GroupRun): JsonObject {

@@ -1,4 +1,6 @@
 import type { Matrix } from '../bundle/tensor.ts';
+import { type FloatArray, type KernelPlan, gemmNT, tsGemmNT } from './gemm.ts';
+import { scratchF32 } from './scratch.ts';
 
 /** Rows `idx` of m copied into a new float64 matrix (group sub-sets for per-group methods). */
 export function gatherRows(m: Matrix, idx: readonly number[]): Matrix {
@@ -10,98 +12,179 @@ export function gatherRows(m: Matrix, idx: readonly number[]): Matrix {
   return { rows: idx.length, cols: d, data: out };
 }
 
-const TILE = 32; // rows per tile side
-const DEPTH = 512; // feature chunk: two tiles of 32×512 doubles stay in L2
+/**
+ * Rows of a (subset of a) matrix prepared as the operand of a cosine GEMM. The product of two operand rows,
+ * times post[i]·post[j], is x̂_i·x̂_j. Float32 sources are used as they are (raw rows, post = 1/‖x‖: no
+ * normalised copy and no extra rounding); other sources are copied as unit rows (post = 1). `exactDot`
+ * gives the float64 value with the unit values of `normalizeRows`.
+ */
+export interface CosineRows {
+  readonly n: number;
+  readonly d: number;
+  /** ‖x_i‖₂ of the raw rows. */
+  readonly norms: Float64Array;
+  /** 1 / max(‖x_i‖, eps). */
+  readonly inv: Float64Array;
+  /** x̂_i·x̂_i in float64 (1 up to rounding; 0 for a zero row). */
+  readonly self: Float64Array;
+  /** Row multiplier turning an operand product into a cosine. */
+  readonly post: Float64Array;
+  /** Operand rows, row-major, float32 or float64 per the plan. */
+  readonly data: FloatArray;
+  /** Source matrix and the source row of each operand row. */
+  readonly src: Matrix;
+  readonly rows: Int32Array;
+}
+
+/** Norms in this range keep raw float32 rows (their products neither overflow nor underflow). */
+const RAW_MIN = 1e-12;
+const RAW_MAX = 1e12;
+
+export function cosineRows(m: Matrix, rows: readonly number[] | null, plan: KernelPlan, eps = 1e-12, scratchKey = 'cos.rows'): CosineRows {
+  const d = m.cols;
+  const n = rows ? rows.length : m.rows;
+  const idx = rows ? Int32Array.from(rows) : identity(n);
+  // A contiguous run of rows needs no copy: its operand is a view.
+  const first = n > 0 ? idx[0] : 0;
+  let contiguous = true;
+  for (let i = 0; i < n && contiguous; i++) if (idx[i] !== first + i) contiguous = false;
+  const x = m.data;
+  const norms = new Float64Array(n);
+  const inv = new Float64Array(n);
+  const self = new Float64Array(n);
+  let rawOk = true;
+  for (let i = 0; i < n; i++) {
+    const sq = rowSumSq(x, idx[i] * d, d);
+    const nrm = Math.sqrt(sq);
+    norms[i] = nrm;
+    const f = 1 / Math.max(nrm, eps);
+    inv[i] = f;
+    self[i] = sq * f * f;
+    if (!(nrm >= RAW_MIN && nrm <= RAW_MAX)) rawOk = false;
+  }
+  const f32 = plan.precision === 'f32';
+  const raw = rawOk && (f32 ? x instanceof Float32Array : x instanceof Float64Array);
+  const post = raw ? inv : new Float64Array(n).fill(1);
+  let data: FloatArray;
+  if (raw && contiguous) data = x.subarray(first * d, (first + n) * d);
+  else {
+    data = f32 ? scratchF32(scratchKey, n * d) : new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      const base = idx[i] * d;
+      const o = i * d;
+      if (raw) data.set(x.subarray(base, base + d), o);
+      else {
+        const f = inv[i];
+        for (let k = 0; k < d; k++) data[o + k] = x[base + k] * f;
+      }
+    }
+  }
+  return { n, d, norms, inv, self, post, data, src: m, rows: idx };
+}
+
+function identity(n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
+}
+
+/** Σ x_k² of one row with four partial sums (hides the add latency). */
+function rowSumSq(x: FloatArray, base: number, d: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const end = base + (d & ~3);
+  let k = base;
+  for (; k < end; k += 4) {
+    const a = x[k];
+    const b = x[k + 1];
+    const c = x[k + 2];
+    const e = x[k + 3];
+    s0 += a * a;
+    s1 += b * b;
+    s2 += c * c;
+    s3 += e * e;
+  }
+  for (; k < base + d; k++) s0 += x[k] * x[k];
+  return s0 + s1 + (s2 + s3);
+}
+
+/** x̂_i · x̂_j in float64 from the source rows (same unit values as normalizeRows). */
+export function exactDot(u: CosineRows, i: number, j: number): number {
+  const x = u.src.data;
+  const d = u.d;
+  const a = u.rows[i] * d;
+  const b = u.rows[j] * d;
+  const fa = u.inv[i];
+  const fb = u.inv[j];
+  let s0 = 0;
+  let s1 = 0;
+  const d2 = d & ~1;
+  let k = 0;
+  for (; k < d2; k += 2) {
+    s0 += x[a + k] * fa * (x[b + k] * fb);
+    s1 += x[a + k + 1] * fa * (x[b + k + 1] * fb);
+  }
+  if (k < d) s0 += x[a + k] * fa * (x[b + k] * fb);
+  return s0 + s1;
+}
+
+/** One block of the upper staircase of the operand Gram matrix: rows [i0, i0+rows) against columns [i0, n). */
+export interface UpperBlock {
+  readonly i0: number;
+  readonly rows: number;
+  /** rows × (n − i0), row-major; entry (r, c) is G[i0 + r, i0 + c]. */
+  readonly data: FloatArray;
+  readonly cols: number;
+}
+
+/** Rows per staircase block: ~1/8 of n (≈56 % of the full product's FLOPs), output ≤ 16 M entries. */
+export function staircaseRows(n: number): number {
+  const byShare = Math.ceil(n / 8 / 16) * 16;
+  const byMemory = Math.max(16, Math.floor((16 << 20) / Math.max(1, n)));
+  return Math.max(Math.min(64, n), Math.min(byShare, byMemory));
+}
 
 /**
- * G = X·Xᵀ for row-major X [n,d] in float64, both halves filled. Tiled over rows and feature chunks so
- * 2880×4096 stays cache-friendly; a 4×2 register block reuses every load. Only tiles on or above the
- * diagonal are computed; x_i·x_j and x_j·x_i take the same products in the same order, so the result is
- * exactly symmetric.
+ * Streams the upper staircase of the Gram matrix of unit rows: each row block against every column at or
+ * after its first row, so only ≈ half the products are computed and no n×n matrix is held. Entries left of
+ * the diagonal inside a block are computed too; visitors skip them.
+ */
+export function forEachUpperBlock(u: CosineRows, plan: KernelPlan, visit: (b: UpperBlock) => void, blockRows = staircaseRows(u.n)): void {
+  const { n, d, data } = u;
+  const buf = data instanceof Float32Array ? scratchF32('stair.block', blockRows * n) : new Float64Array(blockRows * n);
+  for (let i0 = 0; i0 < n; i0 += blockRows) {
+    const rows = Math.min(blockRows, n - i0);
+    const cols = n - i0;
+    const out = buf.subarray(0, rows * cols);
+    gemmNT(plan, data.subarray(i0 * d, (i0 + rows) * d), rows, data.subarray(i0 * d), cols, d, out);
+    visit({ i0, rows, data: out, cols });
+  }
+}
+
+/**
+ * G = X·Xᵀ for row-major X [n,d] in float64, both halves filled (the small-n dense path). Only the upper
+ * triangle's products are formed; the lower half is mirrored, so the result is exactly symmetric.
  */
 export function gramSymmetric(x: Float64Array, n: number, d: number): Float64Array {
   const g = new Float64Array(n * n);
-  for (let i0 = 0; i0 < n; i0 += TILE) {
-    const i1 = Math.min(n, i0 + TILE);
-    for (let j0 = i0; j0 < n; j0 += TILE) {
-      const j1 = Math.min(n, j0 + TILE);
-      for (let k0 = 0; k0 < d; k0 += DEPTH) accumulateTile(x, g, n, d, i0, i1, j0, j1, k0, Math.min(d, k0 + DEPTH));
+  const blockRows = Math.max(1, staircaseRows(n));
+  for (let i0 = 0; i0 < n; i0 += blockRows) {
+    const rows = Math.min(blockRows, n - i0);
+    const cols = n - i0;
+    const out = new Float64Array(rows * cols);
+    tsGemmNT(x.subarray(i0 * d, (i0 + rows) * d), rows, x.subarray(i0 * d), cols, d, out);
+    for (let r = 0; r < rows; r++) {
+      const i = i0 + r;
+      for (let c = r; c < cols; c++) {
+        const v = out[r * cols + c];
+        g[i * n + i0 + c] = v;
+        g[(i0 + c) * n + i] = v;
+      }
     }
-  }
-  for (let i0 = 0; i0 < n; i0 += TILE) {
-    for (let i = i0; i < Math.min(n, i0 + TILE); i++) for (let j = 0; j < i0; j++) g[i * n + j] = g[j * n + i];
   }
   return g;
-}
-
-/** Adds the k0..k1 partial dot products of rows i∈[i0,i1) and j∈[j0,j1) into g. */
-function accumulateTile(
-  x: Float64Array,
-  g: Float64Array,
-  n: number,
-  d: number,
-  i0: number,
-  i1: number,
-  j0: number,
-  j1: number,
-  k0: number,
-  k1: number,
-): void {
-  const iEnd = i0 + ((i1 - i0) & ~3);
-  const jEnd = j0 + ((j1 - j0) & ~1);
-  for (let i = i0; i < iEnd; i += 4) {
-    const a0 = i * d;
-    const a1 = a0 + d;
-    const a2 = a1 + d;
-    const a3 = a2 + d;
-    for (let j = j0; j < jEnd; j += 2) {
-      const b0 = j * d;
-      const b1 = b0 + d;
-      let s00 = 0;
-      let s01 = 0;
-      let s10 = 0;
-      let s11 = 0;
-      let s20 = 0;
-      let s21 = 0;
-      let s30 = 0;
-      let s31 = 0;
-      for (let k = k0; k < k1; k++) {
-        const u = x[b0 + k];
-        const v = x[b1 + k];
-        const p = x[a0 + k];
-        s00 += p * u;
-        s01 += p * v;
-        const q = x[a1 + k];
-        s10 += q * u;
-        s11 += q * v;
-        const r = x[a2 + k];
-        s20 += r * u;
-        s21 += r * v;
-        const t = x[a3 + k];
-        s30 += t * u;
-        s31 += t * v;
-      }
-      const o = i * n + j;
-      g[o] += s00;
-      g[o + 1] += s01;
-      g[o + n] += s10;
-      g[o + n + 1] += s11;
-      g[o + 2 * n] += s20;
-      g[o + 2 * n + 1] += s21;
-      g[o + 3 * n] += s30;
-      g[o + 3 * n + 1] += s31;
-    }
-  }
-  // Ragged edges of the tile (fewer than 4 rows / 2 columns left).
-  for (let i = i0; i < i1; i++) {
-    for (let j = i < iEnd ? jEnd : j0; j < j1; j++) {
-      const a = i * d;
-      const b = j * d;
-      let s = 0;
-      for (let k = k0; k < k1; k++) s += x[a + k] * x[b + k];
-      g[i * n + j] += s;
-    }
-  }
 }
 
 /** out[j] = x_i · x_j for all j (one Gram row, used by greedy methods that need only picked rows). */

@@ -1,0 +1,122 @@
+// C = A·Bᵀ as a one-node ONNX graph (Gemm, transB = 1) on onnxruntime's CPU provider, called synchronously.
+//
+// onnxruntime-node's public `InferenceSession.run` is async, but its native binding runs synchronously (the
+// public wrapper only defers it with setImmediate). Calling the binding keeps `prune()` synchronous. If the
+// binding is missing or its shape changes in a future release, `loadOrtGemm` returns null and callers fall
+// back to the TypeScript kernel.
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import onnxProto from 'onnx-proto';
+
+type Dtype = 'float32' | 'float64';
+type FloatArray = Float32Array | Float64Array;
+
+interface OrtTensorLike {
+  readonly data: unknown;
+}
+interface NativeSession {
+  loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void;
+  run(feeds: Record<string, OrtTensorLike>, fetches: Record<string, OrtTensorLike | null>, options: object): Record<string, OrtTensorLike>;
+}
+interface BindingModule {
+  binding: { InferenceSession: new () => NativeSession };
+  initOrt(): void;
+}
+interface CommonModule {
+  Tensor: new (type: Dtype, data: FloatArray, dims: number[]) => OrtTensorLike;
+}
+
+export interface OrtGemm {
+  /** out[i·n + j] = a_i · b_j for row-major a [m,k], b [n,k]; out must hold exactly m·n values. */
+  gemmNT<T extends FloatArray>(a: T, m: number, b: T, n: number, k: number, out: T): void;
+  readonly threads: number;
+}
+
+const { onnx } = onnxProto;
+
+/** Gemm(A [m,k], B [n,k], transB=1) with symbolic dims; elem 1 = float, 11 = double. */
+function gemmModel(elem: number): Uint8Array {
+  const info = (name: string, dims: string[]) => ({
+    name,
+    type: { tensorType: { elemType: elem, shape: { dim: dims.map((d) => ({ dimParam: d })) } } },
+  });
+  const model = {
+    irVersion: 8,
+    producerName: 'prunelens-kernels',
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'gemm_nt',
+      node: [{ opType: 'Gemm', name: 'gemm', input: ['A', 'B'], output: ['C'], attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] }],
+      input: [info('A', ['m', 'k']), info('B', ['n', 'k'])],
+      output: [info('C', ['m', 'n'])],
+    },
+  };
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/** Threads for the kernels: PRUNELENS_THREADS, else every core. */
+export function kernelThreads(): number {
+  const env = Number(process.env.PRUNELENS_THREADS);
+  if (Number.isInteger(env) && env > 0) return env;
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+let cached: OrtGemm | null | undefined;
+let loadError: string | null = null;
+
+/** Why the ORT kernels are unavailable (null when they loaded or were never tried). */
+export function ortGemmError(): string | null {
+  return loadError;
+}
+
+export function loadOrtGemm(): OrtGemm | null {
+  if (cached !== undefined) return cached;
+  try {
+    const req = createRequire(import.meta.url);
+    const bindingModule = req('onnxruntime-node/dist/binding.js') as BindingModule;
+    const common = req('onnxruntime-common') as CommonModule;
+    if (typeof bindingModule?.initOrt !== 'function' || typeof bindingModule.binding?.InferenceSession !== 'function') {
+      throw new Error('onnxruntime-node/dist/binding.js has an unexpected shape');
+    }
+    bindingModule.initOrt();
+    const threads = kernelThreads();
+    const sessions = new Map<Dtype, NativeSession>();
+    const session = (dtype: Dtype): NativeSession => {
+      let s = sessions.get(dtype);
+      if (!s) {
+        s = new bindingModule.binding.InferenceSession();
+        const bytes = gemmModel(dtype === 'float32' ? 1 : 11);
+        s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
+          intraOpNumThreads: threads,
+          interOpNumThreads: 1,
+          executionMode: 'sequential',
+          graphOptimizationLevel: 'all',
+          // Idle pool threads sleep instead of spinning: the JavaScript between GEMM calls (and other
+          // processes on a small machine) keeps the cores; measured no slower per call.
+          extra: { session: { intra_op: { allow_spinning: '0' } } },
+        });
+        sessions.set(dtype, s);
+      }
+      return s;
+    };
+    const gemm: OrtGemm = {
+      threads,
+      gemmNT(a, m, b, n, k, out) {
+        const dtype: Dtype = a instanceof Float64Array ? 'float64' : 'float32';
+        if (a.length !== m * k || b.length !== n * k || out.length !== m * n) throw new Error(`gemmNT: buffer sizes do not match [${m},${k}]·[${n},${k}]ᵀ`);
+        const C = new common.Tensor(dtype, out, [m, n]);
+        // Outputs are written into `out` (pre-allocated fetch), so no result copy.
+        session(dtype).run({ A: new common.Tensor(dtype, a, [m, k]), B: new common.Tensor(dtype, b, [n, k]) }, { C }, {});
+      },
+    };
+    // One tiny call proves the binding accepts our tensors and writes pre-allocated outputs.
+    const probe = new Float32Array(1);
+    gemm.gemmNT(Float32Array.of(2, 3), 1, Float32Array.of(4, 5), 1, 2, probe);
+    if (probe[0] !== 23) throw new Error(`onnxruntime Gemm probe returned ${probe[0]}, expected 23`);
+    cached = gemm;
+  } catch (err) {
+    loadError = err instanceof Error ? err.message : String(err);
+    cached = null;
+  }
+  return cached;
+}

@@ -1,0 +1,264 @@
+// Similarity kernels (numeric/gemm, gram) and the sparse G-Prune graph against the dense float64 path.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Matrix } from '../../extension/core/bundle/tensor.ts';
+import { configureKernels, f32DotErrorBound, gemmNT, kernelPlan, type KernelPlan, tsGemmNT } from '../../extension/core/numeric/gemm.ts';
+import { cosineRows, exactDot, forEachUpperBlock } from '../../extension/core/numeric/gram.ts';
+import { loadOrtGemm } from '../../extension/core/numeric/ort-gemm.ts';
+import { normalizeRows } from '../../extension/core/numeric/linalg.ts';
+import { gpruneLimits, propagateGroup, type GPruneSettings } from '../../extension/core/methods/gprune-graph.ts';
+import { mulberry32 } from '../../extension/core/numeric/prng.ts';
+
+const F64: KernelPlan = { backend: 'ts', precision: 'f64' };
+const F32_ORT: KernelPlan = { backend: 'ort', precision: 'f32' };
+const F32_TS: KernelPlan = { backend: 'ts', precision: 'f32' };
+const SETTINGS: GPruneSettings = { theta: 0.5, temperature: 0.03, iterateNum: 5 };
+
+function naiveNT(a: ArrayLike<number>, m: number, b: ArrayLike<number>, n: number, k: number): Float64Array {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < k; t++) s += a[i * k + t] * b[j * k + t];
+      out[i * n + j] = s;
+    }
+  }
+  return out;
+}
+
+/** Clustered rows: `clusters` directions plus noise, random norms (cosines spread around θ = 0.5). */
+function clustered(n: number, d: number, seed: number, clusters = 5, noise = 0.7): Float32Array {
+  const rand = mulberry32(seed);
+  const g = (): number => Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand());
+  const centres = Array.from({ length: clusters }, () => Array.from({ length: d }, g));
+  const out = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const c = centres[i % clusters];
+    const scale = 0.5 + 2 * rand();
+    for (let k = 0; k < d; k++) out[i * d + k] = scale * (c[k] + noise * g());
+  }
+  return out;
+}
+
+test('tsGemmNT equals the naive product (ragged tiles, several depth chunks, float32 and float64)', () => {
+  for (const [m, n, k] of [
+    [1, 1, 1],
+    [7, 33, 5],
+    [37, 19, 600],
+  ]) {
+    const a = Float64Array.from({ length: m * k }, (_, i) => Math.sin(i * 0.37));
+    const b = Float64Array.from({ length: n * k }, (_, i) => Math.cos(i * 0.11));
+    const want = naiveNT(a, m, b, n, k);
+    const got = new Float64Array(m * n);
+    tsGemmNT(a, m, b, n, k, got);
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-12 * Math.max(1, Math.abs(want[i])), `${m}x${n}x${k} [${i}]`);
+    const got32 = new Float32Array(m * n);
+    tsGemmNT(Float32Array.from(a), m, Float32Array.from(b), n, k, got32);
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got32[i] - want[i]) <= 1e-5 * Math.max(1, Math.abs(want[i])), `f32 ${m}x${n}x${k} [${i}]`);
+  }
+});
+
+test('onnxruntime GEMM loads synchronously and agrees with TypeScript within the float32 bound', () => {
+  assert.ok(loadOrtGemm(), 'onnxruntime-node binding must load in this repository');
+  const n = 150;
+  const d = 300;
+  const x = { rows: n, cols: d, data: clustered(n, d, 3) };
+  const u = cosineRows(x, null, F32_ORT);
+  const ort = new Float32Array(n * n);
+  gemmNT(F32_ORT, u.data as Float32Array, n, u.data as Float32Array, n, d, ort);
+  const bound = f32DotErrorBound(d);
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const cos = ort[i * n + j] * u.post[i] * u.post[j];
+      const err = Math.abs(cos - exactDot(u, i, j));
+      worst = Math.max(worst, err);
+      assert.ok(err <= bound, `|fl32 − exact| = ${err} > bound ${bound} at ${i},${j}`);
+    }
+  }
+  assert.ok(worst > 0, 'the float32 product differs from float64 somewhere (the test sees real rounding)');
+  // Pre-allocated outputs: a view into a larger buffer is written in place.
+  const big = new Float64Array(20).fill(-1);
+  gemmNT({ backend: 'ort', precision: 'f64' }, Float64Array.of(1, 2, 3, 4), 2, Float64Array.of(5, 6), 1, 2, big.subarray(3, 5));
+  assert.deepEqual(Array.from(big.subarray(2, 6)), [-1, 17, 39, -1]);
+});
+
+test('cosineRows: float32 rows are used in place (views), other rows are unit copies; exactDot matches normalizeRows', () => {
+  const n = 12;
+  const d = 9;
+  const data = clustered(n, d, 5);
+  const m: Matrix = { rows: n, cols: d, data };
+  const view = cosineRows(m, [3, 4, 5, 6], F32_ORT);
+  assert.equal(view.data.buffer, data.buffer, 'contiguous float32 rows: no copy');
+  assert.equal(view.data.byteOffset, 3 * d * 4);
+  const gathered = cosineRows(m, [0, 5, 2], F32_ORT);
+  assert.notEqual(gathered.data.buffer, data.buffer);
+  const unit = normalizeRows(m, 1e-12);
+  const f64 = cosineRows(m, null, F64);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += unit[i * d + k] * unit[j * d + k];
+      assert.ok(Math.abs(exactDot(f64, i, j) - s) < 1e-15, `exactDot ${i},${j}`);
+    }
+    assert.ok(Math.abs(f64.self[i] - 1) < 1e-15);
+  }
+  // A zero row is not raw-usable and keeps cos = 0.
+  const z = new Float32Array(2 * d);
+  z.fill(1, 0, d);
+  const zr = cosineRows({ rows: 2, cols: d, data: z }, null, F32_TS);
+  assert.equal(zr.self[1], 0);
+  assert.equal(exactDot(zr, 0, 1), 0);
+});
+
+test('forEachUpperBlock covers the upper triangle exactly once with the right values', () => {
+  const n = 70;
+  const d = 11;
+  const m: Matrix = { rows: n, cols: d, data: clustered(n, d, 9) };
+  const u = cosineRows(m, null, F64);
+  const seen = new Uint8Array(n * n);
+  forEachUpperBlock(
+    u,
+    F64,
+    (b) => {
+      for (let r = 0; r < b.rows; r++) {
+        const i = b.i0 + r;
+        for (let j = i; j < n; j++) {
+          seen[i * n + j]++;
+          const v = b.data[r * b.cols + (j - b.i0)] * u.post[i] * u.post[j];
+          assert.ok(Math.abs(v - exactDot(u, i, j)) < 1e-14);
+        }
+      }
+    },
+    16,
+  );
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) assert.equal(seen[i * n + j], 1);
+});
+
+/** The dense float64 G-Prune graph (the original implementation), for comparison. */
+function denseReference(x: Matrix, s: GPruneSettings): { degree: number[]; scores: number[] } {
+  const n = x.rows;
+  const u = normalizeRows(x, 1e-12);
+  const p = naiveNT(u, n, u, n, x.cols);
+  const degree: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const off = i * n;
+    let max = -Infinity;
+    for (let j = 0; j < n; j++) {
+      const c = p[off + j];
+      const z = (c < s.theta ? 0 : c) / s.temperature;
+      p[off + j] = Math.abs(z) < 1e-6 ? -5000 : z;
+      max = Math.max(max, p[off + j]);
+    }
+    let sum = 0;
+    for (let j = 0; j < n; j++) sum += p[off + j] = Math.exp(p[off + j] - max);
+    let deg = 0;
+    for (let j = 0; j < n; j++) if ((p[off + j] /= sum) > 0) deg++;
+    degree.push(deg);
+  }
+  let m = Float64Array.from({ length: n }, (_, i) => Math.hypot(...x.data.subarray(i * x.cols, (i + 1) * x.cols)));
+  for (let t = 0; t < s.iterateNum; t++) {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[j] += m[i] * p[i * n + j];
+    m = out;
+  }
+  return { degree, scores: Array.from(m, (v, j) => v / degree[j]) };
+}
+
+function topSet(scores: ArrayLike<number>, k: number): number[] {
+  return Array.from(scores, (v, i) => [v, i])
+    .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+    .slice(0, k)
+    .map(([, i]) => i)
+    .sort((a, b) => a - b);
+}
+
+test('sparse G-Prune graph equals the dense float64 graph: float64 plan, float32 plans, uncached weights', () => {
+  const n = 260;
+  const d = 48;
+  const x: Matrix = { rows: n, cols: d, data: clustered(n, d, 11) };
+  const want = denseReference(x, SETTINGS);
+  const k = 90;
+  const wantKeep = topSet(want.scores, k);
+  const edgesBefore = gpruneLimits.pCacheEdges;
+  try {
+    for (const [label, backend, precision, cacheEdges] of [
+      ['f64 cached', 'ts', 'f64', 1 << 30],
+      ['f64 uncached', 'ts', 'f64', 0],
+      ['f32 ts', 'ts', 'f32', 1 << 30],
+      ['f32 ort', 'ort', 'f32', 1 << 30],
+      ['f32 ort uncached', 'ort', 'f32', 0],
+    ] as const) {
+      configureKernels({ backend, precision });
+      gpruneLimits.pCacheEdges = cacheEdges;
+      const got = propagateGroup(x, SETTINGS, 8);
+      assert.deepEqual(Array.from(got.degree), want.degree, `${label}: degree`);
+      const rtol = precision === 'f64' ? 1e-12 : 1e-4;
+      got.scores.forEach((v, j) => assert.ok(Math.abs(v - want.scores[j]) <= rtol * Math.abs(want.scores[j]), `${label}: score ${j} ${v} vs ${want.scores[j]}`));
+      assert.deepEqual(topSet(got.scores, k), wantKeep, `${label}: kept set`);
+      assert.ok(got.upperEdges > 0 && got.upperEdges < (n * (n - 1)) / 2, `${label}: the graph is sparse but not empty`);
+    }
+  } finally {
+    configureKernels({ backend: 'auto', precision: 'auto' });
+    gpruneLimits.pCacheEdges = edgesBefore;
+  }
+});
+
+test('similarities within the float32 error of θ are re-decided in float64', () => {
+  // Pairs built at cosine exactly 0.5 ± 1e-9: float32 cannot tell the side, float64 can.
+  const d = 64;
+  const n = 40;
+  const data = new Float64Array(n * d);
+  for (let p = 0; p < n / 2; p++) {
+    const a = 2 * p;
+    const e1 = (3 * p) % d;
+    const e2 = (3 * p + 1) % d;
+    const c = 0.5 + (p % 2 === 0 ? 1e-9 : -1e-9);
+    data[a * d + e1] = 1;
+    data[(a + 1) * d + e1] = c;
+    data[(a + 1) * d + e2] = Math.sqrt(1 - c * c);
+  }
+  const x: Matrix = { rows: n, cols: d, data: Float32Array.from(data) };
+  const xs: Matrix = { rows: n, cols: d, data };
+  try {
+    configureKernels({ backend: 'ts', precision: 'f64' });
+    const exact = propagateGroup(xs, SETTINGS, 8);
+    configureKernels({ backend: 'ort', precision: 'f32' });
+    const fast = propagateGroup(xs, SETTINGS, 8);
+    assert.ok(fast.rechecked >= n / 2, `rechecked ${fast.rechecked}`);
+    assert.deepEqual(Array.from(fast.degree), Array.from(exact.degree));
+    // Float32 storage of the same rows: still decided consistently (float64 of the float32 values).
+    configureKernels({ backend: 'ts', precision: 'f64' });
+    const exact32 = propagateGroup(x, SETTINGS, 8);
+    configureKernels({ backend: 'ort', precision: 'f32' });
+    assert.deepEqual(Array.from(propagateGroup(x, SETTINGS, 8).degree), Array.from(exact32.degree));
+  } finally {
+    configureKernels({ backend: 'auto', precision: 'auto' });
+  }
+});
+
+test('a zero row (no edge at all) takes the dense path: uniform transition row, degree n', () => {
+  const n = 30;
+  const d = 8;
+  const data = clustered(n, d, 4);
+  data.fill(0, 5 * d, 6 * d);
+  const x: Matrix = { rows: n, cols: d, data };
+  const got = propagateGroup(x, SETTINGS, 8);
+  const want = denseReference(x, SETTINGS);
+  assert.equal(got.degree[5], n);
+  assert.deepEqual(Array.from(got.degree), want.degree);
+  got.scores.forEach((v, j) => assert.ok(Math.abs(v - want.scores[j]) <= 1e-12 * Math.abs(want.scores[j])));
+});
+
+test('kernelPlan: small products stay float64 TypeScript, large ones float32 onnxruntime', () => {
+  assert.deepEqual(kernelPlan(1000), { backend: 'ts', precision: 'f64' });
+  assert.deepEqual(kernelPlan(1e9), { backend: 'ort', precision: 'f32' });
+  try {
+    configureKernels({ backend: 'ts' });
+    assert.deepEqual(kernelPlan(1e9), { backend: 'ts', precision: 'f64' });
+    configureKernels({ backend: 'auto', precision: 'f64' });
+    assert.deepEqual(kernelPlan(1e9), { backend: 'ort', precision: 'f64' });
+  } finally {
+    configureKernels({ backend: 'auto', precision: 'auto' });
+  }
+});
