@@ -43,6 +43,7 @@ const out = resolve(arg('--out') ?? join(ROOT, 'out', `${pkg.name}-${target}-${p
 const required = [
   'dist/extension.cjs',
   'dist/worker.cjs',
+  'dist/methods-worker.cjs',
   'dist/webview.js',
   'models/probe/prunelens.json',
   'models/probe/onnx/vision_model.onnx',
@@ -114,6 +115,7 @@ for (const f of [
   'extension/LICENSE.txt',
   'extension/dist/extension.cjs',
   'extension/dist/worker.cjs',
+  'extension/dist/methods-worker.cjs',
   'extension/dist/webview.js',
   'extension/media/icon.png',
   'extension/media/webview.css',

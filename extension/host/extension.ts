@@ -4,6 +4,7 @@
  */
 import * as vscode from 'vscode';
 import { AnalysisCache } from '../core/analyze/cache.ts';
+import { defaultPruneWorkerEntry, PruneWorker } from '../core/analyze/prune-worker.ts';
 import { WorkerClient } from '../core/runtime/worker/client.ts';
 import { Analyzer } from './analyzer.ts';
 import { registerCommands } from './commands.ts';
@@ -13,6 +14,7 @@ import { PANEL_VIEW_TYPE } from './panel.ts';
 import { Panels } from './panels.ts';
 
 let worker: WorkerClient | null = null;
+let methodsWorker: PruneWorker | null = null;
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('PruneLens', { log: true });
@@ -22,7 +24,11 @@ export function activate(context: vscode.ExtensionContext): void {
     return worker;
   };
   const analyzer = new Analyzer(log, cache, getWorker);
-  const panels = new Panels(context, log, cache, analyzer);
+  // Method re-runs and counterfactual searches run on a worker thread, never on the extension host's.
+  const entry = defaultPruneWorkerEntry();
+  methodsWorker = entry ? new PruneWorker(entry, (line) => log.info(line)) : null;
+  if (!methodsWorker) log.warn('dist/methods-worker.cjs not found: method re-runs run on the extension host thread');
+  const panels = new Panels(context, log, cache, analyzer, methodsWorker?.execute);
   const decisions = new DecisionsView(context.extensionUri, panels, log);
   context.subscriptions.push(
     log,
@@ -38,6 +44,8 @@ export function activate(context: vscode.ExtensionContext): void {
 
 export async function deactivate(): Promise<void> {
   const w = worker;
+  const m = methodsWorker;
   worker = null;
-  await w?.dispose();
+  methodsWorker = null;
+  await Promise.all([w?.dispose(), m?.dispose()]);
 }

@@ -42,8 +42,6 @@ export function panelOptions(extensionUri: vscode.Uri, target: string | null): v
   return { enableScripts: true, retainContextWhenHidden: false, localResourceRoots: roots };
 }
 
-const yieldToLoop = (): Promise<void> => new Promise((res) => setImmediate(res));
-
 /** An entry for postMessage: its scores travel as an ArrayBuffer, not a JSON number array. */
 function packEntry(entry: AnalysisEntry): { entry: AnalysisEntry; scores: ArrayBuffer | null } {
   if (entry.status !== 'ok' || !entry.display.scores) return { entry, scores: null };
@@ -66,11 +64,10 @@ export class InspectorPanel {
     panel.webview.html = webviewPage(panel.webview, extensionUri, 'webview.js', ['webview.css'], panel.title);
     this.queue = new RerunQueue({
       run: async (job, signal) => {
-        await yieldToLoop();
-        signal.throwIfAborted();
         const t0 = performance.now();
-        const r = session.rerun(job.method, job.budget);
-        this.log.info(`${session.title}: re-ran ${job.method} at budget ${job.budget} in ${Math.round(performance.now() - t0)} ms`);
+        const r = await session.runAt(job.method, job.budget, signal);
+        const took = r.entry.status === 'ok' ? ` (method ${r.entry.time_ms} ms)` : '';
+        this.log.info(`${session.title}: re-ran ${job.method} at budget ${job.budget} in ${Math.round(performance.now() - t0)} ms${took}`);
         return r;
       },
       done: (job, r) => {
@@ -215,7 +212,7 @@ export class InspectorPanel {
       const path = file.fsPath;
       const bundle = withCodebook(this.session.outcome.bundle, readCodebook(path));
       const sha = await sha256File(path);
-      const r = this.session.withBundle(bundle, `codebook:${sha}`, 'codebook');
+      const r = await this.session.withBundle(bundle, `codebook:${sha}`, 'codebook');
       this.log.info(`${this.session.title}: codebook ${path} loaded; codebook ${r.entry.status === 'ok' ? `kept ${r.entry.keep.length}` : `${r.entry.status}: ${r.entry.reason}`}`);
       if (r.entry.status !== 'ok') {
         this.post({ type: 'requestFailed', requestId, message: r.entry.reason });

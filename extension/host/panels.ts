@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalysisCache } from '../core/analyze/cache.ts';
+import type { PruneExecutor } from '../core/analyze/pipeline.ts';
 import type { AnalysisOutcome, AnalyzeRequest } from '../core/analyze/types.ts';
 import type { Analyzer } from './analyzer.ts';
 import { logText } from './errors.ts';
@@ -28,6 +29,8 @@ export class Panels implements vscode.WebviewPanelSerializer, vscode.Disposable 
     private readonly log: vscode.LogOutputChannel,
     private readonly cache: AnalysisCache,
     private readonly analyzer: Analyzer,
+    /** Runs methods for re-runs and searches (the methods worker thread when it is built). */
+    private readonly execute?: PruneExecutor,
   ) {}
 
   private get storageRoot(): string {
@@ -51,7 +54,7 @@ export class Panels implements vscode.WebviewPanelSerializer, vscode.Disposable 
     const id = randomBytes(9).toString('base64url');
     const target = request.image ?? request.bundlePath ?? 'analysis';
     const title = uniqueTitle(target, new Set([...this.open.values()].map((p) => p.panel.title)));
-    const session = new Session(id, title, request, outcome, new Date().toISOString(), this.cache);
+    const session = new Session(id, title, request, outcome, new Date().toISOString(), this.cache, this.execute);
     const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, panelOptions(this.ctx.extensionUri, target));
     const p = this.attach(panel, session);
     void this.persist(session);
@@ -113,7 +116,7 @@ export class Panels implements vscode.WebviewPanelSerializer, vscode.Disposable 
       outcome = await this.analyzer.run(saved.request, vscode.ProgressLocation.Window);
       if (!outcome) return fail(`re-running the analysis of ${basename(saved.request.image ?? saved.request.bundlePath ?? '')} failed`);
     }
-    this.attach(panel, new Session(saved.id, panel.title, saved.request, outcome, saved.createdAt, this.cache));
+    this.attach(panel, new Session(saved.id, panel.title, saved.request, outcome, saved.createdAt, this.cache, this.execute));
   }
 
   /** Removes saved analyses of closed panels after a while (other windows' panels are younger than that). */

@@ -5,7 +5,7 @@
 import { basename } from 'node:path';
 import type { Analysis, AnalysisEntry } from '../core/analysis.ts';
 import type { AnalysisCache } from '../core/analyze/cache.ts';
-import { rerunMethod } from '../core/analyze/pipeline.ts';
+import { inThreadExecutor, rerunMethod, rerunMethodWith, type PruneExecutor } from '../core/analyze/pipeline.ts';
 import type { AnalysisOutcome, AnalyzeRequest } from '../core/analyze/types.ts';
 import type { TokenBundle } from '../core/bundle/types.ts';
 import { numsOf } from '../core/decisions/json-read.ts';
@@ -21,8 +21,6 @@ import type { DecisionSession } from './decisions-model.ts';
 const FULL_ORDER_METHODS = new Set(['divprune', 'cdpruner']);
 /** Methods whose counterfactual is searched by re-running. */
 const SEARCHABLE = new Set(['staged', 'merge', 'greedy']);
-
-const yieldToLoop = (): Promise<void> => new Promise((res) => setImmediate(res));
 
 /** A shallow copy that re-runs can mutate (rerunMethod replaces entries and results in place). */
 function fork(o: AnalysisOutcome): AnalysisOutcome {
@@ -49,6 +47,8 @@ export class Session implements DecisionSession {
     outcome: AnalysisOutcome,
     readonly createdAt: string,
     private readonly cache?: AnalysisCache,
+    /** Where method runs happen: the methods worker thread in VS Code, this thread in tests. */
+    private readonly execute: PruneExecutor = inThreadExecutor,
   ) {
     this.baseline = outcome;
     this.current = fork(outcome);
@@ -91,7 +91,14 @@ export class Session implements DecisionSession {
     return this.current.results.get(method);
   }
 
-  /** Re-runs a method at a budget (the panel's slider); later decisions use the new result. */
+  /** Re-runs a method at a budget (the panel's slider) through the executor; later decisions use the new result. */
+  async runAt(method: string, budget: number, signal?: AbortSignal): Promise<{ entry: AnalysisEntry; result: PruneResult | null }> {
+    const r = await rerunMethodWith(this.execute, this.current, method, { budget }, { cache: this.cache, signal });
+    if (!this.panelReportsBudget) this.budget = budget;
+    return r;
+  }
+
+  /** The same on this thread, synchronously (tests and scripts). */
   rerun(method: string, budget: number): { entry: AnalysisEntry; result: PruneResult | null } {
     const r = rerunMethod(this.current, method, { budget }, { cache: this.cache });
     if (!this.panelReportsBudget) this.budget = budget;
@@ -108,14 +115,14 @@ export class Session implements DecisionSession {
   }
 
   /** Swaps the bundle (e.g. a codebook was added) and re-runs one method on it. */
-  withBundle(bundle: TokenBundle, inputKeySuffix: string, method: string): { entry: AnalysisEntry; result: PruneResult | null } {
+  async withBundle(bundle: TokenBundle, inputKeySuffix: string, method: string): Promise<{ entry: AnalysisEntry; result: PruneResult | null }> {
     const key = this.current.context.inputKey;
     const context = { ...this.current.context, inputKey: key ? { ...key, model: `${key.model}|${inputKeySuffix}` } : null };
     this.current = { ...this.current, bundle, context };
     this.baseline = { ...this.baseline, bundle, context };
     this.fullOrders.delete(method);
     this.searched.delete(method);
-    return this.rerun(method, this.budget);
+    return this.runAt(method, this.budget);
   }
 
   /** For greedy methods: the pick order at the full budget (once), so dropped tokens get a pick step too. */
@@ -126,8 +133,7 @@ export class Session implements DecisionSession {
     const always = numsOf(r.trace.always_keep)?.length ?? 0;
     for (const k of [this.n - always, this.n]) {
       if (k < 1) continue;
-      await yieldToLoop();
-      const run = rerunMethod(fork(this.current), method, { budget: k }, { cache: this.cache });
+      const run = await rerunMethodWith(this.execute, fork(this.current), method, { budget: k }, { cache: this.cache });
       const order = numsOf(run.result?.output.order);
       if (order) {
         this.fullOrders.set(method, order);
@@ -154,9 +160,8 @@ export class Session implements DecisionSession {
         1,
         this.n,
         async (b) => {
-          await yieldToLoop();
           onRun?.(b, ++runs);
-          const run = rerunMethod(fork(this.current), method, { budget: b }, { cache: this.cache });
+          const run = await rerunMethodWith(this.execute, fork(this.current), method, { budget: b }, { cache: this.cache, signal });
           return run.result?.keep ?? null;
         },
         { signal, timeBudgetMs: 20_000 },

@@ -116,7 +116,7 @@ test('a codebook of the wrong width is reported by the codebook entry, not throw
   const wrong = { dtype: 'float32' as const, shape: [4, 5], data: new Float32Array(20).fill(1) };
   const arrays = new Map(s.outcome.bundle.arrays);
   arrays.set('codebook', wrong);
-  const r = s.withBundle({ arrays, meta: s.outcome.bundle.meta }, 'codebook:test', 'codebook');
+  const r = await s.withBundle({ arrays, meta: s.outcome.bundle.meta }, 'codebook:test', 'codebook');
   assert.notEqual(r.entry.status, 'ok');
   assert.match(r.entry.status !== 'ok' ? r.entry.reason : '', /width 5 but features have width 32/);
 });

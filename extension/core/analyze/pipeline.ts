@@ -3,12 +3,12 @@
 import { basename, resolve } from 'node:path';
 import type { Analysis, AnalysisEntry } from '../analysis.ts';
 import { readBundle } from '../bundle/io.ts';
-import type { TokenBundle } from '../bundle/types.ts';
+import type { RoleMapping, TokenBundle } from '../bundle/types.ts';
 import { InputError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
 import { prune } from '../methods/prune.ts';
 import { getMethod, METHODS } from '../methods/registry.ts';
-import type { PruneResult } from '../methods/types.ts';
+import type { MethodSpec, PruneResult } from '../methods/types.ts';
 import { modelFileId, sha256File } from '../runtime/cache.ts';
 import { resolveModel, type ResolvedModel } from '../runtime/model-folder.ts';
 import { checkImageSize, type DecodeLimits } from '../runtime/image/decode.ts';
@@ -20,7 +20,7 @@ import { failedEntry, resultEntry } from './entries.ts';
 import { manifestMethodDefaults, readCodebook, withCodebook } from './inputs.ts';
 import { modelPathFor, PROBE_ID } from './model-ref.ts';
 import { budgetK, planMethod, selectMethods, type PlanContext } from './plan.ts';
-import type { AnalysisContext, AnalysisOutcome, AnalyzeOptions, AnalyzeProgress, AnalyzeRequest } from './types.ts';
+import type { AnalysisContext, AnalysisOutcome, AnalyzeOptions, AnalyzeProgress, AnalyzeRequest, MethodPlan } from './types.ts';
 
 export interface AnalyzeDeps {
   /** The runtime worker that encodes images (not needed for bundles). */
@@ -175,8 +175,12 @@ interface RunContext {
   cache?: AnalysisCache;
 }
 
-/** Plan and run one method (or take it from the cache): its entry, and the full result when it ran. */
-function runMethod(methodId: string, k: number, rc: RunContext, override?: JsonObject): { entry: AnalysisEntry; result: PruneResult | null } {
+type MethodRun = { entry: AnalysisEntry; result: PruneResult | null };
+
+/** A method planned for a budget: already answered (not runnable, or cached), or to be run with `prune`. */
+type Planned = { done: MethodRun } | { spec: MethodSpec; plan: Extract<MethodPlan, { runnable: true }>; key: string | undefined };
+
+function planRun(methodId: string, k: number, rc: RunContext, override?: JsonObject): Planned {
   const spec = getMethod(methodId);
   const ctx: PlanContext = {
     bundle: rc.bundle,
@@ -187,18 +191,28 @@ function runMethod(methodId: string, k: number, rc: RunContext, override?: JsonO
     params: override ? { ...rc.context.params, [methodId]: { ...(rc.context.params[methodId] ?? {}), ...override } } : rc.context.params,
   };
   const plan = planMethod(spec, ctx);
-  if (!plan.runnable) return { entry: { method: spec.id, status: plan.status, reason: plan.reason }, result: null };
+  if (!plan.runnable) return { done: { entry: { method: spec.id, status: plan.status, reason: plan.reason }, result: null } };
   const key = rc.cache && rc.context.inputKey ? rc.cache.resultKey(rc.context.inputKey, spec.id, plan.params, plan.mapping) : undefined;
   const hit = key ? rc.cache?.results.get(key) : undefined;
-  if (hit) return { entry: resultEntry(spec, hit.result, hit.timeMs, plan.notes), result: hit.result };
+  if (hit) return { done: { entry: resultEntry(spec, hit.result, hit.timeMs, plan.notes), result: hit.result } };
+  return { spec, plan, key };
+}
+
+function ranEntry(p: Exclude<Planned, { done: MethodRun }>, rc: RunContext, result: PruneResult, timeMs: number): MethodRun {
+  if (p.key) rc.cache?.results.set(p.key, { result, timeMs });
+  return { entry: resultEntry(p.spec, result, timeMs, p.plan.notes), result };
+}
+
+/** Plan and run one method (or take it from the cache): its entry, and the full result when it ran. */
+function runMethod(methodId: string, k: number, rc: RunContext, override?: JsonObject): MethodRun {
+  const p = planRun(methodId, k, rc, override);
+  if ('done' in p) return p.done;
   try {
     const t0 = performance.now();
-    const result = prune(rc.bundle, spec.id, plan.params, plan.mapping);
-    const timeMs = performance.now() - t0;
-    if (key) rc.cache?.results.set(key, { result, timeMs });
-    return { entry: resultEntry(spec, result, timeMs, plan.notes), result };
+    const result = prune(rc.bundle, p.spec.id, p.plan.params, p.plan.mapping);
+    return ranEntry(p, rc, result, performance.now() - t0);
   } catch (err) {
-    return { entry: failedEntry(spec.id, err), result: null };
+    return { entry: failedEntry(p.spec.id, err), result: null };
   }
 }
 
@@ -262,20 +276,76 @@ export interface RerunChange {
   params?: JsonObject;
 }
 
+function rerunContext(outcome: AnalysisOutcome, change: RerunChange, cache: AnalysisCache | undefined): { k: number; rc: RunContext } {
+  const k = change.budget ?? outcome.analysis.budget;
+  if (!Number.isInteger(k) || k < 1 || k > outcome.analysis.n) throw new InputError(`Budget must be a whole number of tokens from 1 to ${outcome.analysis.n}, got ${k}.`);
+  return { k, rc: { bundle: outcome.bundle, context: outcome.context, question: outcome.analysis.question, cache } };
+}
+
+/** Puts a method's new entry and result into the outcome (in place). */
+function applyRun(outcome: AnalysisOutcome, methodId: string, r: MethodRun): MethodRun {
+  const i = outcome.analysis.results.findIndex((e) => e.method === methodId);
+  if (i >= 0) outcome.analysis.results[i] = r.entry;
+  else outcome.analysis.results.push(r.entry);
+  if (r.result) outcome.results.set(methodId, r.result);
+  else outcome.results.delete(methodId);
+  return r;
+}
+
 /**
  * Re-runs one method of an analysis (e.g. for a new budget) on the outcome's bundle, without encoding
  * again, and replaces its entry and result in the outcome. Returns the new entry.
  */
-export function rerunMethod(outcome: AnalysisOutcome, methodId: string, change: RerunChange = {}, deps: { cache?: AnalysisCache } = {}): { entry: AnalysisEntry; result: PruneResult | null } {
+export function rerunMethod(outcome: AnalysisOutcome, methodId: string, change: RerunChange = {}, deps: { cache?: AnalysisCache } = {}): MethodRun {
   const spec = getMethod(methodId);
-  const k = change.budget ?? outcome.analysis.budget;
-  if (!Number.isInteger(k) || k < 1 || k > outcome.analysis.n) throw new InputError(`Budget must be a whole number of tokens from 1 to ${outcome.analysis.n}, got ${k}.`);
-  const rc: RunContext = { bundle: outcome.bundle, context: outcome.context, question: outcome.analysis.question, cache: deps.cache };
-  const r = runMethod(spec.id, k, rc, change.params);
-  const i = outcome.analysis.results.findIndex((e) => e.method === spec.id);
-  if (i >= 0) outcome.analysis.results[i] = r.entry;
-  else outcome.analysis.results.push(r.entry);
-  if (r.result) outcome.results.set(spec.id, r.result);
-  else outcome.results.delete(spec.id);
-  return r;
+  const { k, rc } = rerunContext(outcome, change, deps.cache);
+  return applyRun(outcome, spec.id, runMethod(spec.id, k, rc, change.params));
 }
+
+/**
+ * Runs `prune` somewhere else than the caller's code: a worker thread (the VS Code host, so a 0.5 s F³A
+ * run never blocks it) or this thread after a yield (tests, the fallback). Rejects with an error named
+ * CancelledError or AbortError when `signal` aborts; any other rejection is the method's own failure.
+ */
+export type PruneExecutor = (
+  bundle: TokenBundle,
+  methodId: string,
+  params: JsonObject,
+  mapping: RoleMapping,
+  signal?: AbortSignal,
+) => Promise<{ result: PruneResult; timeMs: number }>;
+
+const isCancel = (err: unknown): boolean => err instanceof Error && (err.name === 'CancelledError' || err.name === 'AbortError');
+
+/** rerunMethod with the method run by `execute`; planning and the result cache stay with the caller. */
+export async function rerunMethodWith(
+  execute: PruneExecutor,
+  outcome: AnalysisOutcome,
+  methodId: string,
+  change: RerunChange = {},
+  deps: { cache?: AnalysisCache; signal?: AbortSignal } = {},
+): Promise<MethodRun> {
+  const spec = getMethod(methodId);
+  const { k, rc } = rerunContext(outcome, change, deps.cache);
+  deps.signal?.throwIfAborted();
+  const p = planRun(spec.id, k, rc, change.params);
+  if ('done' in p) return applyRun(outcome, spec.id, p.done);
+  let run: MethodRun;
+  try {
+    const { result, timeMs } = await execute(rc.bundle, spec.id, p.plan.params, p.plan.mapping, deps.signal);
+    run = ranEntry(p, rc, result, timeMs);
+  } catch (err) {
+    if (isCancel(err) || deps.signal?.aborted) throw err;
+    run = { entry: failedEntry(spec.id, err), result: null };
+  }
+  return applyRun(outcome, spec.id, run);
+}
+
+/** The in-thread executor: yields to the event loop first so an abort or other work gets in. */
+export const inThreadExecutor: PruneExecutor = async (bundle, methodId, params, mapping, signal) => {
+  await yieldToLoop();
+  signal?.throwIfAborted();
+  const t0 = performance.now();
+  const result = prune(bundle, methodId, params, mapping);
+  return { result, timeMs: performance.now() - t0 };
+};
