@@ -276,6 +276,8 @@ export interface AnalysisSummary {
   /** ISO time the analysis finished. */
   time: string;
   n: number;
+  /** A PNG data URL of the image, at most 64 px a side; null for bundles without an image. */
+  thumbnail: string | null;
   /** The panel is the one the side view follows. */
   active: boolean;
 }

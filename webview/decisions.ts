@@ -2,7 +2,7 @@
  * The Decisions side view (browser). Renders what the host posts — this window's analyses and, for the
  * locked token, each method's decision — and sends the user's actions back. No data is computed here.
  */
-import { validateDecisionsHostMessage, type DecisionsToHost, type DecisionsViewState, type TokenDecision } from '../extension/protocol.ts';
+import { validateDecisionsHostMessage, type AnalysisSummary, type DecisionsToHost, type DecisionsViewState, type TokenDecision } from '../extension/protocol.ts';
 import { parseTokenInput, tokenLabel } from './decisions-input.ts';
 
 interface VsCodeApi {
@@ -46,6 +46,21 @@ let tokenText = typeof saved === 'object' && saved !== null && typeof (saved as 
 const root = el('div', 'pd-root');
 document.body.append(root);
 
+/** The host's PNG data URL (nothing else is ever loaded from a summary), or a placeholder for bundles. */
+function thumbnail(a: AnalysisSummary): HTMLElement {
+  if (a.thumbnail && /^data:image\/png;base64,[A-Za-z0-9+/=]+$/.test(a.thumbnail)) {
+    const img = el('img', 'pd-thumb');
+    img.src = a.thumbnail;
+    img.alt = '';
+    img.dataset.testid = 'analysis-thumbnail';
+    return img;
+  }
+  const none = el('span', 'pd-thumb pd-thumb-none', '▦');
+  none.title = 'token bundle: no image';
+  none.setAttribute('aria-hidden', 'true');
+  return none;
+}
+
 function analysesSection(s: DecisionsViewState): HTMLElement {
   const sec = el('section', 'pd-analyses');
   sec.setAttribute('aria-label', 'Analyses in this window');
@@ -57,7 +72,9 @@ function analysesSection(s: DecisionsViewState): HTMLElement {
     b.type = 'button';
     b.dataset.testid = 'analysis-item';
     b.setAttribute('aria-pressed', String(a.active));
-    b.append(el('span', 'pd-analysis-title', a.source), el('span', 'pd-analysis-q', a.question ? `“${a.question}”` : 'no question'), el('span', 'pd-muted', `${a.model} · ${a.provider} · ${a.n} tokens · ${time(a.time)}`));
+    const text = el('span', 'pd-analysis-text');
+    text.append(el('span', 'pd-analysis-title', a.source), el('span', 'pd-analysis-q', a.question ? `“${a.question}”` : 'no question'), el('span', 'pd-muted', `${a.model} · ${a.provider} · ${a.n} tokens · ${time(a.time)}`));
+    b.append(thumbnail(a), text);
     b.addEventListener('click', () => post({ type: 'select', id: a.id }));
     li.append(b);
     list.append(li);

@@ -12,6 +12,7 @@ import type { Analyzer } from './analyzer.ts';
 import { logText } from './errors.ts';
 import { InspectorPanel, messageHtml, PANEL_VIEW_TYPE, panelOptions } from './panel.ts';
 import { Session } from './session.ts';
+import { thumbnailDataUrl } from './thumbnail.ts';
 import { addRecord, findRecord, loadSession, outcomeFromSaved, pruneSessions, saveSession, validRecords, type SavedSession } from './store.ts';
 import { uniqueTitle } from './titles.ts';
 
@@ -82,7 +83,17 @@ export class Panels implements vscode.WebviewPanelSerializer, vscode.Disposable 
     this.open.set(session.id, p);
     this.activeId = session.id;
     this.changed.fire({ session, reason: 'list' });
+    void this.makeThumbnail(session);
     return p;
+  }
+
+  /** The side view's thumbnail of the image (sharp, off the host thread); bundles without an image have none. */
+  private async makeThumbnail(s: Session): Promise<void> {
+    const path = s.analysis.image?.path;
+    if (!path) return;
+    s.thumbnail = await thumbnailDataUrl(path, s.request.maxMegapixels ?? undefined);
+    if (!s.thumbnail) this.log.debug(`no thumbnail for ${s.title} (${path} is unreadable now)`);
+    else if (this.open.has(s.id)) this.changed.fire({ session: s, reason: 'data' });
   }
 
   private async persist(s: Session): Promise<void> {

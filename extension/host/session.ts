@@ -39,6 +39,8 @@ export class Session implements DecisionSession {
   readonly fullOrders = new Map<string, number[]>();
   readonly searched = new Map<string, Map<number, { budget: number | null; note: string }>>();
   readonly searching = new Set<string>();
+  /** Small PNG data URL of the image for the side view's list (made after the panel opens). */
+  thumbnail: string | null = null;
 
   constructor(
     readonly id: string,
@@ -74,7 +76,7 @@ export class Session implements DecisionSession {
   get summary(): Omit<AnalysisSummary, 'active'> {
     const a = this.baseline.analysis;
     const src = this.request.image ?? this.request.bundlePath ?? a.image?.path ?? '';
-    return { id: this.id, title: this.title, source: basename(src), question: a.question, model: a.model.name, provider: a.model.provider, time: this.createdAt, n: a.n };
+    return { id: this.id, title: this.title, source: basename(src), question: a.question, model: a.model.name, provider: a.model.provider, time: this.createdAt, n: a.n, thumbnail: this.thumbnail };
   }
 
   /** Latest result of every method that ran, in the analysis order. */

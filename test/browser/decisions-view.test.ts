@@ -17,8 +17,9 @@ import type { AnalyzeRequest } from '../../extension/core/analyze/types.ts';
 import { decisionsState } from '../../extension/host/decisions-model.ts';
 import { pageHtml } from '../../extension/host/html.ts';
 import { Session } from '../../extension/host/session.ts';
+import { thumbnailDataUrl } from '../../extension/host/thumbnail.ts';
 import type { DecisionsViewState } from '../../extension/protocol.ts';
-import { ORACLE_DIR, REPO } from '../helpers/paths.ts';
+import { ORACLE_DIR, PHOTOS_DIR, REPO } from '../helpers/paths.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(REPO, 'test-output', 'decisions-view');
@@ -38,6 +39,7 @@ before(async () => {
   const req: AnalyzeRequest = { image: null, bundlePath: join(ORACLE_DIR, 'oracle_f03_8x8x32.npz'), question: '', model: null, methods: 'all', budget: null, params: {}, provider: 'cpu', threads: 0, codebookPath: null };
   const s = new Session('sess_browser', 'PruneLens: oracle_f03_8x8x32.npz', req, await runAnalysis(req, {}, { cache: new AnalysisCache() }), new Date().toISOString());
   s.locked = 19;
+  s.thumbnail = await thumbnailDataUrl(join(PHOTOS_DIR, 'chelsea.png'));
   state = decisionsState([s], s.id);
   server = createServer((rq, res) => {
     const url = rq.url ?? '/';
@@ -93,6 +95,10 @@ test('renders every method row for the locked token and posts lock / step / sear
     if (d.counterfactual.budget !== null) assert.equal(r.cells[4], String(d.counterfactual.budget));
   }
   assert.match((await page.textContent('[data-testid="token-heading"]')) ?? '', /Token #19 \(row 2, col 3\)/);
+  // The thumbnail (a data: URL) loads under the view's CSP and is at most 64 px a side.
+  await page.waitForFunction(() => (document.querySelector('[data-testid="analysis-thumbnail"]') as HTMLImageElement | null)?.complete === true);
+  const size = await page.$eval('[data-testid="analysis-thumbnail"]', (img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight]);
+  assert.equal(Math.max(...size), 64, `thumbnail ${size.join('×')}`);
   assert.match((await page.textContent('[data-testid="disagreement-count"]')) ?? '', new RegExp(`^${state.disagreements.count} disagreement`));
   await page.screenshot({ path: join(SHOTS, 'decisions.png'), fullPage: true });
 

@@ -8,6 +8,7 @@ import Module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import sharp from 'sharp';
 import type { DecisionsViewState, HostToWebview } from '../../extension/protocol.ts';
 import * as fake from '../helpers/fake-vscode.ts';
 import { ORACLE_DIR, PHOTOS_DIR, REPO, SHARED } from '../helpers/paths.ts';
@@ -149,6 +150,17 @@ test('the Decisions view follows token locks: one row per method, disagreements 
   const first = await until('decisions state', () => decisionsState(view));
   assert.equal(first.analyses.length, 1);
   assert.equal(first.token, null);
+  // The list shows a thumbnail of the photo: a PNG data URL made by the host, at most 64 px a side.
+  const thumb = await until('thumbnail', () => {
+    view.webview.send({ type: 'ready' });
+    return decisionsState(view)?.analyses[0].thumbnail;
+  });
+  assert.match(thumb, /^data:image\/png;base64,[A-Za-z0-9+/=]+$/);
+  const meta = await sharp(Buffer.from(thumb.slice(thumb.indexOf(',') + 1), 'base64')).metadata();
+  const photo = await sharp(join(PHOTOS_DIR, 'chelsea.png')).metadata();
+  assert.equal(meta.format, 'png');
+  assert.equal(Math.max(meta.width, meta.height), 64);
+  assert.equal(Math.round((meta.width / meta.height) * 10), Math.round((photo.width / photo.height) * 10), 'aspect kept');
 
   panel.webview.send({ type: 'tokenLocked', index: 5, method: 'gprune' });
   const locked = await until('locked state', () => (decisionsState(view)?.token === 5 ? decisionsState(view) : undefined));
@@ -232,6 +244,8 @@ test('a corrupt image gives one clear error sentence, and the next analysis stil
   bundlePanel.webview.send({ type: 'ready', protocol: 1 });
   const init = await until('bundle init', () => posted(bundlePanel.webview, 'init')[0]);
   assert.ok(init.type === 'init' && init.image === null && init.analysis.n === 64);
+  await until('bundle listed', () => decisionsState(view)?.analyses.length === 2 || (view.webview.send({ type: 'ready' }), false));
+  assert.equal(decisionsState(view)?.analyses.find((a) => a.source === 'oracle_f03_8x8x32.npz')?.thumbnail, null, 'a bundle has no image to show');
 });
 
 test('after a window reload the serializer restores the panel from the saved analysis', async () => {
