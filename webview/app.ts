@@ -134,7 +134,18 @@ export class App implements AppContext {
             text: `Static report: budgets for score-ranked methods update live; other methods show the result computed at budget ${analysis.budget} — re-running them needs VS Code or the CLI.`,
           })
         : null;
-    document.body.append(header, banner ?? '', tablist, main, this.provenance.root, this.statusEl, this.tooltip.el);
+    // The image is optional (a bundle from the user's own pipeline may come without one): say so.
+    const g = analysis.grid;
+    const gridText = g ? `${g[0]}×${g[1]} token grid` : `${this.model.n} tokens`;
+    const noImage = imageSrc
+      ? null
+      : h('p', {
+          class: 'pl-banner',
+          text: analysis.image ? `${imgName} is not available here: the views draw the ${gridText} without it.` : `No image: this analysis comes from a token bundle, so the views draw the ${gridText} without a picture.`,
+          attrs: { 'data-testid': 'no-image-note' },
+        });
+    if (!imageSrc) document.body.dataset.plImage = 'none';
+    document.body.append(header, banner ?? '', noImage ?? '', tablist, main, this.provenance.root, this.statusEl, this.tooltip.el);
 
     this.store.subscribe((s, changed) => this.onState(s, changed));
     const signal = this.lifetime.signal;

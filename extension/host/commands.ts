@@ -1,8 +1,9 @@
-/** The commands: Analyze Visual Tokens (Explorer, image preview, palette) and Open Token Bundle. */
+/** The commands: Analyze Visual Tokens (Explorer, image preview, palette), Open Token Bundle, Load Codebook. */
 import { basename, extname } from 'node:path';
 import * as vscode from 'vscode';
 import type { Analyzer } from './analyzer.ts';
 import { currentSettings, workspaceBaseDir } from './config.ts';
+import { CODEBOOK_FILTERS } from './panel.ts';
 import type { Panels } from './panels.ts';
 import { questionHistory, rememberQuestion } from './questions.ts';
 import { toRequest } from './settings.ts';
@@ -91,5 +92,28 @@ export function registerCommands(ctx: vscode.ExtensionContext, analyzer: Analyze
     if (outcome) panels.show(request, outcome);
   };
 
-  return [vscode.commands.registerCommand('prunelens.analyzeImage', analyzeImage), vscode.commands.registerCommand('prunelens.openBundle', openBundle)];
+  /** Load Codebook: adds a codebook to the panel in front (or the only one) and re-runs the codebook method. */
+  const loadCodebook = async (arg?: unknown): Promise<void> => {
+    const only = panels.sessions().length === 1 ? panels.panel(panels.sessions()[0].id) : undefined;
+    const target = panels.active ?? only;
+    if (!target) {
+      void vscode.window.showErrorMessage('PruneLens: open an analysis first ("Analyze Visual Tokens" or "Open Token Bundle"), then load a codebook for it.');
+      return;
+    }
+    const uri = (arg instanceof vscode.Uri ? arg : undefined) ?? (await pickFile(`PruneLens: load a codebook for ${target.session.title}`, CODEBOOK_FILTERS));
+    if (!uri) return;
+    const file = localPath(uri, ['npy', 'npz'], 'a codebook');
+    if ('error' in file) return void vscode.window.showErrorMessage(file.error);
+    const r = await target.applyCodebook(file.path);
+    if (!r.ok) return void vscode.window.showErrorMessage(r.message);
+    void vscode.window.showInformationMessage(
+      `PruneLens: codebook ${basename(file.path)} loaded for ${target.session.title}; the codebook method keeps ${r.kept} of ${target.session.n} tokens. Set prunelens.codebookPath to use it in every analysis.`,
+    );
+  };
+
+  return [
+    vscode.commands.registerCommand('prunelens.analyzeImage', analyzeImage),
+    vscode.commands.registerCommand('prunelens.openBundle', openBundle),
+    vscode.commands.registerCommand('prunelens.loadCodebook', loadCodebook),
+  ];
 }

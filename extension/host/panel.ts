@@ -8,6 +8,7 @@ import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalysisEntry } from '../core/analysis.ts';
 import { readCodebook, withCodebook } from '../core/analyze/inputs.ts';
+import { InputError } from '../core/errors.ts';
 import { sha256File } from '../core/runtime/cache.ts';
 import { sniffImageMime } from '../core/report/html.ts';
 import {
@@ -27,6 +28,7 @@ import type { Session } from './session.ts';
 
 export const PANEL_VIEW_TYPE = 'prunelens.inspector';
 const MAX_IMAGE_BYTES = 64 * 1024 * 1024;
+export const CODEBOOK_FILTERS = { 'Codebook (.npy, .npz)': ['npy', 'npz'] };
 
 export interface PanelEvents {
   locked(panel: InspectorPanel, index: number | null, method: string | null): void;
@@ -201,33 +203,54 @@ export class InspectorPanel {
     }
   }
 
+  /** "Load codebook…" in the panel: pick a file, then apply it. */
   private async loadCodebook(requestId: number): Promise<void> {
-    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Codebook (.npy, .npz)': ['npy', 'npz'] }, title: 'Load a redundancy codebook', defaultUri: this.defaultFolder() });
+    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: CODEBOOK_FILTERS, title: 'Load a redundancy codebook', defaultUri: this.defaultFolder() });
     const file = picked?.[0];
     if (!file) {
       this.post({ type: 'requestCancelled', requestId });
       return;
     }
+    const r = await this.applyCodebook(file.fsPath, requestId);
+    if (!r.ok) void vscode.window.showErrorMessage(r.message);
+  }
+
+  /**
+   * Adds the codebook at `path` to this analysis and re-runs the codebook method with it; the panel gets
+   * the new entry (or the failure) under `requestId` (0: not asked for by the panel, e.g. the command).
+   */
+  async applyCodebook(path: string, requestId = 0): Promise<{ ok: true; kept: number } | { ok: false; message: string }> {
+    const name = basename(path);
     try {
-      const path = file.fsPath;
-      const bundle = withCodebook(this.session.outcome.bundle, readCodebook(path));
+      let bundle;
+      try {
+        bundle = withCodebook(this.session.outcome.bundle, readCodebook(path));
+      } catch (err) {
+        // Name the file: "Array "codebook" has width 512 but "features" has width 1024" alone does not say which.
+        if (err instanceof InputError) throw new InputError(`Codebook ${name} does not fit this analysis: ${err.message}`);
+        throw err;
+      }
       const sha = await sha256File(path);
       const r = await this.session.withBundle(bundle, `codebook:${sha}`, 'codebook');
       this.log.info(`${this.session.title}: codebook ${path} loaded; codebook ${r.entry.status === 'ok' ? `kept ${r.entry.keep.length}` : `${r.entry.status}: ${r.entry.reason}`}`);
       if (r.entry.status !== 'ok') {
-        this.post({ type: 'requestFailed', requestId, message: r.entry.reason });
-        void vscode.window.showErrorMessage(r.entry.reason);
-        return;
+        const message = `Codebook ${name} loaded, but the codebook method did not run: ${r.entry.reason}`;
+        this.post({ type: 'requestFailed', requestId, message });
+        return { ok: false, message };
       }
       const packed = packEntry(r.entry);
       this.post({ type: 'entry', requestId, budget: this.session.budget, entry: packed.entry, scores: packed.scores });
       this.events.changed(this);
+      return { ok: true, kept: r.entry.keep.length };
     } catch (err) {
-      if (isCancellation(err)) return this.post({ type: 'requestCancelled', requestId });
-      this.log.error(`${this.session.title}: loading codebook ${file.fsPath} failed: ${logText(err)}`);
-      const message = userMessage(err, `load ${basename(file.fsPath)}`);
+      if (isCancellation(err)) {
+        this.post({ type: 'requestCancelled', requestId });
+        return { ok: false, message: 'Loading the codebook was cancelled.' };
+      }
+      this.log.error(`${this.session.title}: loading codebook ${path} failed: ${logText(err)}`);
+      const message = userMessage(err, `load ${name}`);
       this.post({ type: 'requestFailed', requestId, message });
-      void vscode.window.showErrorMessage(message);
+      return { ok: false, message };
     }
   }
 }

@@ -21,7 +21,8 @@ const MAX_AGE_MS = 30 * 24 * 3600 * 1000;
 
 export class Panels implements vscode.WebviewPanelSerializer, vscode.Disposable {
   private readonly open = new Map<string, InspectorPanel>();
-  private activeId: string | null = null;
+  /** Open panels' ids, most recently focused last (closing the front one falls back to the one before). */
+  private recent: string[] = [];
   private readonly changed = new vscode.EventEmitter<{ session: Session | null; reason: 'list' | 'lock' | 'data' | 'focus' }>();
   readonly onDidChange = this.changed.event;
 
@@ -43,7 +44,8 @@ export class Panels implements vscode.WebviewPanelSerializer, vscode.Disposable 
   }
 
   get active(): InspectorPanel | null {
-    return (this.activeId && this.open.get(this.activeId)) || null;
+    const id = this.recent.at(-1);
+    return (id && this.open.get(id)) || null;
   }
 
   panel(id: string): InspectorPanel | undefined {
@@ -66,25 +68,29 @@ export class Panels implements vscode.WebviewPanelSerializer, vscode.Disposable 
     panel.iconPath = vscode.Uri.joinPath(this.ctx.extensionUri, 'media', 'prunelens-activity.svg');
     const p = new InspectorPanel(panel, session, this.ctx.extensionUri, this.log, {
       locked: (x) => {
-        this.activeId = x.session.id;
+        this.touch(x.session.id);
         this.changed.fire({ session: x.session, reason: 'lock' });
       },
       changed: (x) => this.changed.fire({ session: x.session, reason: 'data' }),
       focused: (x) => {
-        this.activeId = x.session.id;
+        this.touch(x.session.id);
         this.changed.fire({ session: x.session, reason: 'focus' });
       },
       disposed: (x) => {
         this.open.delete(x.session.id);
-        if (this.activeId === x.session.id) this.activeId = null;
+        this.recent = this.recent.filter((id) => id !== x.session.id);
         this.changed.fire({ session: null, reason: 'list' });
       },
     });
     this.open.set(session.id, p);
-    this.activeId = session.id;
+    this.touch(session.id);
     this.changed.fire({ session, reason: 'list' });
     void this.makeThumbnail(session);
     return p;
+  }
+
+  private touch(id: string): void {
+    this.recent = [...this.recent.filter((x) => x !== id), id];
   }
 
   /** The side view's thumbnail of the image (sharp, off the host thread); bundles without an image have none. */
@@ -141,7 +147,7 @@ export class Panels implements vscode.WebviewPanelSerializer, vscode.Disposable 
   focus(id: string): void {
     const p = this.open.get(id);
     if (!p) return;
-    this.activeId = id;
+    this.touch(id);
     p.panel.reveal(undefined, false);
     this.changed.fire({ session: p.session, reason: 'focus' });
   }

@@ -4,7 +4,7 @@
  * `ready`, accept the host's `init` (scores as ArrayBuffers) and draw, with no CSP violations.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -49,6 +49,7 @@ before(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  mkdirSync(join(REPO, 'test-output', 'screenshots'), { recursive: true });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
 });
 
@@ -79,6 +80,29 @@ test('the inspector bundle finds the VS Code API, posts ready, and draws the ana
   }, arg);
   await page.waitForSelector('[data-testid="budget-slider"]', { timeout: 10_000 });
   assert.equal(await page.inputValue('[data-testid="budget-input"]'), String(packed.analysis.budget));
+  // A bundle without an image: the page says so, and the heatmap still draws the 8×8 grid of scores.
+  assert.equal(await page.getAttribute('body', 'data-pl-image'), 'none');
+  assert.match((await page.textContent('[data-testid="no-image-note"]')) ?? '', /No image: this analysis comes from a token bundle, so the views draw the 8×8 token grid without a picture/);
+  await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
+  const colours = await page.$eval('[data-testid="heatmap-canvas"]', (c) => {
+    const canvas = c as HTMLCanvasElement;
+    const ctx = canvas.getContext('2d');
+    if (!ctx) return -1;
+    const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const seen = new Set<number>();
+    // Cell centres of the 8×8 grid.
+    for (let r = 0; r < 8; r++) {
+      for (let q = 0; q < 8; q++) {
+        const x = Math.floor(((q + 0.5) * canvas.width) / 8);
+        const y = Math.floor(((r + 0.5) * canvas.height) / 8);
+        const i = 4 * (y * canvas.width + x);
+        seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      }
+    }
+    return seen.size;
+  });
+  assert.ok(colours >= 8, `the score heatmap has ${colours} distinct cell colours without an image`);
+  await page.screenshot({ path: join(REPO, 'test-output', 'screenshots', 'bundle-without-image.png') });
   assert.deepEqual(problems, [], 'no CSP violations or script errors');
   await page.close();
 });

@@ -350,8 +350,8 @@ describe('HTML report in headless Chromium', () => {
     await settle(page);
     const cb = await text(page, 'codebook-missing');
     assert.match(cb, /No codebook loaded/);
-    assert.match(cb, /--input codebook=/);
-    assert.match(cb, /In VS Code, use “Load codebook…”/);
+    assert.match(cb, /--codebook <file\.npy\|\.npz>/);
+    assert.match(cb, /In VS Code, use “Load codebook…” .* “PruneLens: Load Codebook” command, or the prunelens\.codebookPath setting/);
     await page.screenshot({ path: join(SHOTS, 'codebook-missing-dark.png'), fullPage: true });
     assert.deepEqual(errors, []);
     await page.context().close();

@@ -152,6 +152,7 @@ interface QuickPickItem {
 export const recorder = {
   logs: [] as LogLine[],
   errors: [] as string[],
+  infos: [] as string[],
   panels: [] as FakePanel[],
   progress: [] as { title: string; messages: string[] }[],
   serializers: new Map<string, { deserializeWebviewPanel(panel: FakePanel, state: unknown): Promise<void> }>(),
@@ -200,7 +201,10 @@ export const window = {
     recorder.errors.push(m);
     return Promise.resolve(undefined);
   },
-  showInformationMessage: (): Promise<undefined> => Promise.resolve(undefined),
+  showInformationMessage: (m: string): Promise<undefined> => {
+    recorder.infos.push(m);
+    return Promise.resolve(undefined);
+  },
   showSaveDialog: (): Promise<Uri | undefined> => Promise.resolve(recorder.saveAnswers.shift()),
   showOpenDialog: (): Promise<Uri[] | undefined> => Promise.resolve(recorder.openAnswers.shift()),
   createQuickPick() {

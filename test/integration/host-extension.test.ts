@@ -3,12 +3,14 @@
 // → revival after a "reload". Real VS Code is covered by the code-server E2E; this checks the host itself.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
+import { readBundle } from '../../extension/core/bundle/io.ts';
+import { serializeNpy } from '../../extension/core/bundle/npy.ts';
 import type { DecisionsViewState, HostToWebview } from '../../extension/protocol.ts';
 import * as fake from '../helpers/fake-vscode.ts';
 import { ORACLE_DIR, PHOTOS_DIR, REPO, SHARED } from '../helpers/paths.ts';
@@ -69,9 +71,20 @@ function decisionsState(view: fake.FakeView): DecisionsViewState | undefined {
 let panel: fake.FakePanel;
 let view: fake.FakeView;
 
-test('activation registers the commands, the serializer and the Decisions view', () => {
+test('activation registers the commands, the serializer and the Decisions view', async () => {
   assert.ok(recorder.commands.has('prunelens.analyzeImage'));
   assert.ok(recorder.commands.has('prunelens.openBundle'));
+  assert.ok(recorder.commands.has('prunelens.loadCodebook'));
+  // Every registered command is contributed (palette), and the Explorer offers bundles and codebooks on right-click.
+  const pkg = ctx.extension.packageJSON as { contributes: { commands: { command: string }[]; menus: Record<string, { command: string; when?: string }[]> } };
+  assert.deepEqual(pkg.contributes.commands.map((c) => c.command).sort(), [...recorder.commands.keys()].sort());
+  assert.deepEqual(pkg.contributes.menus.commandPalette.map((c) => c.command).sort(), [...recorder.commands.keys()].sort());
+  const explorer = pkg.contributes.menus['explorer/context'];
+  assert.match(explorer.find((m) => m.command === 'prunelens.openBundle')?.when ?? '', /resourceExtname == \.npz/);
+  assert.match(explorer.find((m) => m.command === 'prunelens.loadCodebook')?.when ?? '', /resourceExtname == \.npy/);
+  // Load Codebook with no analysis open says what to do first.
+  await recorder.commands.get('prunelens.loadCodebook')?.(fake.Uri.file(join(storage, 'none.npy')));
+  assert.match(recorder.errors.pop() ?? '', /open an analysis first/);
   assert.ok(recorder.serializers.has('prunelens.inspector'));
   assert.ok(recorder.viewProviders.has('prunelens.decisions'));
   assert.ok(recorder.logs.some((l) => /PruneLens .* activated/.test(l.text)));
@@ -246,6 +259,74 @@ test('a corrupt image gives one clear error sentence, and the next analysis stil
   assert.ok(init.type === 'init' && init.image === null && init.analysis.n === 64);
   await until('bundle listed', () => decisionsState(view)?.analyses.length === 2 || (view.webview.send({ type: 'ready' }), false));
   assert.equal(decisionsState(view)?.analyses.find((a) => a.source === 'oracle_f03_8x8x32.npz')?.thumbnail, null, 'a bundle has no image to show');
+});
+
+test('Open Token Bundle from the palette (file dialog); a file that is not a bundle is refused', async () => {
+  const before = recorder.panels.length;
+  recorder.openAnswers.push([fake.Uri.file(join(ORACLE_DIR, 'oracle_f01_4x4x8.npz'))]);
+  await recorder.commands.get('prunelens.openBundle')?.();
+  assert.equal(recorder.panels.length, before + 1);
+  const p = recorder.panels.at(-1) as fake.FakePanel;
+  assert.equal(p.title, 'PruneLens: oracle_f01_4x4x8.npz');
+  assert.deepEqual(p.webview.options.localResourceRoots?.map((u) => u.fsPath).at(-1), ORACLE_DIR, 'the bundle folder is a resource root');
+  p.webview.send({ type: 'ready', protocol: 1 });
+  const init = await until('palette bundle init', () => posted(p.webview, 'init')[0]);
+  assert.ok(init.type === 'init' && init.image === null && init.analysis.n === 16 && init.analysis.grid?.join('x') === '4x4');
+  await recorder.commands.get('prunelens.openBundle')?.(fake.Uri.file(join(PHOTOS_DIR, 'chelsea.png')));
+  assert.match(recorder.errors.pop() ?? '', /chelsea\.png is not a token bundle \(\.npz\)/);
+  p.dispose();
+});
+
+test('PruneLens: Load Codebook puts a codebook into the analysis in front; a wrong width is refused naming both widths', async () => {
+  const bundlePanel = recorder.panels.find((x) => x.title === 'PruneLens: oracle_f03_8x8x32.npz' && !x.disposed);
+  assert.ok(bundlePanel);
+  bundlePanel.active = true;
+  const own = readBundle(join(ORACLE_DIR, 'oracle_f03_8x8x32.npz')).arrays.get('codebook');
+  assert.ok(own && own.shape[1] === 32);
+  const dir = join(storage, 'codebooks');
+  mkdirSync(dir, { recursive: true });
+  const wrong = join(dir, 'wrong-width.npy');
+  writeFileSync(wrong, serializeNpy({ dtype: 'float32', shape: [4, 5], data: new Float32Array(20).fill(0.5) }));
+  const good = join(dir, 'half.npy');
+  const rows = Math.max(1, Math.floor(own.shape[0] / 2));
+  writeFileSync(good, serializeNpy({ dtype: 'float32', shape: [rows, 32], data: Float32Array.from(own.data.subarray(0, rows * 32)) }));
+
+  const errs = recorder.errors.length;
+  await recorder.commands.get('prunelens.loadCodebook')?.(fake.Uri.file(wrong));
+  assert.equal(recorder.errors.length, errs + 1);
+  assert.match(recorder.errors.at(-1) ?? '', /^Codebook wrong-width\.npy does not fit this analysis: Array "codebook" has width 5 but "features" has width 32/);
+  assert.ok(posted(bundlePanel.webview, 'requestFailed').some((m) => m.type === 'requestFailed' && m.requestId === 0));
+
+  // From the file dialog this time, with a codebook of the right width.
+  recorder.openAnswers.push([fake.Uri.file(good)]);
+  const n = posted(bundlePanel.webview, 'entry').length;
+  await recorder.commands.get('prunelens.loadCodebook')?.();
+  const entry = await until('codebook entry', () => posted(bundlePanel.webview, 'entry')[n]);
+  assert.ok(entry.type === 'entry' && entry.entry.method === 'codebook' && entry.entry.status === 'ok');
+  assert.match(recorder.infos.at(-1) ?? '', /codebook half\.npy loaded for PruneLens: oracle_f03_8x8x32\.npz; the codebook method keeps \d+ of 64 tokens/);
+  await recorder.commands.get('prunelens.loadCodebook')?.(fake.Uri.file(join(PHOTOS_DIR, 'chelsea.png')));
+  assert.match(recorder.errors.pop() ?? '', /chelsea\.png is not a codebook \(\.npy, \.npz\)/);
+});
+
+test('prunelens.codebookPath with a codebook of the wrong width: the analysis runs, the codebook method says why it was skipped', async () => {
+  const wrong = join(storage, 'codebooks', 'wrong-width.npy');
+  recorder.config['prunelens.codebookPath'] = wrong;
+  try {
+    const before = recorder.panels.length;
+    await recorder.commands.get('prunelens.openBundle')?.(fake.Uri.file(join(ORACLE_DIR, 'oracle_f01_4x4x8.npz')));
+    assert.equal(recorder.panels.length, before + 1);
+    const p = recorder.panels.at(-1) as fake.FakePanel;
+    p.webview.send({ type: 'ready', protocol: 1 });
+    const init = await until('init', () => posted(p.webview, 'init')[0]);
+    assert.ok(init.type === 'init');
+    const cb = init.analysis.results.find((e) => e.method === 'codebook');
+    assert.equal(cb?.status, 'skipped');
+    assert.match(cb?.status === 'skipped' ? cb.reason : '', /^codebook wrong-width\.npy not used — Array "codebook" has width 5 but "features" has width 8/);
+    assert.ok(init.analysis.results.filter((e) => e.status === 'ok').length >= 5, 'the other methods ran');
+    p.dispose();
+  } finally {
+    delete recorder.config['prunelens.codebookPath'];
+  }
 });
 
 test('after a window reload the serializer restores the panel from the saved analysis', async () => {

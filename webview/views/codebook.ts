@@ -105,7 +105,7 @@ export class CodebookView implements View {
     const lines = [
       reason,
       'The method needs a fixed codebook of redundant prototypes in the same feature space (ALGORITHMS.md §3.3); PruneLens does not invent one from the image.',
-      'CLI: add the prototypes to the bundle as array "codebook" (a [P,d] matrix from the same model and layer), or map one with --input codebook=<array>.',
+      'CLI: prunelens analyze … --codebook <file.npy|.npz> (a [P,d] matrix from the same model and layer), or add it to the bundle as array "codebook" (prune maps one with --input codebook=<array>).',
     ];
     const box = missingNotice(document, 'No codebook loaded.', lines);
     box.dataset.testid = 'codebook-missing';
@@ -114,7 +114,7 @@ export class CodebookView implements View {
       b.addEventListener('click', () => this.ctx.host.post({ type: 'loadCodebook', requestId: this.ctx.host.nextRequestId() }));
       box.append(b);
     } else {
-      box.append(h('p', { text: 'In VS Code, use “Load codebook…” in this view of the PruneLens panel.' }));
+      box.append(h('p', { text: 'In VS Code, use “Load codebook…” in this view of the PruneLens panel, the “PruneLens: Load Codebook” command, or the prunelens.codebookPath setting.' }));
     }
     this.root.replaceChildren(box);
   }

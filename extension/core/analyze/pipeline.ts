@@ -229,9 +229,17 @@ export async function runAnalysis(req: AnalyzeRequest, opts: AnalyzeOptions = {}
   throwIfAborted(opts.signal);
   let bundle = src.bundle;
   let inputKey = src.inputKey;
+  // A codebook that cannot be used (missing, wrong width) skips the codebook method with the reason; the
+  // other methods still run.
+  let codebookProblem: string | null = null;
   if (req.codebookPath) {
-    bundle = withCodebook(bundle, readCodebook(req.codebookPath));
-    inputKey = { ...inputKey, model: `${inputKey.model}|codebook:${await sha256File(resolve(req.codebookPath))}` };
+    try {
+      bundle = withCodebook(bundle, readCodebook(req.codebookPath));
+      inputKey = { ...inputKey, model: `${inputKey.model}|codebook:${await sha256File(resolve(req.codebookPath))}` };
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      codebookProblem = `codebook ${basename(req.codebookPath)} not used — ${err.message}`;
+    }
   }
   const features = bundle.arrays.get('features');
   if (!features) throw new InputError('The bundle has no "features" array.');
@@ -248,7 +256,7 @@ export async function runAnalysis(req: AnalyzeRequest, opts: AnalyzeOptions = {}
   for (const [i, spec] of methods.entries()) {
     throwIfAborted(opts.signal);
     progress({ stage: 'method', message: `${spec.id} (${i + 1}/${methods.length})`, fraction: i / methods.length });
-    const { entry, result } = runMethod(spec.id, k, rc);
+    const { entry, result } = codebookProblem && spec.id === 'codebook' ? { entry: { method: spec.id, status: 'skipped' as const, reason: codebookProblem }, result: null } : runMethod(spec.id, k, rc);
     entries.push(entry);
     if (result) results.set(spec.id, result);
     await yieldToLoop();

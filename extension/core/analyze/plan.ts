@@ -19,7 +19,8 @@ const ROLE_HELP: { [R in InputRole]: string } = {
   cue: "per-word cue vectors from the model's text side",
   llm_attn:
     "the language model's attention to each visual token — FastV prunes inside the LLM, which an image encoder alone does not run; dump llm_attn from a VLM into a bundle",
-  codebook: 'a redundancy codebook [P,d] from the same model and feature layer (pass --codebook <file.npy|.npz>)',
+  codebook:
+    'a redundancy codebook [P,d] from the same model and feature layer (CLI: --codebook <file.npy|.npz>; VS Code: "PruneLens: Load Codebook" or the prunelens.codebookPath setting)',
   group: 'token groups (LLaVA-NeXT layouts)',
   always_keep: 'an always-keep mask',
 };
