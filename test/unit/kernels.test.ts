@@ -2,7 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Matrix } from '../../extension/core/bundle/tensor.ts';
-import { configureKernels, f32DotErrorBound, gemmNT, kernelPlan, type KernelPlan, tsGemmNT } from '../../extension/core/numeric/gemm.ts';
+import { configureKernels, f32DotErrorBound, gemmNT, kernelPlan, type KernelPlan, planErrorBound, tsGemmNT } from '../../extension/core/numeric/gemm.ts';
+import { rowGram, rowGramLimits } from '../../extension/core/numeric/row-gram.ts';
+import { maxMinSelect } from '../../extension/core/methods/divprune.ts';
+import { greedyDppRows, minMaxRelevance } from '../../extension/core/methods/dpp.ts';
 import { cosineRows, exactDot, forEachUpperBlock } from '../../extension/core/numeric/gram.ts';
 import { loadOrtGemm } from '../../extension/core/numeric/ort-gemm.ts';
 import { normalizeRows } from '../../extension/core/numeric/linalg.ts';
@@ -261,4 +264,116 @@ test('kernelPlan: small products stay float64 TypeScript, large ones float32 onn
   } finally {
     configureKernels({ backend: 'auto', precision: 'auto' });
   }
+});
+
+test('rowGram: full, staircase and on-demand layouts give the same symmetric rows', () => {
+  const n = 75;
+  const d = 13;
+  const m: Matrix = { rows: n, cols: d, data: clustered(n, d, 21) };
+  const before = { ...rowGramLimits };
+  try {
+    for (const plan of [F64, F32_ORT]) {
+      const u = cosineRows(m, null, plan);
+      const rows: Float64Array[][] = [];
+      for (const [full, stair, layout] of [
+        [1 << 30, 1 << 30, 'full'],
+        [0, 1 << 30, 'staircase'],
+        [0, 0, 'none'],
+      ] as const) {
+        rowGramLimits.fullBytes = full;
+        rowGramLimits.staircaseBytes = stair;
+        const g = rowGram(u, plan);
+        assert.equal(g.layout, layout);
+        const mine = Array.from({ length: n }, (_, i) => g.row(i, new Float64Array(n)));
+        for (let i = 0; i < n; i++) {
+          assert.equal(mine[i][i], u.self[i]);
+          for (let j = 0; j < n; j++) {
+            assert.ok(Math.abs(mine[i][j] - exactDot(u, i, j)) <= planErrorBound(plan, d) + 1e-15, `${layout} ${i},${j}`);
+            if (layout !== 'none') {
+              assert.equal(mine[i][j], mine[j][i], `${layout}: symmetric ${i},${j}`);
+              assert.equal(g.entry(i, j), mine[i][j]);
+            }
+          }
+        }
+        rows.push(mine);
+      }
+      // The stored layouts hold the very same numbers.
+      for (let i = 0; i < n; i++) assert.deepEqual(Array.from(rows[0][i]), Array.from(rows[1][i]));
+    }
+  } finally {
+    Object.assign(rowGramLimits, before);
+  }
+});
+
+test('DivPrune on crowded high-dimensional tokens: float32 picks (any layout) equal the float64 picks', () => {
+  // Pure noise in 512-d: min-distances crowd within the float32 error bound, so picks need float64 re-checks.
+  const n = 300;
+  const d = 512;
+  const rand = mulberry32(77);
+  const data = Float32Array.from({ length: n * d }, () => rand() - 0.5);
+  const m: Matrix = { rows: n, cols: d, data };
+  const k = 60;
+  const want = maxMinSelect(cosineRows(m, null, F64), F64, k);
+  const before = { ...rowGramLimits };
+  try {
+    for (const [full, stair] of [
+      [1 << 30, 1 << 30],
+      [0, 1 << 30],
+      [0, 0],
+    ]) {
+      rowGramLimits.fullBytes = full;
+      rowGramLimits.staircaseBytes = stair;
+      const got = maxMinSelect(cosineRows(m, null, F32_ORT), F32_ORT, k);
+      assert.deepEqual(got.order, want.order, `layout limits ${full}/${stair}`);
+      got.stepScores.forEach((v, i) => assert.ok(Math.abs(v - want.stepScores[i]) <= 2 * f32DotErrorBound(d)));
+    }
+  } finally {
+    Object.assign(rowGramLimits, before);
+  }
+  let gaps = 0;
+  for (let i = 1; i < want.stepScores.length; i++) if (Math.abs(want.stepScores[i] - want.stepScores[i - 1]) < 2 * f32DotErrorBound(d)) gaps++;
+  assert.ok(gaps > 0, 'some consecutive picks lie within the float32 error (the re-check is exercised)');
+});
+
+test('greedy DPP over streamed rows: float32 and float64 kernels and every layout pick the same tokens', () => {
+  const n = 200;
+  const d = 40;
+  const m: Matrix = { rows: n, cols: d, data: clustered(n, d, 31, 7, 1.2) };
+  const r = minMaxRelevance(Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)));
+  const u64 = cosineRows(m, null, F64);
+  const want = greedyDppRows(rowGram(u64, F64), u64.self, r, 30);
+  const before = { ...rowGramLimits };
+  try {
+    for (const stair of [1 << 30, 0]) {
+      rowGramLimits.fullBytes = 0;
+      rowGramLimits.staircaseBytes = stair;
+      const u = cosineRows(m, null, F32_ORT);
+      const got = greedyDppRows(rowGram(u, F32_ORT), u.self, r, 30);
+      assert.deepEqual(got.order, want.order);
+      got.gains.forEach((g, i) => assert.ok(Math.abs(g - want.gains[i]) <= 1e-4 * want.gains[i] + 1e-9));
+    }
+  } finally {
+    Object.assign(rowGramLimits, before);
+  }
+});
+
+test('DivPrune: a pick that float32 cannot see (distances 1e-9 apart) is settled in float64', () => {
+  // P = e0 is picked first (largest nearest-neighbour distance); then B (index 1) and C (index 2) are at
+  // distances 0.7 − 1e-9 and 0.7 from P. Rounded to float32 they tie (B would win by index); C is farther.
+  const d = 8;
+  const cosB = 0.3 + 1e-9;
+  const cosC = 0.3;
+  const data = new Float64Array(3 * d);
+  data[0] = 1;
+  data[d] = cosB;
+  data[d + 1] = Math.sqrt(1 - cosB * cosB);
+  data[2 * d] = cosC;
+  data[2 * d + 1] = Math.sqrt(1 - cosC * cosC) * 0.999;
+  data[2 * d + 2] = Math.sqrt(1 - cosC * cosC) * Math.sqrt(1 - 0.999 * 0.999);
+  const m: Matrix = { rows: 3, cols: d, data };
+  assert.deepEqual(maxMinSelect(cosineRows(m, null, F64), F64, 2).order, [0, 2]);
+  const rounded = cosineRows(m, null, F32_ORT);
+  const g = rowGram(rounded, F32_ORT);
+  assert.equal(g.entry(0, 1), g.entry(0, 2), 'float32 products tie');
+  assert.deepEqual(maxMinSelect(rounded, F32_ORT, 2).order, [0, 2]);
 });

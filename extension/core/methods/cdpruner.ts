@@ -1,7 +1,9 @@
 import { InputError, MissingInputError } from '../errors.ts';
-import { gatherRows } from '../numeric/gram.ts';
-import { normalizeRows } from '../numeric/linalg.ts';
-import { greedyDpp, minMaxRelevance } from './dpp.ts';
+import { kernelPlan } from '../numeric/gemm.ts';
+import { cosineRows } from '../numeric/gram.ts';
+import { normalizeRows, rowNorms } from '../numeric/linalg.ts';
+import { rowGram } from '../numeric/row-gram.ts';
+import { greedyDppRows, minMaxRelevance } from './dpp.ts';
 import { num } from './params.ts';
 import type { MethodInput, MethodSpec, Params, PruneResult } from './types.ts';
 
@@ -21,15 +23,19 @@ export function rawRelevance(input: MethodInput, sign: number): Float64Array {
   if (img.cols !== txt.cols) {
     throw new InputError(`image_joint width ${img.cols} does not match text width ${txt.cols}; both must live in the CLIP joint space.`);
   }
-  const e = normalizeRows(img, 1e-12);
   const t = normalizeRows(txt, 1e-12);
+  const inv = rowNorms(img).map((v) => 1 / Math.max(v, 1e-12));
   const out = new Float64Array(img.rows);
   const dt = img.cols;
+  const e = img.data;
   for (let i = 0; i < img.rows; i++) {
+    // (e_ik·inv_i) is the unit value normalizeRows would store; no normalised copy is made.
+    const f = inv[i];
+    const base = i * dt;
     let sum = 0;
     for (let m = 0; m < txt.rows; m++) {
       let dot = 0;
-      for (let k = 0; k < dt; k++) dot += e[i * dt + k] * t[m * dt + k];
+      for (let k = 0; k < dt; k++) dot += e[base + k] * f * t[m * dt + k];
       sum += sign * dot;
     }
     out[i] = sum / txt.rows;
@@ -56,8 +62,10 @@ function run(input: MethodInput, params: Params): PruneResult {
   // Min/max over the selectable tokens (the official code: over the whole batch); always-kept tokens share the map.
   const relevance = minMaxRelevance(raw, pool);
   const rPool = Float64Array.from(pool, (i) => relevance[i]);
-  const x = gatherRows(input.matrix('features'), pool);
-  const sel = greedyDpp(normalizeRows(x, 1e-12), pool.length, x.cols, rPool, t);
+  const f = input.matrix('features');
+  const plan = kernelPlan((pool.length * pool.length * f.cols) / 2);
+  const u = cosineRows(f, pool, plan, 1e-12, 'cdpruner.rows');
+  const sel = greedyDppRows(rowGram(u, plan), u.self, rPool, t);
 
   const order = sel.order.map((i) => pool[i]);
   const keep = [...order, ...fixed].sort((a, b) => a - b);
@@ -75,7 +83,11 @@ function run(input: MethodInput, params: Params): PruneResult {
     pickRank[g] = p;
   });
 
-  const notes = ['CDPruner as in the official code (Theia-4869/CDPruner); similarity and DPP computed in float64.'];
+  const notes = [
+    plan.precision === 'f64'
+      ? 'CDPruner as in the official code (Theia-4869/CDPruner); similarity and DPP computed in float64.'
+      : 'CDPruner as in the official code (Theia-4869/CDPruner); similarity from a float32 GEMM as the official code computes it, DPP updates in float64.',
+  ];
   if (input.has('group')) notes.push('Multi-group bundle: the DPP runs once over all tokens (the official LLaVA-NeXT path runs it per 576-token crop).');
   if (fixed.size > 0) notes.push(`${fixed.size} always_keep token(s) kept outside the DPP.`);
   if (sel.exhaustedAt >= 0) notes.push(`The kernel ran out of rank at pick ${sel.exhaustedAt}; the remaining picks follow relevance (gain 0).`);

@@ -1,7 +1,8 @@
 import { InputError } from '../errors.ts';
 import { ratioForRound } from '../numeric/budget.ts';
-import { gramSymmetric } from '../numeric/gram.ts';
-import { normalizeRows } from '../numeric/linalg.ts';
+import { type KernelPlan, kernelPlan, planErrorBound } from '../numeric/gemm.ts';
+import { type CosineRows, cosineRows, exactDot } from '../numeric/gram.ts';
+import { type RowGram, rowGram } from '../numeric/row-gram.ts';
 import { pyRound } from '../numeric/rounding.ts';
 import { num } from './params.ts';
 import type { MethodInput, MethodSpec, Params, PruneResult } from './types.ts';
@@ -20,56 +21,178 @@ export interface MaxMinSelection {
 }
 
 /**
- * DivPrune's greedy max-min selection on D = 1 − cos, float64. Selected tokens are masked explicitly
- * (ALGORITHMS.md errata 5); exact ties go to the lowest index (argmax semantics).
+ * DivPrune's greedy max-min selection on D = 1 − cos. Selected tokens are masked explicitly (ALGORITHMS.md
+ * errata 5); exact ties go to the lowest index (argmax semantics).
+ *
+ * The Gram matrix is streamed once (upper staircase) for every token's nearest-neighbour distance, then one
+ * row per pick updates the min-distance vector, so no n×n matrix is formed. With a float32 product, every
+ * pick whose runner-up lies within twice the float32 error bound is re-decided on float64 distances, so
+ * the picks are those of the float64 computation.
  */
-export function maxMinSelect(x: Float64Array, n: number, d: number, k: number): MaxMinSelection {
-  const g = gramSymmetric(x, n, d);
-  const nnDistance = new Float64Array(n);
-  for (let j = 0; j < n; j++) {
-    let min1 = Infinity;
-    let min2 = Infinity;
-    // Column j of the symmetric G is row j: read it contiguously.
-    for (let i = 0; i < n; i++) {
-      const v = 1 - g[j * n + i];
-      if (v < min1) {
-        min2 = min1;
-        min1 = v;
-      } else if (v < min2) min2 = v;
+export function maxMinSelect(u: CosineRows, plan: KernelPlan, k: number): MaxMinSelection {
+  const n = u.n;
+  const eps = planErrorBound(plan, u.d);
+  const post = u.post;
+  // Two largest similarities per token (self included): the 2nd smallest distance of its column.
+  const best1 = new Float64Array(n).fill(-Infinity);
+  const best2 = new Float64Array(n).fill(-Infinity);
+  const gram = rowGram(u, plan, (b) => {
+    for (let r = 0; r < b.rows; r++) {
+      const i = b.i0 + r;
+      let b1 = best1[i];
+      let b2 = best2[i];
+      const self = u.self[i];
+      if (self > b1) {
+        b2 = b1;
+        b1 = self;
+      } else if (self > b2) b2 = self;
+      const off = r * b.cols - b.i0;
+      const pi = post[i];
+      for (let j = i + 1; j < n; j++) {
+        const v = b.data[off + j] * (pi * post[j]);
+        if (v > b1) {
+          b2 = b1;
+          b1 = v;
+        } else if (v > b2) b2 = v;
+        if (v > best2[j]) {
+          if (v > best1[j]) {
+            best2[j] = best1[j];
+            best1[j] = v;
+          } else best2[j] = v;
+        }
+      }
+      best1[i] = b1;
+      best2[i] = b2;
     }
-    // A lone token has no 2nd distance (the official topk(2) would fail); score it 0.
-    nnDistance[j] = n > 1 ? min2 : 0;
-  }
+  });
+  const nnDistance = new Float64Array(n);
+  // A lone token has no 2nd distance (the official topk(2) would fail); score it 0.
+  for (let j = 0; j < n; j++) nnDistance[j] = n > 1 ? 1 - best2[j] : 0;
 
+  const exact = new ExactDistances(u, gram, eps);
   const picked = new Uint8Array(n);
   const order: number[] = [];
   const stepScores: number[] = [];
   let repickStep = -1;
-  let current: Float64Array = nnDistance;
   const minDistance = new Float64Array(n).fill(Infinity);
+  const row = new Float64Array(n);
   for (let step = 0; step < k; step++) {
+    const current = step === 0 ? nnDistance : minDistance;
     let best = -1;
     for (let j = 0; j < n; j++) {
       if (picked[j] || Number.isNaN(current[j])) continue;
       if (best === -1 || current[j] > current[best]) best = j;
     }
-    if (repickStep < 0 && step > 0 && wouldRepick(current, order, best)) repickStep = step;
+    let score = current[best];
+    if (eps > 0) [best, score] = exact.settle(current, picked, best, order);
+    if (repickStep < 0 && step > 0 && exact.wouldRepick(minDistance, order, best, score)) repickStep = step;
     order.push(best);
-    stepScores.push(current[best]);
+    stepScores.push(score);
     picked[best] = 1;
-    const off = best * n;
+    gram.row(best, row);
     for (let j = 0; j < n; j++) {
-      const v = 1 - g[off + j];
+      const v = 1 - row[j];
       if (v < minDistance[j]) minDistance[j] = v;
     }
-    current = minDistance;
   }
   return { order, stepScores, nnDistance, minDistance, repickStep };
 }
 
-/** Would the unmasked argmax (first maximum over all tokens) land on an already selected token? */
-function wouldRepick(scores: Float64Array, order: number[], best: number): boolean {
-  return order.some((s) => scores[s] > scores[best] || (scores[s] === scores[best] && s < best));
+/** Float64 distances for the few tokens a float32 value cannot rank (DivPrune's certification). */
+class ExactDistances {
+  private readonly cache = new Map<number, { value: number; through: number }>();
+  constructor(
+    private readonly u: CosineRows,
+    private readonly gram: RowGram,
+    private readonly eps: number,
+  ) {}
+
+  /**
+   * Float64 score of token j with `order` selected (none selected: its nearest-neighbour distance). With
+   * stored float32 entries only the selected tokens within 2ε of the float32 minimum need float64 dots.
+   */
+  value(j: number, order: readonly number[]): number {
+    if (order.length === 0) return this.nearest(j);
+    if (this.gram.layout !== 'none') {
+      let approx = Infinity;
+      for (const s of order) approx = Math.min(approx, 1 - this.gram.entry(s, j));
+      let v = Infinity;
+      for (const s of order) {
+        if (1 - this.gram.entry(s, j) > approx + 2 * this.eps) continue;
+        const dist = 1 - (s === j ? this.u.self[j] : exactDot(this.u, s, j));
+        if (dist < v) v = dist;
+      }
+      return v;
+    }
+    const hit = this.cache.get(j) ?? { value: Infinity, through: 0 };
+    for (let t = hit.through; t < order.length; t++) {
+      const s = order[t];
+      const dist = 1 - (s === j ? this.u.self[j] : exactDot(this.u, s, j));
+      if (dist < hit.value) hit.value = dist;
+    }
+    hit.through = order.length;
+    this.cache.set(j, hit);
+    return hit.value;
+  }
+
+  /** 1 − (2nd largest float64 similarity of row j, self included); only entries near the top are recomputed. */
+  private nearest(j: number): number {
+    const n = this.u.n;
+    if (n < 2) return 0;
+    const row = this.gram.row(j, new Float64Array(n));
+    let b1 = -Infinity;
+    let b2 = -Infinity;
+    for (let i = 0; i < n; i++) {
+      if (row[i] > b1) {
+        b2 = b1;
+        b1 = row[i];
+      } else if (row[i] > b2) b2 = row[i];
+    }
+    let e1 = -Infinity;
+    let e2 = -Infinity;
+    for (let i = 0; i < n; i++) {
+      if (row[i] < b2 - 2 * this.eps) continue;
+      const v = i === j ? this.u.self[j] : exactDot(this.u, i, j);
+      if (v > e1) {
+        e2 = e1;
+        e1 = v;
+      } else if (v > e2) e2 = v;
+    }
+    return 1 - e2;
+  }
+
+  /** The float64 argmax (lowest index on ties) among the tokens within 2ε of the float32 winner. */
+  settle(current: Float64Array, picked: Uint8Array, best: number, order: readonly number[]): [number, number] {
+    const floor = current[best] - 2 * this.eps;
+    let contenders = 0;
+    for (let j = 0; j < current.length; j++) if (!picked[j] && current[j] >= floor) contenders++;
+    if (contenders === 1) return [best, current[best]];
+    let winner = -1;
+    let top = -Infinity;
+    for (let j = 0; j < current.length; j++) {
+      if (picked[j] || !(current[j] >= floor)) continue;
+      const v = this.value(j, order);
+      if (winner === -1 || v > top) {
+        winner = j;
+        top = v;
+      }
+    }
+    return [winner, top];
+  }
+
+  /**
+   * Would the official unmasked argmax (first maximum over all tokens) land on an already selected token?
+   * Selected tokens sit at distance ≈ 0 (their own row), so only a winner within 2ε of 0 needs float64.
+   */
+  wouldRepick(minDistance: Float64Array, order: readonly number[], best: number, score: number): boolean {
+    if (this.eps === 0) return order.some((s) => minDistance[s] > score || (minDistance[s] === score && s < best));
+    if (score > 2 * this.eps) return false;
+    const b = this.value(best, order);
+    return order.some((s) => {
+      const v = this.value(s, order);
+      return v > b || (v === b && s < best);
+    });
+  }
 }
 
 function run(input: MethodInput, params: Params): PruneResult {
@@ -80,7 +203,8 @@ function run(input: MethodInput, params: Params): PruneResult {
   if (k < 1) throw new InputError(`divprune ratio ${ratio} keeps round(${ratio}·${n}) = 0 tokens; raise the ratio.`);
 
   const f = input.matrix('features');
-  const sel = maxMinSelect(normalizeRows(f, 1e-12), n, f.cols, k);
+  const plan = kernelPlan((n * n * f.cols) / 2);
+  const sel = maxMinSelect(cosineRows(f, null, plan, 1e-12, 'divprune.rows'), plan, k);
   const keep = [...sel.order].sort((a, b) => a - b);
   // Heat: picked tokens 2 + K − position (first pick highest), others their final distance to the set (≤ 2).
   const scores = Array.from(sel.minDistance);

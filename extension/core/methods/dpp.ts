@@ -1,4 +1,6 @@
-import { gramRow } from '../numeric/gram.ts';
+import { kernelPlan } from '../numeric/gemm.ts';
+import { cosineRows } from '../numeric/gram.ts';
+import { type RowGram, rowGram } from '../numeric/row-gram.ts';
 
 export interface DppSelection {
   /** Picks in order. */
@@ -30,19 +32,29 @@ export function minMaxRelevance(raw: ArrayLike<number>, over?: readonly number[]
 }
 
 /**
- * Greedy MAP of the DPP with kernel L = diag(r)·(X̂X̂ᵀ)·diag(r) (Chen et al. 2018 fast Cholesky update), as
- * CDPruner's `encode_images` runs it: j = argmax d² (first max), e = (L_j − Σ c_t[j]·c_t)/√d²_j,
- * d² −= e², d²_j = −∞. Kernel rows are built on demand from the unit rows `xn` [n,d], so no n×n matrix.
+ * Greedy MAP of the DPP with kernel L = diag(r)·S·diag(r), S the cosine Gram of unit rows `xn` [n,d]
+ * (Chen et al. 2018 fast Cholesky update), as CDPruner's `encode_images` runs it: j = argmax d² (first max),
+ * e = (L_j − Σ c_t[j]·c_t)/√d²_j, d² −= e², d²_j = −∞. Kept for callers holding unit rows; the method uses
+ * greedyDppRows on a streamed Gram.
  */
 export function greedyDpp(xn: Float64Array, n: number, d: number, r: Float64Array, t: number): DppSelection {
+  const plan = kernelPlan((n * n * d) / 2);
+  const u = cosineRows({ rows: n, cols: d, data: xn }, null, { backend: plan.backend, precision: 'f64' });
+  return greedyDppRows(rowGram(u, { backend: plan.backend, precision: 'f64' }), u.self, r, t);
+}
+
+/**
+ * The same greedy DPP over kernel rows from a RowGram (one row per pick, no n×n kernel unless the Gram's
+ * layout holds one). Every float64 operation is done in the order of the reference loop: the projection
+ * Σ_t c_t[j]·c_t[i] is summed over t ascending before it is subtracted.
+ */
+export function greedyDppRows(gram: RowGram, self: Float64Array, r: Float64Array, t: number): DppSelection {
+  const n = gram.n;
   const d2 = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let k = 0; k < d; k++) s += xn[i * d + k] * xn[i * d + k];
-    d2[i] = r[i] * s * r[i];
-  }
+  for (let i = 0; i < n; i++) d2[i] = r[i] * self[i] * r[i];
   const c = new Float64Array(t * n);
   const row = new Float64Array(n);
+  const proj = new Float64Array(n);
   const picked = new Uint8Array(n);
   const order: number[] = [];
   const gains: number[] = [];
@@ -58,14 +70,15 @@ export function greedyDpp(xn: Float64Array, n: number, d: number, r: Float64Arra
     order.push(j);
     gains.push(gain);
     picked[j] = 1;
-    gramRow(xn, n, d, j, row);
+    gram.row(j, row);
+    project(c, n, step, j, proj);
     const inv = 1 / Math.sqrt(gain);
+    const rj = r[j];
     const e = c.subarray(step * n, (step + 1) * n);
     for (let i = 0; i < n; i++) {
-      let proj = 0;
-      for (let s = 0; s < step; s++) proj += c[s * n + j] * c[s * n + i];
-      e[i] = (r[j] * row[i] * r[i] - proj) * inv;
-      d2[i] -= e[i] * e[i];
+      const v = (rj * row[i] * r[i] - proj[i]) * inv;
+      e[i] = v;
+      d2[i] -= v * v;
     }
     d2[j] = -Infinity;
   }
@@ -82,4 +95,29 @@ export function greedyDpp(xn: Float64Array, n: number, d: number, r: Float64Arra
   const residual = new Float64Array(n);
   for (let i = 0; i < n; i++) residual[i] = picked[i] ? 0 : d2[i];
   return { order, gains, residual, exhaustedAt };
+}
+
+/**
+ * proj[i] = Σ_{s<steps} c_s[j]·c_s[i], added in s order (as the reference's inner loop), four rows of c
+ * per pass over proj.
+ */
+function project(c: Float64Array, n: number, steps: number, j: number, proj: Float64Array): void {
+  proj.fill(0);
+  let s = 0;
+  for (; s + 4 <= steps; s += 4) {
+    const o0 = s * n;
+    const o1 = o0 + n;
+    const o2 = o1 + n;
+    const o3 = o2 + n;
+    const a0 = c[o0 + j];
+    const a1 = c[o1 + j];
+    const a2 = c[o2 + j];
+    const a3 = c[o3 + j];
+    for (let i = 0; i < n; i++) proj[i] = proj[i] + a0 * c[o0 + i] + a1 * c[o1 + i] + a2 * c[o2 + i] + a3 * c[o3 + i];
+  }
+  for (; s < steps; s++) {
+    const o = s * n;
+    const a = c[o + j];
+    for (let i = 0; i < n; i++) proj[i] += a * c[o + i];
+  }
 }
