@@ -122,7 +122,7 @@ function tokenSection(s: DecisionsViewState): HTMLElement {
     h.dataset.testid = 'token-heading';
     sec.append(h);
     if (s.disagreements.kept.length > 0 && s.disagreements.dropped.length > 0) {
-      sec.append(el('p', 'pd-muted', `Kept by ${s.disagreements.kept.join(', ')}; dropped by ${s.disagreements.dropped.join(', ')}.`));
+      sec.append(el('p', 'pd-muted', `As computed: kept by ${s.disagreements.kept.join(', ')}; dropped by ${s.disagreements.dropped.join(', ')}.`));
     }
   }
   return sec;
