@@ -53,7 +53,10 @@ const required = [
 for (const f of required) {
   if (existsSync(join(ROOT, f))) continue;
   if (f.includes('@img/')) {
-    fail(`${f} is missing: install sharp's ${target} binaries first, e.g. \`npm install --no-save --os=${target.split('-')[0]} --cpu=${target.split('-')[1]} sharp\``);
+    // Cross-building: add this target's prebuilt sharp packages beside the host's (npm ci removes them again).
+    const optional = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'sharp', 'package.json'), 'utf8')).optionalDependencies ?? {};
+    const wanted = Object.entries(optional).filter(([name]) => name === `@img/sharp-${spec.sharp}` || name === `@img/sharp-libvips-${spec.sharp}`);
+    fail(`${f} is missing: add sharp's ${target} binaries first: npm install --no-save --force ${wanted.map(([n, v]) => `${n}@${v}`).join(' ')}`);
   }
   fail(`${f} is missing: run \`npm run build\` first`);
 }

@@ -18,6 +18,8 @@ const NOISE = [
   /ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED|ERR_CONNECTION_REFUSED|net::ERR_|Failed to load resource|Failed to fetch/i,
   /service ?worker/i,
   /\[Extension Host\] (?!.*prunelens)/i,
+  // A window reload in the browser: the workbench cannot wait for its own shutdown tasks.
+  /Long running operations during shutdown are unsupported in the web/,
 ];
 
 export interface Browser {
