@@ -1,7 +1,9 @@
 // Similarity kernels (numeric/gemm, gram) and the sparse G-Prune graph against the dense float64 path.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Matrix } from '../../extension/core/bundle/tensor.ts';
+import { type Matrix, makeTensor } from '../../extension/core/bundle/tensor.ts';
+import { makeBundle } from '../../extension/core/bundle/validate.ts';
+import { prune } from '../../extension/core/methods/prune.ts';
 import { configureKernels, f32DotErrorBound, gemmNT, kernelPlan, type KernelPlan, planErrorBound, tsGemmNT } from '../../extension/core/numeric/gemm.ts';
 import { rowGram, rowGramLimits } from '../../extension/core/numeric/row-gram.ts';
 import { maxMinSelect } from '../../extension/core/methods/divprune.ts';
@@ -376,4 +378,41 @@ test('DivPrune: a pick that float32 cannot see (distances 1e-9 apart) is settled
   const g = rowGram(rounded, F32_ORT);
   assert.equal(g.entry(0, 1), g.entry(0, 2), 'float32 products tie');
   assert.deepEqual(maxMinSelect(rounded, F32_ORT, 2).order, [0, 2]);
+});
+
+test('codebook modes A–D: float32 products give the float64 kept set and argmax prototypes on crowded scores', () => {
+  const L = 300;
+  const P = 40;
+  const d = 256;
+  const rand = mulberry32(91);
+  const feats = Float32Array.from({ length: L * d }, () => rand() - 0.5);
+  const protos = Float32Array.from({ length: P * d }, () => rand() - 0.5);
+  // Some tokens sit almost on a prototype, so max cosines spread and cross the thresholds.
+  for (let i = 0; i < L; i += 7) for (let k = 0; k < d; k++) feats[i * d + k] = protos[(i % P) * d + k] + 0.3 * feats[i * d + k];
+  const bundle = makeBundle(
+    new Map([
+      ['features', makeTensor('float32', [L, d], feats)],
+      ['codebook', makeTensor('float32', [P, d], protos)],
+    ]),
+    { source: 'test', model: '', weightsKind: 'synthetic', layer: null, extra: {} },
+  );
+  const cases: Record<string, string | number>[] = [
+    { mode: 'A', tau: 0.1 },
+    { mode: 'B', tau: 0.37 },
+    { mode: 'C', tau: 0.5 },
+    { mode: 'D', tau: 0.41 },
+  ];
+  try {
+    for (const params of cases) {
+      configureKernels({ backend: 'ts', precision: 'f64' });
+      const want = prune(bundle, 'codebook', params);
+      configureKernels({ backend: 'ort', precision: 'f32' });
+      const got = prune(bundle, 'codebook', params);
+      assert.deepEqual(got.keep, want.keep, JSON.stringify(params));
+      assert.deepEqual(got.output.argmax_prototype, want.output.argmax_prototype, JSON.stringify(params));
+      assert.ok(got.keep.length > 0 && got.keep.length < L, `${JSON.stringify(params)} keeps some`);
+    }
+  } finally {
+    configureKernels({ backend: 'auto', precision: 'auto' });
+  }
 });

@@ -1,6 +1,8 @@
 import { InputError, MissingInputError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
-import { matmulTransB, normalizeRows } from '../numeric/linalg.ts';
+import type { Matrix } from '../bundle/tensor.ts';
+import { type KernelPlan, kernelPlan, planErrorBound } from '../numeric/gemm.ts';
+import { cosineRows, crossCosines, exactCross } from '../numeric/gram.ts';
 import { rankAscending, rankDescending, sortedAscending } from '../numeric/ranking.ts';
 import { pyRound } from '../numeric/rounding.ts';
 import { num, str } from './params.ts';
@@ -58,6 +60,128 @@ function redundancy(sim: Float64Array, L: number, P: number, mode: Mode): { r: F
     arg.push(best);
   }
   return { r, arg };
+}
+
+/** Token–prototype cosines from the plan's product, with float64 re-checks for what they cannot decide. */
+interface Similarity {
+  readonly sim: Float64Array;
+  /** Error bound of every entry (0 for a float64 product). */
+  readonly eps: number;
+  exact(i: number, p: number): number;
+}
+
+function similarity(x: Matrix, cb: Matrix, plan: KernelPlan): Similarity {
+  const u = cosineRows(x, null, plan, 1e-12, 'codebook.rows');
+  const v = cosineRows(cb, null, plan, 1e-12, 'codebook.protos');
+  return { sim: crossCosines(u, v, plan, 'codebook.sim'), eps: planErrorBound(plan, x.cols), exact: (i, p) => exactCross(u, i, v, p) };
+}
+
+/**
+ * Modes A and B rank by the max cosine. With a float32 product, a row whose runner-up prototype lies
+ * within 2ε of its max is settled in float64, as is every r within ε of τ (mode A) or within 2ε of the
+ * k-th smallest r (mode B), so the kept set and argmax are those of the float64 computation.
+ */
+function certifiedMax(s: Similarity, L: number, P: number): { r: Float64Array; arg: number[]; settled: Uint8Array } {
+  const { sim, eps } = s;
+  const r = new Float64Array(L);
+  const arg: number[] = [];
+  const settled = new Uint8Array(L);
+  for (let i = 0; i < L; i++) {
+    const o = i * P;
+    let best = 0;
+    for (let p = 1; p < P; p++) if (sim[o + p] > sim[o + best]) best = p;
+    r[i] = sim[o + best];
+    if (eps > 0) {
+      let contenders = 0;
+      for (let p = 0; p < P; p++) if (sim[o + p] >= r[i] - 2 * eps) contenders++;
+      if (contenders > 1) {
+        let top = -Infinity;
+        for (let p = 0; p < P; p++) {
+          if (!(sim[o + p] >= r[i] - 2 * eps)) continue;
+          const e = s.exact(i, p);
+          if (e > top) {
+            top = e;
+            best = p;
+          }
+        }
+        r[i] = top;
+        settled[i] = 1;
+      }
+    }
+    arg.push(best);
+  }
+  return { r, arg, settled };
+}
+
+/** The k indices with the smallest r (ties: lower index), certified against float64 within the band. */
+function smallestK(s: Similarity, r: Float64Array, arg: number[], settled: Uint8Array, k: number): number[] {
+  if (s.eps === 0 || k === 0 || k >= r.length) return rankAscending(r).slice(0, k);
+  const eps = s.eps;
+  const pivot = r[rankAscending(r)[k - 1]];
+  const certain: number[] = [];
+  const band: number[] = [];
+  for (let i = 0; i < r.length; i++) {
+    if (r[i] < pivot - 2 * eps) certain.push(i);
+    else if (r[i] <= pivot + 2 * eps) {
+      if (!settled[i]) {
+        r[i] = s.exact(i, arg[i]);
+        settled[i] = 1;
+      }
+      band.push(i);
+    }
+  }
+  band.sort((a, b) => r[a] - r[b] || a - b);
+  return [...certain, ...band.slice(0, k - certain.length)];
+}
+
+/**
+ * Mode D from a float32 product: r_i = max row softmax = 1/Σ_q exp(S_iq − max_q S_iq), relative error ≤ 3ε.
+ * Rows whose cosine runner-up lies within 2ε of the max, and every r near the drop threshold, are
+ * recomputed from float64 cosines; the threshold itself is then the float64 one.
+ */
+function certifiedRowSoftmax(s: Similarity, L: number, P: number, drop: number): { r: Float64Array; arg: number[]; threshold: number | null } {
+  const { r, arg } = redundancy(s.sim, L, P, 'D');
+  const exactRow = (i: number): void => {
+    const row = new Float64Array(P);
+    for (let p = 0; p < P; p++) row[p] = s.exact(i, p);
+    const e = redundancy(row, 1, P, 'D');
+    r[i] = e.r[0];
+    arg[i] = e.arg[0];
+  };
+  const settled = new Uint8Array(L);
+  for (let i = 0; i < L; i++) {
+    const o = i * P;
+    const top = s.sim[o + arg[i]];
+    for (let p = 0; p < P; p++) {
+      if (p !== arg[i] && s.sim[o + p] >= top - 2 * s.eps) {
+        exactRow(i);
+        settled[i] = 1;
+        break;
+      }
+    }
+  }
+  if (drop === 0) return { r, arg, threshold: null };
+  const rel = 3 * s.eps;
+  const approx = r[rankDescending(r)[drop - 1]];
+  const lo = approx * (1 - 2 * rel);
+  const hi = approx * (1 + 2 * rel);
+  let above = 0;
+  const band: number[] = [];
+  for (let i = 0; i < L; i++) {
+    if (r[i] > hi && !settled[i]) above++;
+    else if (r[i] >= lo || settled[i]) {
+      if (!settled[i]) {
+        exactRow(i);
+        settled[i] = 1;
+      }
+      if (r[i] > hi) above++;
+      else band.push(i);
+    }
+  }
+  // The threshold is the (drop − above)-th largest float64 r of the band (value desc, index asc).
+  band.sort((a, b) => r[b] - r[a] || a - b);
+  const threshold = drop - above - 1 < band.length && drop - above - 1 >= 0 ? r[band[drop - above - 1]] : approx;
+  return { r, arg, threshold };
 }
 
 /** A τ for modes B–D whose official counts give exactly k kept of n. */
@@ -118,25 +242,43 @@ export const codebook: MethodSpec = {
     }
     const L = x.rows;
     const P = cb.rows;
-    const sim = matmulTransB(normalizeRows(x), L, normalizeRows(cb), P, x.cols);
-    const { r, arg } = redundancy(sim, L, P, mode);
+    const fast = kernelPlan(L * P * x.cols);
+    // The double softmax (mode C) couples every entry through column sums over all tokens: float64 cosines.
+    const plan: KernelPlan = mode === 'C' ? { backend: fast.backend, precision: 'f64' } : fast;
+    const sims = similarity(x, cb, plan);
     const notes: string[] = [];
     let keep: number[];
     let threshold: number | null = null;
-    if (mode === 'A') {
-      keep = [];
-      for (let i = 0; i < L; i++) if (r[i] < tau) keep.push(i);
-      threshold = tau;
+    let r: Float64Array;
+    let arg: number[];
+    if (mode === 'A' || mode === 'B') {
+      const m = certifiedMax(sims, L, P);
+      ({ r, arg } = m);
+      if (mode === 'A') {
+        keep = [];
+        for (let i = 0; i < L; i++) {
+          if (sims.eps > 0 && !m.settled[i] && Math.abs(r[i] - tau) <= sims.eps) r[i] = sims.exact(i, arg[i]);
+          if (r[i] < tau) keep.push(i);
+        }
+        threshold = tau;
+      } else if (pyRound(L * (1 - tau)) === 0) {
+        keep = Array.from({ length: L }, (_, i) => i);
+        notes.push(`Drop count round(L·(1−tau)) is 0: the official code crashes here; PruneLens keeps all ${L} tokens.`);
+      } else {
+        keep = sortedAscending(smallestK(sims, r, arg, m.settled, pyRound(L * tau)));
+      }
     } else {
       const drop = pyRound(L * (1 - tau));
+      if (mode === 'D' && sims.eps > 0) ({ r, arg, threshold } = certifiedRowSoftmax(sims, L, P, drop));
+      else {
+        ({ r, arg } = redundancy(sims.sim, L, P, mode));
+        if (drop > 0) threshold = r[rankDescending(r)[drop - 1]];
+      }
       if (drop === 0) {
         // Errata 4: the official code indexes an empty top-k here and crashes.
         keep = Array.from({ length: L }, (_, i) => i);
         notes.push(`Drop count round(L·(1−tau)) is 0: the official code crashes here; PruneLens keeps all ${L} tokens.`);
-      } else if (mode === 'B') {
-        keep = sortedAscending(rankAscending(r).slice(0, pyRound(L * tau)));
       } else {
-        threshold = r[rankDescending(r)[drop - 1]];
         keep = [];
         for (let i = 0; i < L; i++) if (r[i] < (threshold as number)) keep.push(i);
       }

@@ -130,6 +130,45 @@ export function exactDot(u: CosineRows, i: number, j: number): number {
   return s0 + s1;
 }
 
+/** x̂_i · ŷ_j in float64 for rows of two operands of the same width. */
+export function exactCross(u: CosineRows, i: number, v: CosineRows, j: number): number {
+  const x = u.src.data;
+  const y = v.src.data;
+  const d = u.d;
+  const a = u.rows[i] * d;
+  const b = v.rows[j] * d;
+  const fa = u.inv[i];
+  const fb = v.inv[j];
+  let s0 = 0;
+  let s1 = 0;
+  const d2 = d & ~1;
+  let k = 0;
+  for (; k < d2; k += 2) {
+    s0 += x[a + k] * fa * (y[b + k] * fb);
+    s1 += x[a + k + 1] * fa * (y[b + k + 1] * fb);
+  }
+  if (k < d) s0 += x[a + k] * fa * (y[b + k] * fb);
+  return s0 + s1;
+}
+
+/**
+ * Cosines of every row of `u` with every row of `v` ([u.n × v.n], float64 values of the plan's product).
+ * `f64Out` receives them; the float32 product goes through a scratch buffer.
+ */
+export function crossCosines(u: CosineRows, v: CosineRows, plan: KernelPlan, scratchKey = 'cross'): Float64Array {
+  const m = u.n;
+  const n = v.n;
+  const out = new Float64Array(m * n);
+  const prod = u.data instanceof Float32Array ? scratchF32(scratchKey, m * n) : out;
+  gemmNT(plan, u.data, m, v.data as typeof u.data, n, u.d, prod);
+  for (let i = 0; i < m; i++) {
+    const pi = u.post[i];
+    const o = i * n;
+    for (let j = 0; j < n; j++) out[o + j] = prod[o + j] * (pi * v.post[j]);
+  }
+  return out;
+}
+
 /** One block of the upper staircase of the operand Gram matrix: rows [i0, i0+rows) against columns [i0, n). */
 export interface UpperBlock {
   readonly i0: number;
