@@ -14,13 +14,11 @@ const TO = join(ROOT, 'media', 'screenshots');
 const CHOSEN = {
   'explorer-context-menu.png': /^s1-\d+-context-menu\.png$/,
   'inspector-heatmap.png': /^s1-\d+-panel\.png$/,
-  'budget-divprune.png': /^s2-\d+-divprune-100\.png$/,
   'gprune-flow.png': /^s3-\d+-gprune-t[1-9]\d*\.png$/,
   'f3a-stages.png': /^s3-\d+-f3a-48\.png$/,
   'decisions.png': /^s4-\d+-decisions\.png$/,
   'image-preview-action.png': /^s5-\d+-image-preview\.png$/,
-  'corrupt-image-error.png': /^s6-\d+-error\.png$/,
-  'token-bundle.png': /^s8-\d+-panel\.png$/,
+  'token-bundle.png': /^s8-\d+-bundle\.png$/,
 };
 
 if (!existsSync(FROM)) {

@@ -399,6 +399,8 @@ describe('PruneLens in VS Code (code-server, extension installed from the VSIX)'
     assert.match(toast, /truncated|corrupt/i);
     assert.doesNotMatch(toast, /\n\s+at |\bat .*\.(c?js|ts):\d+/, 'no stack trace in the notification');
     assert.ok(await page.locator('.notifications-toasts .notification-list-item .codicon-error').count(), 'shown as an error');
+    // The failed analysis's progress notification goes away; the error stays.
+    await until('the progress notification to close', async () => !(await visibleToasts(page)).some((t) => t.includes('analysing truncated.jpg')), 15_000);
     await SHOTS.page(page, 's6', 'error');
     await logLine(/\[error\] analyze truncated\.jpg failed: /);
     await dismissToasts(page);
