@@ -169,6 +169,62 @@ export function crossCosines(u: CosineRows, v: CosineRows, plan: KernelPlan, scr
   return out;
 }
 
+/**
+ * For every row of u, the row of v with the largest cosine (first maximum) and that cosine, computed in
+ * row blocks (no u.n × v.n matrix). With a float32 product, rows whose runner-up lies within 2ε are settled
+ * in float64, and every returned maximum is a float64 dot, so rankings built on it are float64 rankings.
+ */
+export function crossArgmax(u: CosineRows, v: CosineRows, plan: KernelPlan, eps: number, scratchKey = 'cross.argmax'): { arg: Int32Array; max: Float64Array } {
+  const m = u.n;
+  const n = v.n;
+  const d = u.d;
+  const arg = new Int32Array(m);
+  const max = new Float64Array(m).fill(-Infinity);
+  if (n === 0) return { arg, max };
+  const blockRows = Math.max(1, Math.min(m, Math.floor((8 << 20) / n)));
+  const buf = u.data instanceof Float32Array ? scratchF32(scratchKey, blockRows * n) : new Float64Array(blockRows * n);
+  const vp = v.post;
+  for (let i0 = 0; i0 < m; i0 += blockRows) {
+    const rows = Math.min(blockRows, m - i0);
+    const out = buf.subarray(0, rows * n);
+    gemmNT(plan, u.data.subarray(i0 * d, (i0 + rows) * d), rows, v.data as typeof u.data, n, d, out);
+    for (let r = 0; r < rows; r++) {
+      const i = i0 + r;
+      const pi = u.post[i];
+      const o = r * n;
+      let best = 0;
+      let top = out[o] * (pi * vp[0]);
+      let second = -Infinity;
+      for (let j = 1; j < n; j++) {
+        const c = out[o + j] * (pi * vp[j]);
+        if (c > top) {
+          second = top;
+          top = c;
+          best = j;
+        } else if (c > second) second = c;
+      }
+      if (eps > 0) {
+        if (second >= top - 2 * eps) {
+          // Near-tied: the float64 argmax among the contenders, first maximum in column order.
+          let exactTop = -Infinity;
+          for (let j = 0; j < n; j++) {
+            if (!(out[o + j] * (pi * vp[j]) >= top - 2 * eps)) continue;
+            const e = exactCross(u, i, v, j);
+            if (e > exactTop) {
+              exactTop = e;
+              best = j;
+            }
+          }
+          top = exactTop;
+        } else top = exactCross(u, i, v, best);
+      }
+      arg[i] = best;
+      max[i] = top;
+    }
+  }
+  return { arg, max };
+}
+
 /** One block of the upper staircase of the operand Gram matrix: rows [i0, i0+rows) against columns [i0, n). */
 export interface UpperBlock {
   readonly i0: number;

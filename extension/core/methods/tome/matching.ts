@@ -1,3 +1,5 @@
+import { kernelPlan, planErrorBound } from '../../numeric/gemm.ts';
+import { cosineRows, crossArgmax } from '../../numeric/gram.ts';
 import { rankDescending } from '../../numeric/ranking.ts';
 
 /** Token state between ToMe steps: size-weighted features, sizes, sources and the representative original index. */
@@ -32,51 +34,31 @@ export function initialState(data: ArrayLike<number>, n: number, d: number): Tom
   };
 }
 
-function unitRows(m: ArrayLike<number>, rows: number[], dm: number): Float64Array[] {
-  return rows.map((i) => {
-    const v = new Float64Array(dm);
-    let s = 0;
-    for (let k = 0; k < dm; k++) {
-      v[k] = m[i * dm + k];
-      s += v[k] * v[k];
-    }
-    const inv = 1 / Math.max(Math.sqrt(s), 1e-12);
-    for (let k = 0; k < dm; k++) v[k] *= inv;
-    return v;
-  });
-}
-
 /**
  * One bipartite soft matching step with r merges and size-weighted averaging (merge_wavg).
  * `metric` is [t, dm] aligned with the state's tokens. Output order: [unmerged A …, all B …].
  */
-export function tomeStep(state: TomeState, metric: ArrayLike<number>, dm: number, rWanted: number, classToken: boolean): TomeStep {
+export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, dm: number, rWanted: number, classToken: boolean): TomeStep {
   const t = state.size.length;
   const d = state.d;
   const protectedCount = classToken ? 1 : 0;
   const r = Math.max(0, Math.min(rWanted, Math.floor((t - protectedCount) / 2)));
   const aPos = Array.from({ length: Math.ceil(t / 2) }, (_, i) => 2 * i);
   const bPos = Array.from({ length: Math.floor(t / 2) }, (_, i) => 2 * i + 1);
-  const an = unitRows(metric, aPos, dm);
-  const bn = unitRows(metric, bPos, dm);
+  // Best B partner of every A token: cosine argmax (first maximum) from one GEMM, float64-settled.
+  const m = { rows: t, cols: dm, data: metric };
+  const plan = kernelPlan(aPos.length * bPos.length * dm);
+  const uA = cosineRows(m, aPos, plan, 1e-12, 'tome.a');
+  const uB = cosineRows(m, bPos, plan, 1e-12, 'tome.b');
+  const best = crossArgmax(uA, uB, plan, planErrorBound(plan, dm));
   const nodeMax: number[] = [];
   const nodeIdx: number[] = [];
-  an.forEach((va, ia) => {
-    let best = 0;
-    let bestS = -Infinity;
-    bn.forEach((vb, ib) => {
-      let s = 0;
-      for (let k = 0; k < dm; k++) s += va[k] * vb[k];
-      if (s > bestS) {
-        bestS = s;
-        best = ib;
-      }
-    });
+  for (let ia = 0; ia < aPos.length; ia++) {
     // The protected [CLS] row is −∞ everywhere, so its argmax is the first B token.
     const isProtected = classToken && ia === 0;
-    nodeMax.push(isProtected ? -Infinity : bestS);
-    nodeIdx.push(isProtected ? 0 : best);
-  });
+    nodeMax.push(isProtected || bPos.length === 0 ? -Infinity : best.max[ia]);
+    nodeIdx.push(isProtected ? 0 : best.arg[ia]);
+  }
   if (r === 0) {
     return { state, r, merges: [], unmerged: aPos, nodeMax, nodeIdx: nodeIdx.map((j) => bPos[j]) };
   }
