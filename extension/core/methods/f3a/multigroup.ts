@@ -32,7 +32,8 @@ export function runMultigroup(input: MethodInput, params: Params, B: number, sin
     { name: 'base', tokens: layout.base, grid: input.grid, B: bBase },
     { name: 'hires', tokens: layout.hires, grid: layout.hiresGrid, B: bHires },
   ];
-  const { ratio: _ratio, budget: _budget, ...rest } = params;
+  // Each group gets its own B; the whole-sequence ratio/budget must not reach the per-group runs.
+  const rest: Params = Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'ratio' && k !== 'budget'));
   const runs = groups.map((g) => ({ g, r: single(subsetInput(input, g.tokens, g.grid), { ...rest, B: g.B }) }));
 
   const label = new Map<number, string>();
