@@ -367,6 +367,20 @@ describe('PruneLens in VS Code (code-server, extension installed from the VSIX)'
     assert.equal(gp.cells[3], `${rank}/576`, 'same rank as the panel’s tooltip');
     // A ranked method keeps a token from the budget equal to its 1-based rank (0-based rank + 1).
     assert.equal(gp.cells[4], rank, 'G-Prune keeps it from a budget equal to its rank');
+    // F³A is staged: its "keep from" budget is found by re-running it in the host on request, and the
+    // output channel reports the same budget as the cell.
+    const cf = async (): Promise<string> => (await d.locator('[data-testid="decision-row"][data-method="f3a"] td').nth(4).innerText()).trim();
+    const find = d.locator('[data-testid="find-f3a"]');
+    assert.equal(await find.count(), 1, 'F³A offers a search for its smallest keeping budget');
+    await find.click();
+    await until('F³A’s counterfactual budget', async () => /^\d+$/.test(await cf()), 60_000);
+    const found = await logLine(new RegExp(`chelsea\\.png: f3a token ${index}: .*\\(\\d+ re-runs\\)`));
+    const f3aFrom = Number(await cf());
+    assert.ok(f3aFrom >= 1 && f3aFrom <= 576, `F³A keeps token ${index} from budget ${f3aFrom}`);
+    assert.match(found, new RegExp(`\\b${f3aFrom}\\b`), 'the output names the budget the view shows');
+    await until('the search’s progress notification to close', async () => !(await visibleToasts(page)).some((t) => t.includes('smallest budget keeping')), 15_000);
+    // Clicking "Find" scrolled the (wide) table sideways: back to its start for the screenshots.
+    await d.evaluate('for (const e of [document.scrollingElement, ...document.querySelectorAll("*")]) if (e && e.scrollLeft) e.scrollLeft = 0');
     await SHOTS.page(page, 's4', 'decisions');
     await SHOTS.webview(d, 's4', 'decisions-view');
   });
@@ -418,7 +432,10 @@ describe('PruneLens in VS Code (code-server, extension installed from the VSIX)'
     await keptBecomes(before, 90);
     const cells = await cellCentres(before, 24, 24);
     const restoredBefore = logLines().filter((l) => /restor/.test(l)).length;
+    // Mark this document: the old panel's frame must not be mistaken for the restored one.
+    await page.evaluate('window.__plBeforeReload = true');
     await runCommand(page, 'Developer: Reload Window');
+    await until('the window to reload', async () => !(await page.evaluate('window.__plBeforeReload === true').catch(() => true)), 60_000, 200);
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     const f = await panelFor('chelsea.png', 90_000);
     await until('the restored analysis', async () => (await keptCount(f)) === 90, 30_000);

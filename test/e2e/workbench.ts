@@ -121,9 +121,10 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   const input = page.locator('.quick-input-widget input.input');
   await input.waitFor({ state: 'visible', timeout: 10_000 });
   await input.fill(`>${title}`);
-  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+  // The row whose label is exactly the title (recently used commands may be listed above it).
+  const row = page.locator('.quick-input-widget .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escape(title)}$`) }) }).first();
   await row.waitFor({ timeout: 15_000 });
-  await page.keyboard.press('Enter');
+  await row.click();
   await input.waitFor({ state: 'hidden', timeout: 10_000 });
 }
 
@@ -235,10 +236,10 @@ export class Shots {
     return file;
   }
 
-  /** Just a webview's content. */
+  /** Just a webview, as its box on screen (the outer iframe: the content frame may be scrolled inside it). */
   async webview(frame: Frame, scenario: string, step: string): Promise<string> {
     const file = join(this.dir, `${scenario}-${String(++this.n).padStart(2, '0')}-${step}.png`);
-    const el = await frame.frameElement();
+    const el = await (frame.parentFrame() ?? frame).frameElement();
     await el.screenshot({ path: file });
     return file;
   }
