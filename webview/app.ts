@@ -5,6 +5,7 @@
  */
 import { VIEW_IDS, type Analysis, type AnalysisEntry, type HostToWebview, type ViewId } from '../extension/protocol.ts';
 import { h, labelled } from './dom.ts';
+import { panelHeading } from './heading.ts';
 import { canvasToBlob, composeView, deliver, safeFileName, svgToString } from './export.ts';
 import type { Host } from './host.ts';
 import { Model, type KeptView, type MethodModel } from './model.ts';
@@ -99,11 +100,14 @@ export class App implements AppContext {
       this.store.set({ theme: next });
     });
 
-    const imgName = analysis.image?.path.split(/[\\/]/).pop() ?? 'no image';
+    const heading = panelHeading(analysis);
+    const imgName = heading.name;
+    const title = h('h1', { text: `PruneLens — ${heading.name}`, attrs: { 'data-testid': 'panel-heading' } });
+    if (heading.note) title.append(' ', h('span', { class: 'pl-heading-note', text: `(${heading.note})` }));
     const header = h(
       'header',
       { class: 'pl-header' },
-      h('div', { class: 'pl-title' }, h('h1', { text: `PruneLens — ${imgName}` }), h('p', { class: 'pl-question', text: analysis.question ? `“${analysis.question}”` : 'No question (text-agnostic analysis)' })),
+      h('div', { class: 'pl-title' }, title, h('p', { class: 'pl-question', text: analysis.question ? `“${analysis.question}”` : 'No question (text-agnostic analysis)' })),
       h(
         'div',
         { class: 'pl-toolbar' },
@@ -477,7 +481,7 @@ export class App implements AppContext {
         const theme = this.theme();
         const a = this.model.analysis;
         const captions = [
-          `PruneLens · ${v.title} · ${a.image?.path.split(/[\\/]/).pop() ?? ''} · “${a.question}”`,
+          `PruneLens · ${v.title} · ${panelHeading(a).name} · “${a.question}”`,
           `${a.model.name} (${a.model.weightsKind}) · ${m ? `${m.id} ` : ''}budget ${st.budget} of ${this.model.n}`,
         ];
         const canvas = await composeView(v.root, theme.background, theme.foreground, captions);

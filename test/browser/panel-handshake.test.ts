@@ -82,6 +82,8 @@ test('the inspector bundle finds the VS Code API, posts ready, and draws the ana
   assert.equal(await page.inputValue('[data-testid="budget-input"]'), String(packed.analysis.budget));
   // A bundle without an image: the page says so, and the heatmap still draws the 8×8 grid of scores.
   assert.equal(await page.getAttribute('body', 'data-pl-image'), 'none');
+  // The heading names the bundle's file, not "no image".
+  assert.equal((await page.textContent('[data-testid="panel-heading"]'))?.replace(/\s+/g, ' '), 'PruneLens — oracle_f03_8x8x32.npz (token bundle, no image)');
   assert.match((await page.textContent('[data-testid="no-image-note"]')) ?? '', /No image: this analysis comes from a token bundle, so the views draw the 8×8 token grid without a picture/);
   await page.evaluate(() => new Promise<void>((r) => requestAnimationFrame(() => requestAnimationFrame(() => r()))));
   const colours = await page.$eval('[data-testid="heatmap-canvas"]', (c) => {

@@ -267,7 +267,8 @@ export async function runAnalysis(req: AnalyzeRequest, opts: AnalyzeOptions = {}
     version: 1,
     image: src.image,
     question: src.question,
-    model: { ...src.model, provenance: provenance(bundle, inputKey) },
+    // The bundle's own file (its meta.source may name the image it was encoded from): the panel's heading.
+    model: { ...src.model, provenance: { ...provenance(bundle, inputKey), ...(req.bundlePath !== null ? { bundle_path: resolve(req.bundlePath) } : {}) } },
     grid,
     n,
     budget: k,
