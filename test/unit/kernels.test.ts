@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { type Matrix, makeTensor } from '../../extension/core/bundle/tensor.ts';
 import { makeBundle } from '../../extension/core/bundle/validate.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
+import { rankDescending, topK } from '../../extension/core/numeric/ranking.ts';
 import { configureKernels, f32DotErrorBound, gemmNT, kernelPlan, type KernelPlan, planErrorBound, tsGemmNT } from '../../extension/core/numeric/gemm.ts';
 import { rowGram, rowGramLimits } from '../../extension/core/numeric/row-gram.ts';
 import { maxMinSelect } from '../../extension/core/methods/divprune.ts';
@@ -414,5 +415,48 @@ test('codebook modes A–D: float32 products give the float64 kept set and argma
     }
   } finally {
     configureKernels({ backend: 'auto', precision: 'auto' });
+  }
+});
+
+test('topK equals the full (score desc, index asc) ranking prefix: ties, ±0, −∞, NaN', () => {
+  const rand = mulberry32(5);
+  for (let trial = 0; trial < 200; trial++) {
+    const n = 64 + Math.floor(rand() * 300);
+    const levels = 1 + Math.floor(rand() * 12);
+    const scores = Array.from({ length: n }, () => {
+      const u = rand();
+      if (u < 0.02) return -Infinity;
+      if (u < 0.04) return trial % 3 === 0 ? NaN : 0;
+      if (u < 0.06) return -0;
+      return Math.floor(rand() * levels) / levels;
+    });
+    for (const k of [1, 2, Math.floor(n / 9), Math.floor(n / 2), n - 1, n]) assert.deepEqual(topK(scores, k), rankDescending(scores).slice(0, k), `trial ${trial} k ${k}`);
+  }
+});
+
+test('uniform coverage scores equal the exhaustive nearest-kept distance on every grid shape', () => {
+  for (const [h, w, k] of [
+    [24, 24, 64],
+    [48, 60, 320],
+    [7, 13, 5],
+    [1, 40, 3],
+    [30, 2, 9],
+    [16, 16, 1],
+  ]) {
+    const data = new Float32Array(h * w * 2).fill(1);
+    const bundle = makeBundle(
+      new Map([
+        ['features', makeTensor('float32', [h * w, 2], data)],
+        ['grid', makeTensor('int32', [2], Int32Array.of(h, w))],
+      ]),
+      { source: 'test', model: '', weightsKind: 'synthetic', layer: null, extra: {} },
+    );
+    const res = prune(bundle, 'uniform', { k });
+    const want = Array.from({ length: h * w }, (_, i) => {
+      let best = Infinity;
+      for (const j of res.keep) best = Math.min(best, Math.hypot(Math.floor(i / w) - Math.floor(j / w), (i % w) - (j % w)));
+      return 0 - best;
+    });
+    assert.deepEqual(res.scores, want, `${h}×${w} k=${k}`);
   }
 });

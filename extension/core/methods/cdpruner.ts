@@ -1,4 +1,5 @@
 import { InputError, MissingInputError } from '../errors.ts';
+import { toArray } from '../numeric/ranking.ts';
 import { kernelPlan } from '../numeric/gemm.ts';
 import { cosineRows } from '../numeric/gram.ts';
 import { normalizeRows, rowNorms } from '../numeric/linalg.ts';
@@ -99,9 +100,9 @@ function run(input: MethodInput, params: Params): PruneResult {
     scores,
     scoreName: 'DPP conditional gain d²',
     selection: 'greedy',
-    output: { keep, K: t, order, gains: sel.gains, relevance: Array.from(relevance) },
+    output: { keep, K: t, order, gains: sel.gains, relevance: toArray(relevance) },
     trace: {
-      relevance_raw: Array.from(raw),
+      relevance_raw: toArray(raw),
       pick_rank: pickRank,
       residual_gain: scores.map((s, i) => (pickRank[i] >= 0 ? 0 : s)),
       always_keep: [...fixed].sort((a, b) => a - b),

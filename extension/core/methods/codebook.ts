@@ -3,7 +3,7 @@ import type { JsonObject } from '../json.ts';
 import type { Matrix } from '../bundle/tensor.ts';
 import { type KernelPlan, kernelPlan, planErrorBound } from '../numeric/gemm.ts';
 import { cosineRows, crossCosines, exactCross } from '../numeric/gram.ts';
-import { rankAscending, rankDescending, sortedAscending } from '../numeric/ranking.ts';
+import { rankAscending, rankDescending, sortedAscending, toArray } from '../numeric/ranking.ts';
 import { pyRound } from '../numeric/rounding.ts';
 import { num, str } from './params.ts';
 import type { MethodSpec, Params } from './types.ts';
@@ -291,7 +291,7 @@ export const codebook: MethodSpec = {
       scores: Array.from(r, (v) => -v),
       scoreName: SCORE_NAME[mode],
       selection: 'ranked',
-      output: { keep, K: keep.length, r: Array.from(r), argmax_prototype: arg },
+      output: { keep, K: keep.length, r: toArray(r), argmax_prototype: arg },
       trace: { mode, select_feature: CODEBOOK_SELECT_FEATURE[mode], prototypes: P, threshold },
       notes,
     };

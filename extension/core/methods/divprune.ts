@@ -1,4 +1,5 @@
 import { InputError } from '../errors.ts';
+import { toArray } from '../numeric/ranking.ts';
 import { ratioForRound } from '../numeric/budget.ts';
 import { type KernelPlan, kernelPlan, planErrorBound } from '../numeric/gemm.ts';
 import { type CosineRows, cosineRows, exactDot } from '../numeric/gram.ts';
@@ -207,7 +208,7 @@ function run(input: MethodInput, params: Params): PruneResult {
   const sel = maxMinSelect(cosineRows(f, null, plan, 1e-12, 'divprune.rows'), plan, k);
   const keep = [...sel.order].sort((a, b) => a - b);
   // Heat: picked tokens 2 + K − position (first pick highest), others their final distance to the set (≤ 2).
-  const scores = Array.from(sel.minDistance);
+  const scores = toArray(sel.minDistance);
   const pickRank = new Array<number>(n).fill(-1);
   sel.order.forEach((t, p) => {
     scores[t] = 2 + k - p;
@@ -226,8 +227,8 @@ function run(input: MethodInput, params: Params): PruneResult {
     output: { keep, K: k, order: sel.order, step_scores: sel.stepScores, has_duplicates: sel.repickStep >= 0 },
     trace: {
       pick_rank: pickRank,
-      nn_distance: Array.from(sel.nnDistance),
-      min_distance_final: Array.from(sel.minDistance),
+      nn_distance: toArray(sel.nnDistance),
+      min_distance_final: toArray(sel.minDistance),
       step_scores: sel.stepScores,
     },
     notes,

@@ -1,7 +1,7 @@
 // F³A (seed 000): PruneLens' reconstruction of ALGORITHMS.md §4.3 [PROPOSED]; the authors' code is not public.
 import { InputError } from '../errors.ts';
 import type { JsonObject, JsonValue } from '../json.ts';
-import { sortedAscending } from '../numeric/ranking.ts';
+import { sortedAscending, toArray } from '../numeric/ranking.ts';
 import { roundHalfUp } from '../numeric/rounding.ts';
 import { bool, optNum, str } from './params.ts';
 import type { MethodInput, MethodSpec, Params, PruneResult } from './types.ts';
@@ -41,7 +41,7 @@ function resolveSensing(params: Params): 'sparse' | 'dense' {
   return sensing ?? (dense ? 'dense' : 'sparse');
 }
 
-const list = (x: ArrayLike<number>): number[] => Array.from(x);
+const list = toArray;
 const finiteOrNull = (x: ArrayLike<number>): JsonValue[] => Array.from(x, (v) => (Number.isFinite(v) ? v : null));
 
 function run(input: MethodInput, params: Params): PruneResult {

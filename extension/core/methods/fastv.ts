@@ -1,7 +1,7 @@
 import { InputError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
 import { pyRound } from '../numeric/rounding.ts';
-import { sortedAscending, topK } from '../numeric/ranking.ts';
+import { sortedAscending, toArray, topK } from '../numeric/ranking.ts';
 import { optNum, str } from './params.ts';
 import type { MethodInput, MethodSpec, Params } from './types.ts';
 
@@ -100,7 +100,7 @@ export const fastv: MethodSpec = {
       params: resolved,
       n,
       keep,
-      scores: Array.from(a),
+      scores: toArray(a),
       scoreName: mode === 'lastToken' ? 'last_token_attention' : 'mean_received_attention',
       selection: 'ranked',
       output: { K, keep, topk_order: order },

@@ -1,7 +1,7 @@
 import { InputError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
 import { ratioForFloor } from '../numeric/budget.ts';
-import { sortedAscending, topK } from '../numeric/ranking.ts';
+import { sortedAscending, toArray, topK } from '../numeric/ranking.ts';
 import { type GroupPropagation, propagateGroup } from './gprune-graph.ts';
 import { inferLayout } from './layout.ts';
 import { num } from './params.ts';
@@ -43,8 +43,8 @@ function groupTrace(g: GroupRun): JsonObject {
     name: g.name,
     token_indices: g.tokens,
     K: g.k,
-    degree: Array.from(g.prop.degree),
-    mass: g.prop.mass.map((m) => Array.from(m)),
+    degree: toArray(g.prop.degree),
+    mass: g.prop.mass.map(toArray),
     edges: { src: global(g.prop.edges.src), dst: global(g.prop.edges.dst), weight: g.prop.edges.weight },
     edges_per_node: EDGES_PER_NODE,
   };
@@ -90,9 +90,9 @@ function run(input: MethodInput, params: Params): PruneResult {
     output = {
       keep,
       K: g.k,
-      scores: Array.from(g.prop.scores),
-      degree: Array.from(g.prop.degree),
-      norms: Array.from(g.prop.norms),
+      scores: toArray(g.prop.scores),
+      degree: toArray(g.prop.degree),
+      norms: toArray(g.prop.norms),
       topk_order: g.topkOrder,
     };
     if (layout.alwaysKeep.length > 0) notes.push(`${layout.alwaysKeep.length} always_keep token(s) kept without scoring.`);
@@ -105,10 +105,10 @@ function run(input: MethodInput, params: Params): PruneResult {
       newline_indices: layout.alwaysKeep,
       K_base: b.k,
       K_hires: h.k,
-      scores_base: Array.from(b.prop.scores),
-      degree_base: Array.from(b.prop.degree),
-      scores_hires: Array.from(h.prop.scores),
-      degree_hires: Array.from(h.prop.degree),
+      scores_base: toArray(b.prop.scores),
+      degree_base: toArray(b.prop.degree),
+      scores_hires: toArray(h.prop.scores),
+      degree_hires: toArray(h.prop.degree),
       hires_token_indices: h.tokens,
     };
     notes.push('LLaVA-NeXT layout: base and high-res groups each keep ⌊ρ·n⌋ of their own tokens (scores are on separate scales); newline tokens are always kept.');

@@ -1,9 +1,44 @@
 import { InputError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
-import { normalizeRows } from '../numeric/linalg.ts';
-import { sortedAscending, topK } from '../numeric/ranking.ts';
+import type { Matrix } from '../bundle/tensor.ts';
+import { kernelPlan, planErrorBound } from '../numeric/gemm.ts';
+import { cosineRows, crossCosines, exactCross } from '../numeric/gram.ts';
+import { kthLargest, sortedAscending, toArray, topK } from '../numeric/ranking.ts';
 import { num, str } from './params.ts';
 import type { MethodInput, MethodSpec } from './types.ts';
+
+/**
+ * For each kept token (position p of `kept`), its k nearest other tokens by key cosine, ranked by (cosine
+ * desc, position in the candidate list `cand` without p asc), as topk over the official candidate order.
+ * One GEMM gives every cosine; with a float32 product, every candidate within 2ε of the k-th is re-scored
+ * in float64 and the winners are ranked on float64 values.
+ */
+function nearestKeys(keys: Matrix, kept: number[], cand: number[], k: number): number[][] {
+  const n = cand.length;
+  const plan = kernelPlan(kept.length * n * keys.cols);
+  const eps = planErrorBound(plan, keys.cols);
+  const uk = cosineRows(keys, kept, plan, 1e-12, 'prumerge.kept');
+  const uc = cosineRows(keys, cand, plan, 1e-12, 'prumerge.cand');
+  const sims = crossCosines(uk, uc, plan, 'prumerge.sims');
+  const vals = new Float64Array(n - 1);
+  return kept.map((_, p) => {
+    if (k <= 0) return [];
+    // Row p over the candidates without itself (q = p is the token's own entry in cand).
+    const o = p * n;
+    for (let q = 0, r = 0; q < n; q++) if (q !== p) vals[r++] = sims[o + q];
+    const kth = kthLargest(Float64Array.from(vals), k);
+    const floor = kth - 2 * eps;
+    const chosen: { pos: number; v: number }[] = [];
+    for (let r = 0; r < n - 1; r++) {
+      const v = vals[r];
+      if (!(v >= floor)) continue;
+      const q = r < p ? r : r + 1;
+      chosen.push({ pos: r, v: eps > 0 ? exactCross(uk, p, uc, q) : v });
+    }
+    chosen.sort((a, b) => (a.v !== b.v ? (b.v > a.v ? 1 : -1) : a.pos - b.pos));
+    return chosen.slice(0, k).map((c) => cand[c.pos < p ? c.pos : c.pos + 1]);
+  });
+}
 
 /** numpy.percentile with the default 'linear' method, including numpy's two-sided lerp. */
 export function percentileLinear(sorted: ArrayLike<number>, q: number): number {
@@ -113,37 +148,29 @@ export const prumerge: MethodSpec = {
 
     // Merge: kept token + Σ a_j x_j over its k nearest (key cosine) among all other tokens.
     const d = x.cols;
-    const dk = keys.cols;
-    const kn = normalizeRows(keys);
     let k = num(params, 'knn');
     if (k > n - 1) {
       notes.push(`Only ${n - 1} other tokens: kNN uses ${n - 1} neighbours instead of ${k}.`);
       k = n - 1;
     }
-    const neighbours: number[][] = [];
-    const rows: number[][] = [];
-    idxFinal.forEach((tok, i) => {
-      // Candidate order as in the official code: other kept tokens, then the pruned ones.
-      const rest = [...idxFinal.slice(0, i), ...idxFinal.slice(i + 1), ...compl];
-      const sims = rest.map((j) => {
-        let s = 0;
-        for (let c = 0; c < dk; c++) s += kn[tok * dk + c] * kn[j * dk + c];
-        return s;
-      });
-      const nn = topK(sims, k).map((p) => rest[p]);
-      neighbours.push(nn);
-      const out = new Float64Array(d);
-      for (const j of nn) for (let c = 0; c < d; c++) out[c] += x.data[j * d + c] * a[j];
-      for (let c = 0; c < d; c++) out[c] += x.data[tok * d + c];
-      rows.push(Array.from(out.subarray(0, Math.min(4, d))));
+    // Candidate order as in the official code: the other kept tokens, then the pruned ones.
+    const cand = [...idxFinal, ...compl];
+    const neighbours = nearestKeys(keys, idxFinal, cand, k);
+    const dims = Math.min(4, d);
+    // Only the first four dimensions of each merged token are reported (merged_first4), so only those are summed.
+    const rows: number[][] = idxFinal.map((tok, i) => {
+      const out = new Float64Array(dims);
+      for (const j of neighbours[i]) for (let c = 0; c < dims; c++) out[c] += x.data[j * d + c] * a[j];
+      for (let c = 0; c < dims; c++) out[c] += x.data[tok * d + c];
+      return Array.from(out);
     });
-    const extra = new Float64Array(d);
-    for (const j of compl) for (let c = 0; c < d; c++) extra[c] += x.data[j * d + c] * a[j];
-    rows.push(Array.from(extra.subarray(0, Math.min(4, d))));
+    const extra = new Float64Array(dims);
+    for (const j of compl) for (let c = 0; c < dims; c++) extra[c] += x.data[j * d + c] * a[j];
+    rows.push(Array.from(extra));
 
     const keep = sortedAscending(idxFinal);
     const output: JsonObject = {
-      cls_attn: Array.from(a),
+      cls_attn: toArray(a),
       Q1: o.q1,
       Q3: o.q3,
       upper_bound: o.upper,
@@ -166,7 +193,7 @@ export const prumerge: MethodSpec = {
       params: { ...params },
       n,
       keep,
-      scores: Array.from(a),
+      scores: toArray(a),
       scoreName: 'cls_attention',
       selection: 'threshold',
       output,

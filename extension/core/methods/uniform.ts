@@ -23,16 +23,53 @@ export function uniformGridSample(k: number, g: Grid): number[] {
   return picked;
 }
 
-/** −(grid distance to the nearest kept token): 0 on kept tokens, more negative further away. */
+/**
+ * −(grid distance to the nearest kept token): 0 on kept tokens, more negative further away. Kept tokens are
+ * bucketed on a coarse grid and each token searches rings of buckets outward, so the cost is ≈ n·(a few)
+ * rather than n·k. Every candidate whose squared distance can reach the best is evaluated with Math.hypot,
+ * so the values are those of the exhaustive minimum.
+ */
 function coverageScores(keep: number[], g: Grid): number[] {
   const n = g.h * g.w;
-  return Array.from({ length: n }, (_, i) => {
+  const out = new Array<number>(n).fill(0);
+  if (keep.length === 0) return out;
+  const cell = Math.max(1, Math.round(Math.sqrt(n / keep.length)));
+  const bh = Math.ceil(g.h / cell);
+  const bw = Math.ceil(g.w / cell);
+  const buckets: number[][] = Array.from({ length: bh * bw }, () => []);
+  for (const j of keep) buckets[Math.floor(Math.floor(j / g.w) / cell) * bw + Math.floor((j % g.w) / cell)].push(j);
+  for (let i = 0; i < n; i++) {
     const r = Math.floor(i / g.w);
     const c = i % g.w;
+    const br = Math.floor(r / cell);
+    const bc = Math.floor(c / cell);
+    let bestSq = Infinity;
     let best = Infinity;
-    for (const j of keep) best = Math.min(best, Math.hypot(r - Math.floor(j / g.w), c - (j % g.w)));
-    return keep.length ? 0 - best : 0;
-  });
+    for (let ring = 0; ; ring++) {
+      // Any token in ring ≥ 1 is at least (ring − 1)·cell + 1 rows or columns away.
+      const reach = ring === 0 ? 0 : (ring - 1) * cell + 1;
+      if (reach * reach > bestSq) break;
+      if (ring > bh + bw) break;
+      for (let rr = br - ring; rr <= br + ring; rr++) {
+        if (rr < 0 || rr >= bh) continue;
+        const full = rr === br - ring || rr === br + ring;
+        for (let cc = bc - ring; cc <= bc + ring; cc += full ? 1 : 2 * ring || 1) {
+          if (cc < 0 || cc >= bw) continue;
+          for (const j of buckets[rr * bw + cc]) {
+            const dr = r - Math.floor(j / g.w);
+            const dc = c - (j % g.w);
+            const sq = dr * dr + dc * dc;
+            if (sq > bestSq) continue;
+            const dist = Math.hypot(dr, dc);
+            if (sq < bestSq) bestSq = sq;
+            if (dist < best) best = dist;
+          }
+        }
+      }
+    }
+    out[i] = 0 - best;
+  }
+  return out;
 }
 
 export const uniformBaseline: MethodSpec = {

@@ -1,7 +1,7 @@
 import { InputError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
 import { normalizeRows } from '../numeric/linalg.ts';
-import { sortedAscending, topK } from '../numeric/ranking.ts';
+import { sortedAscending, toArray, topK } from '../numeric/ranking.ts';
 import { roundHalfUp } from '../numeric/rounding.ts';
 import { num } from './params.ts';
 import type { MethodInput, MethodSpec } from './types.ts';
@@ -114,7 +114,7 @@ export const visionzip: MethodSpec = {
       params: { ...params },
       n,
       keep,
-      scores: Array.from(s),
+      scores: toArray(s),
       scoreName: 'cls_attention_head_sum',
       selection: 'merge',
       output: {
