@@ -61,7 +61,20 @@ function flatten(rows: Float64Array[], d: number): Float64Array {
 }
 
 /** Frozen head h: m cells of s distinct coordinates, drawn in order from mulberry32(seed + h), duplicates skipped. */
+const wiringCache = new Map<string, Int32Array>();
+
+/** The frozen wiring of head h (memoised: it depends only on h, d and the head shape). */
 export function headWiring(h: number, d: number, shape: WtaShape): Int32Array {
+  const key = `${h}:${d}:${shape.m}:${shape.s}`;
+  let w = wiringCache.get(key);
+  if (!w) {
+    w = buildWiring(h, d, shape);
+    wiringCache.set(key, w);
+  }
+  return w;
+}
+
+function buildWiring(h: number, d: number, shape: WtaShape): Int32Array {
   const rand = mulberry32(SEED + h);
   const wires = new Int32Array(shape.m * shape.s);
   for (let c = 0; c < shape.m; c++) {
@@ -102,29 +115,93 @@ function kthLargest(a: Float64Array, k: number): number {
   return a[target];
 }
 
+/** Work buffers for `tag` (reused across the tokens of one run). */
+export interface TagScratch {
+  readonly z: Float64Array;
+  readonly work: Float64Array;
+}
+
+export function tagScratch(shape: WtaShape): TagScratch {
+  return { z: new Float64Array(shape.m), work: new Float64Array(shape.m) };
+}
+
 /** WTA tag: the k cells with the largest z (ties: lower cell first), ascending cell ids. */
-export function tag(x: Float64Array, wires: Int32Array, shape: WtaShape): Int32Array {
-  const { m, s, k } = shape;
-  const z = new Float64Array(m);
-  for (let c = 0; c < m; c++) {
-    let acc = 0;
-    for (let t = 0; t < s; t++) acc += x[wires[c * s + t]];
-    z[c] = acc;
+export function tag(x: Float64Array, wires: Int32Array, shape: WtaShape, scratch: TagScratch = tagScratch(shape)): Int32Array {
+  cellSums([x], wires, shape, [scratch.z]);
+  return winners(scratch.z, shape, scratch.work);
+}
+
+/** Tags of many vectors, four per pass over the wiring (see cellSums). */
+export function tagAll(xs: readonly Float64Array[], wires: Int32Array, shape: WtaShape): Int32Array[] {
+  const zs = [0, 1, 2, 3].map(() => new Float64Array(shape.m));
+  const work = new Float64Array(shape.m);
+  const out: Int32Array[] = [];
+  for (let i = 0; i < xs.length; i += 4) {
+    const group = xs.slice(i, i + 4);
+    cellSums(group, wires, shape, zs);
+    for (let g = 0; g < group.length; g++) out.push(winners(zs[g], shape, work));
   }
-  const kth = kthLargest(Float64Array.from(z), k);
+  return out;
+}
+
+/**
+ * z_c = Σ_{j ∈ W[c]} x_j for up to four vectors: every sum starts at 0 and adds its s inputs in sampling
+ * order (the pinned reading), but each wiring index is loaded once for all four vectors and the four sums
+ * are independent, which hides the add latency.
+ */
+function cellSums(xs: readonly Float64Array[], wires: Int32Array, shape: WtaShape, zs: Float64Array[]): void {
+  const { m, s } = shape;
+  if (xs.length === 4) {
+    const [x0, x1, x2, x3] = xs;
+    const [z0, z1, z2, z3] = zs;
+    for (let c = 0; c < m; c++) {
+      const o = c * s;
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      for (let t = 0; t < s; t++) {
+        const w = wires[o + t];
+        a0 += x0[w];
+        a1 += x1[w];
+        a2 += x2[w];
+        a3 += x3[w];
+      }
+      z0[c] = a0;
+      z1[c] = a1;
+      z2[c] = a2;
+      z3[c] = a3;
+    }
+    return;
+  }
+  xs.forEach((x, g) => {
+    const z = zs[g];
+    for (let c = 0; c < m; c++) {
+      let acc = 0;
+      for (let t = 0; t < s; t++) acc += x[wires[c * s + t]];
+      z[c] = acc;
+    }
+  });
+}
+
+/** The k cells with the largest z (ties: lower cell first), ascending; `work` is scratch of length m. */
+function winners(z: Float64Array, shape: WtaShape, work: Float64Array): Int32Array {
+  const { m, k } = shape;
+  work.set(z);
+  const kth = kthLargest(work, k);
   let above = 0;
   for (let c = 0; c < m; c++) if (z[c] > kth) above++;
-  const winners = new Int32Array(k);
+  const out = new Int32Array(k);
   let taken = 0;
   let tiesLeft = k - above;
   for (let c = 0; c < m; c++) {
-    if (z[c] > kth) winners[taken++] = c;
+    if (z[c] > kth) out[taken++] = c;
     else if (z[c] === kth && tiesLeft > 0) {
-      winners[taken++] = c;
+      out[taken++] = c;
       tiesLeft--;
     }
   }
-  return winners;
+  return out;
 }
 
 /** For each cell, the cues whose tag contains it (turns overlap counting into a sparse walk). */
@@ -194,14 +271,12 @@ export function sense(V: Matrix, cue: Matrix | null, dense: boolean): Sensing {
   const counts = new Int32Array(M);
   for (let h = 0; h < HEADS; h++) {
     const wires = headWiring(h, d, shape);
-    const byCell = cuesByCell(
-      qt.map((q) => tag(q, wires, shape)),
-      shape.m,
-    );
+    const byCell = cuesByCell(tagAll(qt, wires, shape), shape.m);
+    const tokenTags = tagAll(vt, wires, shape);
     const oh = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       counts.fill(0);
-      for (const c of tag(vt[i], wires, shape)) for (const u of byCell[c]) counts[u]++;
+      for (const c of tokenTags[i]) for (const u of byCell[c]) counts[u]++;
       let best = 0;
       for (let u = 0; u < M; u++) {
         cueVotes[i * M + u] += counts[u];
