@@ -1,4 +1,4 @@
-import { kernelPlan } from '../numeric/gemm.ts';
+import { gemmNN, kernelPlan, kernelSettings, ORT_MIN_GEMV_MACS } from '../numeric/gemm.ts';
 import { cosineRows } from '../numeric/gram.ts';
 import { type RowGram, rowGram } from '../numeric/row-gram.ts';
 
@@ -45,8 +45,9 @@ export function greedyDpp(xn: Float64Array, n: number, d: number, r: Float64Arra
 
 /**
  * The same greedy DPP over kernel rows from a RowGram (one row per pick, no n×n kernel unless the Gram's
- * layout holds one). Every float64 operation is done in the order of the reference loop: the projection
- * Σ_t c_t[j]·c_t[i] is summed over t ascending before it is subtracted.
+ * layout holds one), in float64. The projection Σ_t c_t[j]·c_t[i] is formed before it is subtracted, as in
+ * the reference; small ones are summed over t ascending in TypeScript, large ones by onnxruntime's
+ * matrix–vector product (same terms, float64, its own summation order).
  */
 export function greedyDppRows(gram: RowGram, self: Float64Array, r: Float64Array, t: number): DppSelection {
   const n = gram.n;
@@ -55,6 +56,7 @@ export function greedyDppRows(gram: RowGram, self: Float64Array, r: Float64Array
   const c = new Float64Array(t * n);
   const row = new Float64Array(n);
   const proj = new Float64Array(n);
+  const coef = new Float64Array(t);
   const picked = new Uint8Array(n);
   const order: number[] = [];
   const gains: number[] = [];
@@ -71,7 +73,11 @@ export function greedyDppRows(gram: RowGram, self: Float64Array, r: Float64Array
     gains.push(gain);
     picked[j] = 1;
     gram.row(j, row);
-    project(c, n, step, j, proj);
+    if (step * n >= ORT_MIN_GEMV_MACS && kernelSettings().backend !== 'ts') {
+      // Σ_t c_t[j]·c_t as one float64 matrix–vector product (memory-bound: onnxruntime streams it faster).
+      for (let s = 0; s < step; s++) coef[s] = c[s * n + j];
+      gemmNN(coef.subarray(0, step), 1, c.subarray(0, step * n), step, n, proj, 0);
+    } else project(c, n, step, j, proj);
     const inv = 1 / Math.sqrt(gain);
     const rj = r[j];
     const e = c.subarray(step * n, (step + 1) * n);

@@ -29,13 +29,15 @@ interface CommonModule {
 export interface OrtGemm {
   /** out[i·n + j] = a_i · b_j for row-major a [m,k], b [n,k]; out must hold exactly m·n values. */
   gemmNT<T extends FloatArray>(a: T, m: number, b: T, n: number, k: number, out: T): void;
+  /** out = a·b for row-major a [m,k], b [k,n]. */
+  gemmNN<T extends FloatArray>(a: T, m: number, b: T, k: number, n: number, out: T): void;
   readonly threads: number;
 }
 
 const { onnx } = onnxProto;
 
-/** Gemm(A [m,k], B [n,k], transB=1) with symbolic dims; elem 1 = float, 11 = double. */
-function gemmModel(elem: number): Uint8Array {
+/** Gemm(A [m,k], B [n,k] or [k,n]) with symbolic dims; elem 1 = float, 11 = double. */
+function gemmModel(elem: number, transB: boolean): Uint8Array {
   const info = (name: string, dims: string[]) => ({
     name,
     type: { tensorType: { elemType: elem, shape: { dim: dims.map((d) => ({ dimParam: d })) } } },
@@ -46,8 +48,8 @@ function gemmModel(elem: number): Uint8Array {
     opsetImport: [{ domain: '', version: 17 }],
     graph: {
       name: 'gemm_nt',
-      node: [{ opType: 'Gemm', name: 'gemm', input: ['A', 'B'], output: ['C'], attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] }],
-      input: [info('A', ['m', 'k']), info('B', ['n', 'k'])],
+      node: [{ opType: 'Gemm', name: 'gemm', input: ['A', 'B'], output: ['C'], attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: transB ? 1 : 0 }] }],
+      input: [info('A', ['m', 'k']), info('B', transB ? ['n', 'k'] : ['k', 'n'])],
       output: [info('C', ['m', 'n'])],
     },
   };
@@ -80,12 +82,13 @@ export function loadOrtGemm(): OrtGemm | null {
     }
     bindingModule.initOrt();
     const threads = kernelThreads();
-    const sessions = new Map<Dtype, NativeSession>();
-    const session = (dtype: Dtype): NativeSession => {
-      let s = sessions.get(dtype);
+    const sessions = new Map<string, NativeSession>();
+    const session = (dtype: Dtype, transB = true): NativeSession => {
+      const key = `${dtype}:${transB}`;
+      let s = sessions.get(key);
       if (!s) {
         s = new bindingModule.binding.InferenceSession();
-        const bytes = gemmModel(dtype === 'float32' ? 1 : 11);
+        const bytes = gemmModel(dtype === 'float32' ? 1 : 11, transB);
         s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
           intraOpNumThreads: threads,
           interOpNumThreads: 1,
@@ -95,7 +98,7 @@ export function loadOrtGemm(): OrtGemm | null {
           // processes on a small machine) keeps the cores; measured no slower per call.
           extra: { session: { intra_op: { allow_spinning: '0' } } },
         });
-        sessions.set(dtype, s);
+        sessions.set(key, s);
       }
       return s;
     };
@@ -107,6 +110,12 @@ export function loadOrtGemm(): OrtGemm | null {
         const C = new common.Tensor(dtype, out, [m, n]);
         // Outputs are written into `out` (pre-allocated fetch), so no result copy.
         session(dtype).run({ A: new common.Tensor(dtype, a, [m, k]), B: new common.Tensor(dtype, b, [n, k]) }, { C }, {});
+      },
+      gemmNN(a, m, b, k, n, out) {
+        const dtype: Dtype = a instanceof Float64Array ? 'float64' : 'float32';
+        if (a.length !== m * k || b.length !== k * n || out.length !== m * n) throw new Error(`gemmNN: buffer sizes do not match [${m},${k}]·[${k},${n}]`);
+        const C = new common.Tensor(dtype, out, [m, n]);
+        session(dtype, false).run({ A: new common.Tensor(dtype, a, [m, k]), B: new common.Tensor(dtype, b, [k, n]) }, { C }, {});
       },
     };
     // One tiny call proves the binding accepts our tensors and writes pre-allocated outputs.
