@@ -11,6 +11,7 @@ import type { AnalysisOutcome, AnalyzeRequest } from '../core/analyze/types.ts';
 import type { Analyzer } from './analyzer.ts';
 import { logText } from './errors.ts';
 import { InspectorPanel, messageHtml, PANEL_VIEW_TYPE, panelOptions } from './panel.ts';
+import { reuseColumn } from './columns.ts';
 import { Session } from './session.ts';
 import { thumbnailDataUrl } from './thumbnail.ts';
 import { addRecord, findRecord, loadSession, outcomeFromSaved, pruneSessions, saveSession, validRecords, type SavedSession } from './store.ts';
@@ -58,10 +59,16 @@ export class Panels implements vscode.WebviewPanelSerializer, vscode.Disposable 
     const target = request.image ?? request.bundlePath ?? 'analysis';
     const title = uniqueTitle(target, new Set([...this.open.values()].map((p) => p.panel.title)));
     const session = new Session(id, title, request, outcome, new Date().toISOString(), this.cache, this.execute);
-    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: false }, panelOptions(this.ctx.extensionUri, target));
+    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, title, { viewColumn: this.newPanelColumn(), preserveFocus: false }, panelOptions(this.ctx.extensionUri, target));
     const p = this.attach(panel, session);
     void this.persist(session);
     return p;
+  }
+
+  /** The first panel opens beside the editor; later ones join the last-active PruneLens panel's column. */
+  private newPanelColumn(): vscode.ViewColumn {
+    const columns = [...this.recent].reverse().map((id) => this.open.get(id)?.panel.viewColumn);
+    return reuseColumn(columns) ?? vscode.ViewColumn.Beside;
   }
 
   private attach(panel: vscode.WebviewPanel, session: Session): InspectorPanel {

@@ -98,6 +98,8 @@ export class FakePanel {
   visible = true;
   disposed = false;
   revealed = 0;
+  /** The editor column VS Code placed the panel in (see createWebviewPanel). */
+  viewColumn: number | undefined = undefined;
   private readonly disposeEmitter = new EventEmitter<void>();
   private readonly stateEmitter = new EventEmitter<{ webviewPanel: FakePanel }>();
   readonly onDidDispose = this.disposeEmitter.event;
@@ -109,6 +111,13 @@ export class FakePanel {
   ) {}
   reveal(): void {
     this.revealed++;
+  }
+  /** The user focuses this panel (or drags it to `column` first): VS Code fires a view-state change. */
+  focus(column?: number): void {
+    if (column !== undefined) this.viewColumn = column;
+    this.active = true;
+    recorder.activeColumn = this.viewColumn ?? recorder.activeColumn;
+    this.stateEmitter.fire({ webviewPanel: this });
   }
   dispose(): void {
     if (this.disposed) return;
@@ -165,12 +174,18 @@ export const recorder = {
   config: {} as Record<string, unknown>,
   trusted: true,
   cancelNextProgress: false,
+  /** The active editor group's column (1: the image the user right-clicked). */
+  activeColumn: 1,
 };
 
 export const window = {
   createOutputChannel: (): unknown => logChannel(recorder.logs),
-  createWebviewPanel(viewType: string, title: string, _column: unknown, options: unknown): FakePanel {
+  createWebviewPanel(viewType: string, title: string, show: number | { viewColumn: number; preserveFocus?: boolean }, options: unknown): FakePanel {
     const p = new FakePanel(viewType, title, options);
+    const column = typeof show === 'number' ? show : show.viewColumn;
+    // As VS Code: a positive column is used as is; Beside is the group right of the active one.
+    p.viewColumn = column > 0 ? column : column === ViewColumn.Beside ? recorder.activeColumn + 1 : recorder.activeColumn;
+    if (typeof show === 'number' || !show.preserveFocus) recorder.activeColumn = p.viewColumn;
     recorder.panels.push(p);
     return p;
   },

@@ -262,11 +262,18 @@ test('a corrupt image gives one clear error sentence, and the next analysis stil
 });
 
 test('Open Token Bundle from the palette (file dialog); a file that is not a bundle is refused', async () => {
+  // One editor group for all analyses: the first panel opened beside the image, the next joined its column,
+  // and a panel dragged elsewhere and focused takes later panels with it.
+  const [photoPanel, bundlePanel] = recorder.panels;
+  assert.equal(photoPanel.viewColumn, 2, 'the first panel opens beside the image');
+  assert.equal(bundlePanel.viewColumn, 2, 'the second panel joins the first one’s column');
+  bundlePanel.focus(1);
   const before = recorder.panels.length;
   recorder.openAnswers.push([fake.Uri.file(join(ORACLE_DIR, 'oracle_f01_4x4x8.npz'))]);
   await recorder.commands.get('prunelens.openBundle')?.();
   assert.equal(recorder.panels.length, before + 1);
   const p = recorder.panels.at(-1) as fake.FakePanel;
+  assert.equal(p.viewColumn, 1, 'a new panel opens in the last-active PruneLens panel’s column');
   assert.equal(p.title, 'PruneLens: oracle_f01_4x4x8.npz');
   assert.deepEqual(p.webview.options.localResourceRoots?.map((u) => u.fsPath).at(-1), ORACLE_DIR, 'the bundle folder is a resource root');
   p.webview.send({ type: 'ready', protocol: 1 });
