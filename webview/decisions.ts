@@ -128,8 +128,25 @@ function tokenSection(s: DecisionsViewState): HTMLElement {
   return sec;
 }
 
+/** A body cell; `label` names its column where the narrow layout stacks cells (see decisions.css). */
+function cell(cls: string, label: string, text?: string): HTMLTableCellElement {
+  const td = el('td', cls, text);
+  td.setAttribute('role', 'cell');
+  td.dataset.label = label;
+  return td;
+}
+
+const COLUMNS: readonly (readonly [string, string])[] = [
+  ['Method', ''],
+  ['Decision', ''],
+  ['Score', ''],
+  ['Rank', 'Rank by score (score desc, index asc); percentile: 100 = best'],
+  ['Keep from', 'Smallest budget at which the method keeps this token'],
+  ['Why', ''],
+];
+
 function cfCell(d: TokenDecision, s: DecisionsViewState): HTMLElement {
-  const td = el('td', 'pd-num');
+  const td = cell('pd-num pd-cf', 'Keep from');
   const cf = d.counterfactual;
   if (cf.budget !== null) td.textContent = String(cf.budget);
   else if (cf.kind === 'always') td.textContent = 'always';
@@ -143,35 +160,37 @@ function cfCell(d: TokenDecision, s: DecisionsViewState): HTMLElement {
 function tableSection(s: DecisionsViewState): HTMLElement {
   const table = el('table', 'pd-table');
   table.dataset.testid = 'decision-table';
+  // Explicit roles: the narrow layout restyles rows as cards (display: grid), which would otherwise drop
+  // the table semantics screen readers use.
+  table.setAttribute('role', 'table');
+  table.setAttribute('aria-label', 'Every method’s decision for the token');
   const head = el('tr');
-  for (const [h, tip] of [
-    ['Method', ''],
-    ['Decision', ''],
-    ['Score', ''],
-    ['Rank', 'Rank by score (score desc, index asc); percentile: 100 = best'],
-    ['Keep from', 'Smallest budget at which the method keeps this token'],
-    ['Why', ''],
-  ]) {
+  head.setAttribute('role', 'row');
+  for (const [h, tip] of COLUMNS) {
     const th = el('th', undefined, h);
     th.scope = 'col';
+    th.setAttribute('role', 'columnheader');
     if (tip) th.title = tip;
     head.append(th);
   }
   const thead = el('thead');
+  thead.setAttribute('role', 'rowgroup');
   thead.append(head);
   const tbody = el('tbody');
+  tbody.setAttribute('role', 'rowgroup');
   for (const d of s.rows) {
     const tr = el('tr', d.kept ? 'pd-kept' : 'pd-dropped');
+    tr.setAttribute('role', 'row');
     tr.dataset.method = d.method;
     tr.dataset.testid = 'decision-row';
-    const name = el('td', 'pd-method', d.method);
+    const name = cell('pd-method', 'Method', d.method);
     name.title = d.label;
-    const decision = el('td', 'pd-decision', d.kept ? 'kept' : 'dropped');
-    const score = el('td', 'pd-num', fmtScore(d.score));
+    const decision = cell('pd-decision', 'Decision', d.kept ? 'kept' : 'dropped');
+    const score = cell('pd-num pd-score', 'Score', fmtScore(d.score));
     score.title = d.scoreName;
-    const rank = el('td', 'pd-num', d.rank === null ? '—' : `${d.rank + 1}/${d.population}`);
+    const rank = cell('pd-num pd-rank', 'Rank', d.rank === null ? '—' : `${d.rank + 1}/${d.population}`);
     if (d.percentile !== null) rank.title = `percentile ${d.percentile}`;
-    tr.append(name, decision, score, rank, cfCell(d, s), el('td', 'pd-reason', d.reason));
+    tr.append(name, decision, score, rank, cfCell(d, s), cell('pd-reason', 'Why', d.reason));
     tbody.append(tr);
   }
   table.append(thead, tbody);

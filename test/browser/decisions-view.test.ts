@@ -32,6 +32,22 @@ const NONCE = 'testNonce123';
 // VS Code injects the API as a top-level const in its own script; this page does the same.
 const API = `const acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), getState: () => window.__state, setState: (s) => { window.__state = s; } }); window.__posted = [];`;
 
+// The --vscode-* variables VS Code injects into a side-bar webview (a few of each theme), by body class.
+const THEME_CSS = `
+body.vscode-dark { --vscode-foreground: #cccccc; --vscode-descriptionForeground: #9d9d9d; --vscode-errorForeground: #f48771; --vscode-font-family: system-ui, sans-serif; --vscode-font-size: 13px;
+  --vscode-panel-border: #2b2b2b; --vscode-focusBorder: #0078d4; --vscode-button-secondaryBackground: #313131; --vscode-button-secondaryForeground: #cccccc; --vscode-button-secondaryHoverBackground: #3c3c3c;
+  --vscode-input-background: #313131; --vscode-input-foreground: #cccccc; --vscode-input-border: #3c3c3c; --vscode-list-hoverBackground: #2a2d2e; --vscode-list-inactiveSelectionBackground: #37373d;
+  --vscode-testing-iconPassed: #73c991; --vscode-testing-iconFailed: #f14c4c; --vscode-badge-background: #616161; --vscode-badge-foreground: #f8f8f8; background: #181818; }
+body.vscode-light { --vscode-foreground: #3b3b3b; --vscode-descriptionForeground: #717171; --vscode-errorForeground: #a1260d; --vscode-font-family: system-ui, sans-serif; --vscode-font-size: 13px;
+  --vscode-panel-border: #e5e5e5; --vscode-focusBorder: #005fb8; --vscode-button-secondaryBackground: #e5e5e5; --vscode-button-secondaryForeground: #3b3b3b; --vscode-button-secondaryHoverBackground: #cccccc;
+  --vscode-input-background: #ffffff; --vscode-input-foreground: #3b3b3b; --vscode-input-border: #cecece; --vscode-list-hoverBackground: #f2f2f2; --vscode-list-inactiveSelectionBackground: #e4e6f1;
+  --vscode-testing-iconPassed: #388a34; --vscode-testing-iconFailed: #e51400; --vscode-badge-background: #cccccc; --vscode-badge-foreground: #3b3b3b; background: #f8f8f8; }
+body.vscode-high-contrast { --vscode-foreground: #ffffff; --vscode-descriptionForeground: #ffffff; --vscode-errorForeground: #f48771; --vscode-font-family: system-ui, sans-serif; --vscode-font-size: 13px;
+  --vscode-panel-border: #6fc3df; --vscode-focusBorder: #f38518; --vscode-contrastBorder: #6fc3df; --vscode-contrastActiveBorder: #f38518; --vscode-button-secondaryBackground: #000000; --vscode-button-secondaryForeground: #ffffff; --vscode-button-border: #6fc3df;
+  --vscode-input-background: #000000; --vscode-input-foreground: #ffffff; --vscode-input-border: #6fc3df; --vscode-list-inactiveSelectionBackground: #000000;
+  --vscode-testing-iconPassed: #73c991; --vscode-testing-iconFailed: #f14c4c; --vscode-badge-background: #000000; --vscode-badge-foreground: #ffffff; background: #000000; }
+`;
+
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install chromium)`);
   await esbuild.build({ entryPoints: [join(REPO, 'webview/decisions.ts')], bundle: true, platform: 'browser', format: 'iife', target: 'es2022', outfile: join(REPO, 'dist/decisions.js'), logLevel: 'warning' });
@@ -44,9 +60,14 @@ before(async () => {
   server = createServer((rq, res) => {
     const url = rq.url ?? '/';
     if (url === '/') {
-      const page = pageHtml({ cspSource: origin, script: `${origin}/dist/decisions.js`, styles: [`${origin}/media/decisions.css`], nonce: NONCE, title: 'Decisions' });
+      const page = pageHtml({ cspSource: origin, script: `${origin}/dist/decisions.js`, styles: [`${origin}/test-theme.css`, `${origin}/media/decisions.css`], nonce: NONCE, title: 'Decisions' });
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end(page.replace('<body>', `<body>\n    <script nonce="${NONCE}">${API}</script>`));
+      return;
+    }
+    if (url === '/test-theme.css') {
+      res.writeHead(200, { 'content-type': 'text/css' });
+      res.end(THEME_CSS);
       return;
     }
     const file = url === '/dist/decisions.js' ? join(REPO, 'dist/decisions.js') : url === '/media/decisions.css' ? join(REPO, 'media/decisions.css') : null;
@@ -118,5 +139,71 @@ test('renders every method row for the locked token and posts lock / step / sear
   assert.deepEqual(posted, expected, '99 is out of range and is not posted');
   assert.match((await page.textContent('.pd-error')) ?? '', /row,col within 8×8/);
   assert.deepEqual(problems, [], 'no CSP violations or script errors');
+  await page.close();
+});
+
+test('fits a 300 px side bar: no sideways scrolling, every cell and the whole reason visible, keyboard reachable, in each theme', async () => {
+  const page = await browser.newPage({ viewport: { width: 300, height: 1000 } });
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
+  // F³A's counterfactual is found by re-running: its cell holds the "Find" button.
+  const narrow: DecisionsViewState = { ...state, searchable: [...new Set([...state.searchable, 'f3a'])] };
+  await page.evaluate((s) => window.postMessage({ type: 'state', state: s }, '*'), narrow);
+  await page.waitForSelector('[data-testid="decision-row"]');
+  for (const theme of ['dark', 'light', 'high-contrast'] as const) {
+    await page.evaluate((t) => {
+      document.body.className = `vscode-${t}`;
+    }, theme);
+    const fit = await page.evaluate(() => {
+      const doc = document.documentElement;
+      const out: string[] = [];
+      if (doc.scrollWidth > doc.clientWidth) out.push(`page ${doc.scrollWidth} px wide in ${doc.clientWidth}`);
+      for (const el of document.querySelectorAll('[data-testid="decision-row"] > *, [data-testid="decision-row"] button')) {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0) continue;
+        if (r.left < 0 || r.right > doc.clientWidth) out.push(`${(el as HTMLElement).closest('tr')?.dataset.method} ${el.className || el.tagName}: ${Math.round(r.left)}–${Math.round(r.right)}`);
+        if (el.scrollWidth > el.clientWidth + 1) out.push(`${(el as HTMLElement).closest('tr')?.dataset.method} ${el.className}: clipped (${el.scrollWidth} > ${el.clientWidth})`);
+      }
+      return out;
+    });
+    assert.deepEqual(fit, [], `${theme}: everything inside 300 px`);
+    // Colours come from the theme: "kept" / "dropped" in its testing pass / fail colours.
+    const colours = await page.$$eval('.pd-decision', (els) => els.map((e) => `${e.textContent} ${getComputedStyle(e).color}`));
+    const want = { dark: ['rgb(115, 201, 145)', 'rgb(241, 76, 76)'], light: ['rgb(56, 138, 52)', 'rgb(229, 20, 0)'], 'high-contrast': ['rgb(115, 201, 145)', 'rgb(241, 76, 76)'] }[theme];
+    assert.deepEqual(colours, state.rows.map((d) => (d.kept ? `kept ${want[0]}` : `dropped ${want[1]}`)), `${theme}: decision colours`);
+    await page.screenshot({ path: join(REPO, 'test-output', 'screenshots', `decisions-300px-${theme}.png`), fullPage: true });
+  }
+  // Wider (the view moved to the bottom panel): a table again, the reason wrapping in its column.
+  await page.setViewportSize({ width: 700, height: 1000 });
+  const wide = await page.evaluate(() => ({
+    overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    display: getComputedStyle(document.querySelector('[data-testid="decision-row"]') as Element).display,
+    tops: new Set(Array.from(document.querySelectorAll('[data-testid="decision-row"]:first-child > td'), (td) => Math.round(td.getBoundingClientRect().top))).size,
+  }));
+  assert.deepEqual(wide, { overflow: 0, display: 'table-row', tops: 1 });
+  await page.screenshot({ path: join(REPO, 'test-output', 'screenshots', 'decisions-700px-high-contrast.png'), fullPage: true });
+  await page.setViewportSize({ width: 300, height: 1000 });
+  // Each row still reads as a row of labelled cells for assistive technology.
+  assert.equal(await page.getAttribute('[data-testid="decision-table"]', 'role'), 'table');
+  const labels = await page.$$eval('[data-testid="decision-row"]:first-child > td', (tds) => tds.map((td) => td.getAttribute('data-label')));
+  assert.deepEqual(labels, ['Method', 'Decision', 'Score', 'Rank', 'Keep from', 'Why']);
+  // Keyboard: Tab reaches F³A's Find button, Enter presses it.
+  await page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted.splice(0));
+  let reached = false;
+  for (let i = 0; i < 40 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement?.getAttribute('data-testid') === 'find-f3a');
+  }
+  assert.ok(reached, 'Tab reaches the Find button');
+  const box = await page.locator('[data-testid="find-f3a"]').boundingBox();
+  assert.ok(box && box.x >= 0 && box.x + box.width <= 300, 'the focused Find button is on screen');
+  await page.keyboard.press('Enter');
+  assert.deepEqual(await page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted), [{ type: 'search', method: 'f3a' }]);
+  assert.deepEqual(problems, []);
   await page.close();
 });

@@ -379,8 +379,8 @@ describe('PruneLens in VS Code (code-server, extension installed from the VSIX)'
     assert.ok(f3aFrom >= 1 && f3aFrom <= 576, `F³A keeps token ${index} from budget ${f3aFrom}`);
     assert.match(found, new RegExp(`\\b${f3aFrom}\\b`), 'the output names the budget the view shows');
     await until('the search’s progress notification to close', async () => !(await visibleToasts(page)).some((t) => t.includes('smallest budget keeping')), 15_000);
-    // Clicking "Find" scrolled the (wide) table sideways: back to its start for the screenshots.
-    await d.evaluate('for (const e of [document.scrollingElement, ...document.querySelectorAll("*")]) if (e && e.scrollLeft) e.scrollLeft = 0');
+    // The table fits the side bar: nothing to scroll sideways (it used to be wider than the view).
+    assert.equal(await d.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'), 0, 'the decisions fit the side bar’s width');
     await SHOTS.page(page, 's4', 'decisions');
     await SHOTS.webview(d, 's4', 'decisions-view');
   });
