@@ -141,14 +141,34 @@ const COLUMNS: readonly (readonly [string, string])[] = [
   ['Decision', ''],
   ['Score', ''],
   ['Rank', 'Rank by score (score desc, index asc); percentile: 100 = best'],
-  ['Keep from', 'Smallest budget at which the method keeps this token'],
+  ['Keep from', 'Ranked and greedy methods: kept at this budget and every larger one. Staged and merging methods (Find): the smallest budget found that keeps it — a larger budget may drop it again.'],
   ['Why', ''],
 ];
+
+/**
+ * A searched budget is the smallest found, not a threshold: say so, and say when a larger budget (the
+ * current one above all) drops the token again. The full sentence is the cell's tooltip.
+ */
+function searchedCf(td: HTMLElement, budget: number, facts: NonNullable<TokenDecision['counterfactual']['search']>): void {
+  const value = el('span', 'pd-cf-budget', String(budget));
+  value.dataset.testid = 'cf-budget';
+  td.classList.add('pd-cf-searched');
+  td.append(value, el('span', 'pd-cf-detail', facts.exact ? ' (smallest)' : ' (smallest found)'));
+  const cur = facts.current;
+  const tag = (b: number): string => (cur && b === cur.budget ? `${b} (current)` : String(b));
+  if (facts.droppedAt !== null) {
+    const alsoNow = cur && !cur.kept && cur.budget > facts.droppedAt ? ` and ${tag(cur.budget)}` : '';
+    td.append(el('span', 'pd-cf-warn', `not monotone: dropped at ${tag(facts.droppedAt)}${alsoNow}`));
+  } else if (cur && cur.budget !== budget) {
+    td.append(el('span', 'pd-cf-line', `${cur.kept ? 'kept' : 'dropped'} at ${tag(cur.budget)}`));
+  }
+}
 
 function cfCell(d: TokenDecision, s: DecisionsViewState): HTMLElement {
   const td = cell('pd-num pd-cf', 'Keep from');
   const cf = d.counterfactual;
-  if (cf.budget !== null) td.textContent = String(cf.budget);
+  if (cf.budget !== null && cf.kind === 'search' && cf.search) searchedCf(td, cf.budget, cf.search);
+  else if (cf.budget !== null) td.textContent = String(cf.budget);
   else if (cf.kind === 'always') td.textContent = 'always';
   else if (s.searching.includes(d.method)) td.textContent = '…';
   else if (s.searchable.includes(d.method)) td.append(button('Find', `find-${d.method}`, () => post({ type: 'search', method: d.method }), 'Re-run at other budgets to find the smallest that keeps this token'));

@@ -4,7 +4,7 @@
  */
 import { decideToken } from '../core/decisions/decide.ts';
 import { disagreements } from '../core/decisions/disagreements.ts';
-import type { DecisionSource, TokenDecision } from '../core/decisions/types.ts';
+import type { DecisionSource, SearchedBudget, TokenDecision } from '../core/decisions/types.ts';
 import type { AnalysisSummary, DecisionsViewState } from '../protocol.ts';
 
 /** The side view's needs from one analysis (an open panel). */
@@ -20,7 +20,7 @@ export interface DecisionSession {
   /** Pick orders of greedy methods at the full budget, once computed. */
   readonly fullOrders: ReadonlyMap<string, readonly number[]>;
   /** Smallest keeping budgets found by re-running: method → token → result. */
-  readonly searched: ReadonlyMap<string, ReadonlyMap<number, { budget: number | null; note: string }>>;
+  readonly searched: ReadonlyMap<string, ReadonlyMap<number, SearchedBudget>>;
   readonly searching: ReadonlySet<string>;
   canSearch(method: string): boolean;
 }

@@ -158,7 +158,9 @@ export class DecisionsView implements vscode.WebviewViewProvider, vscode.Disposa
           }
         },
       );
-      this.log.info(`${s.title}: ${method} token ${token}: ${r.note} (${r.runs} re-runs)`);
+      // The row's wording: the search's answer together with the current result.
+      const note = decisionRows(s, token).find((d) => d.method === method)?.counterfactual.note ?? r.note;
+      this.log.info(`${s.title}: ${method} token ${token}: ${note} (${r.runs} re-runs)`);
     } catch (err) {
       if (!isCancellation(err)) {
         this.log.error(`${s.title}: search for ${method} failed: ${logText(err)}`);

@@ -11,7 +11,7 @@ import type { TokenBundle } from '../core/bundle/types.ts';
 import { numsOf } from '../core/decisions/json-read.ts';
 import { smallestKeepingBudget, type SearchResult } from '../core/decisions/search.ts';
 import { sourceFromResult } from '../core/decisions/source.ts';
-import type { DecisionSource } from '../core/decisions/types.ts';
+import type { DecisionSource, SearchedBudget } from '../core/decisions/types.ts';
 import { InputError } from '../core/errors.ts';
 import type { PruneResult } from '../core/methods/types.ts';
 import type { AnalysisSummary } from '../protocol.ts';
@@ -37,7 +37,7 @@ export class Session implements DecisionSession {
   private panelReportsBudget = false;
   locked: number | null = null;
   readonly fullOrders = new Map<string, number[]>();
-  readonly searched = new Map<string, Map<number, { budget: number | null; note: string }>>();
+  readonly searched = new Map<string, Map<number, SearchedBudget>>();
   readonly searching = new Set<string>();
   /** Small PNG data URL of the image for the side view's list (made after the panel opens). */
   thumbnail: string | null = null;
@@ -156,6 +156,9 @@ export class Session implements DecisionSession {
     if (!Number.isInteger(token) || token < 0 || token >= this.n) throw new InputError(`Token ${token} is not in 0..${this.n - 1}.`);
     this.searching.add(method);
     let runs = 0;
+    // The result at hand is a run at its own budget: the search starts from it (and so knows the current budget).
+    const now = this.current.results.get(method);
+    const known = new Map(now ? [[now.keep.length, now.keep.includes(token)] as const] : []);
     try {
       const result = await smallestKeepingBudget(
         token,
@@ -166,11 +169,11 @@ export class Session implements DecisionSession {
           const run = await rerunMethodWith(this.execute, fork(this.current), method, { budget: b }, { cache: this.cache, signal });
           return run.result?.keep ?? null;
         },
-        { signal, timeBudgetMs: 20_000 },
+        { signal, timeBudgetMs: 20_000, known },
       );
       let perToken = this.searched.get(method);
       if (!perToken) this.searched.set(method, (perToken = new Map()));
-      perToken.set(token, { budget: result.budget, note: result.note });
+      perToken.set(token, { budget: result.budget, note: result.note, exact: result.exact, checked: result.checked });
       return result;
     } finally {
       this.searching.delete(method);

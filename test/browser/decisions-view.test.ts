@@ -37,15 +37,15 @@ const THEME_CSS = `
 body.vscode-dark { --vscode-foreground: #cccccc; --vscode-descriptionForeground: #9d9d9d; --vscode-errorForeground: #f48771; --vscode-font-family: system-ui, sans-serif; --vscode-font-size: 13px;
   --vscode-panel-border: #2b2b2b; --vscode-focusBorder: #0078d4; --vscode-button-secondaryBackground: #313131; --vscode-button-secondaryForeground: #cccccc; --vscode-button-secondaryHoverBackground: #3c3c3c;
   --vscode-input-background: #313131; --vscode-input-foreground: #cccccc; --vscode-input-border: #3c3c3c; --vscode-list-hoverBackground: #2a2d2e; --vscode-list-inactiveSelectionBackground: #37373d;
-  --vscode-testing-iconPassed: #73c991; --vscode-testing-iconFailed: #f14c4c; --vscode-badge-background: #616161; --vscode-badge-foreground: #f8f8f8; background: #181818; }
+  --vscode-testing-iconPassed: #73c991; --vscode-testing-iconFailed: #f14c4c; --vscode-editorWarning-foreground: #cca700; --vscode-badge-background: #616161; --vscode-badge-foreground: #f8f8f8; background: #181818; }
 body.vscode-light { --vscode-foreground: #3b3b3b; --vscode-descriptionForeground: #717171; --vscode-errorForeground: #a1260d; --vscode-font-family: system-ui, sans-serif; --vscode-font-size: 13px;
   --vscode-panel-border: #e5e5e5; --vscode-focusBorder: #005fb8; --vscode-button-secondaryBackground: #e5e5e5; --vscode-button-secondaryForeground: #3b3b3b; --vscode-button-secondaryHoverBackground: #cccccc;
   --vscode-input-background: #ffffff; --vscode-input-foreground: #3b3b3b; --vscode-input-border: #cecece; --vscode-list-hoverBackground: #f2f2f2; --vscode-list-inactiveSelectionBackground: #e4e6f1;
-  --vscode-testing-iconPassed: #388a34; --vscode-testing-iconFailed: #e51400; --vscode-badge-background: #cccccc; --vscode-badge-foreground: #3b3b3b; background: #f8f8f8; }
+  --vscode-testing-iconPassed: #388a34; --vscode-testing-iconFailed: #e51400; --vscode-editorWarning-foreground: #bf8803; --vscode-badge-background: #cccccc; --vscode-badge-foreground: #3b3b3b; background: #f8f8f8; }
 body.vscode-high-contrast { --vscode-foreground: #ffffff; --vscode-descriptionForeground: #ffffff; --vscode-errorForeground: #f48771; --vscode-font-family: system-ui, sans-serif; --vscode-font-size: 13px;
   --vscode-panel-border: #6fc3df; --vscode-focusBorder: #f38518; --vscode-contrastBorder: #6fc3df; --vscode-contrastActiveBorder: #f38518; --vscode-button-secondaryBackground: #000000; --vscode-button-secondaryForeground: #ffffff; --vscode-button-border: #6fc3df;
   --vscode-input-background: #000000; --vscode-input-foreground: #ffffff; --vscode-input-border: #6fc3df; --vscode-list-inactiveSelectionBackground: #000000;
-  --vscode-testing-iconPassed: #73c991; --vscode-testing-iconFailed: #f14c4c; --vscode-badge-background: #000000; --vscode-badge-foreground: #ffffff; background: #000000; }
+  --vscode-testing-iconPassed: #73c991; --vscode-testing-iconFailed: #f14c4c; --vscode-editorWarning-foreground: #ffd370; --vscode-badge-background: #000000; --vscode-badge-foreground: #ffffff; background: #000000; }
 `;
 
 before(async () => {
@@ -142,6 +142,24 @@ test('renders every method row for the locked token and posts lock / step / sear
   await page.close();
 });
 
+/** A session where F³A keeps a token at a small budget, drops it at the current (larger) one, and was searched. */
+async function searchedState(): Promise<{ state: DecisionsViewState; first: number; current: number }> {
+  const req: AnalyzeRequest = { image: null, bundlePath: join(ORACLE_DIR, 'oracle_f03_8x8x32.npz'), question: '', model: null, methods: 'all', budget: null, params: {}, provider: 'cpu', threads: 0, codebookPath: null };
+  const s = new Session('sess_search', 'PruneLens: oracle_f03_8x8x32.npz', req, await runAnalysis(req, {}, { cache: new AnalysisCache() }), new Date().toISOString(), new AnalysisCache());
+  const sets = Array.from({ length: s.n }, (_, i) => new Set(s.rerun('f3a', i + 1).result?.keep ?? []));
+  for (let t = 0; t < s.n; t++) {
+    const first = sets.findIndex((k) => k.has(t)) + 1;
+    const current = sets.findIndex((k, j) => first > 0 && j + 1 > first && !k.has(t)) + 1;
+    if (first === 0 || current === 0) continue;
+    s.setPanelBudget(current);
+    for (const m of ['f3a', 'visionzip', 'tome', 'uniform']) s.rerun(m, current);
+    s.locked = t;
+    await s.search('f3a', t);
+    return { state: decisionsState([s], s.id), first, current };
+  }
+  throw new Error('F³A is monotone on this bundle');
+}
+
 test('fits a 300 px side bar: no sideways scrolling, every cell and the whole reason visible, keyboard reachable, in each theme', async () => {
   const page = await browser.newPage({ viewport: { width: 300, height: 1000 } });
   const problems: string[] = [];
@@ -151,10 +169,14 @@ test('fits a 300 px side bar: no sideways scrolling, every cell and the whole re
   });
   await page.goto(`${origin}/`);
   await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
-  // F³A's counterfactual is found by re-running: its cell holds the "Find" button.
-  const narrow: DecisionsViewState = { ...state, searchable: [...new Set([...state.searchable, 'f3a'])] };
-  await page.evaluate((s) => window.postMessage({ type: 'state', state: s }, '*'), narrow);
+  const narrow = await searchedState();
+  await page.evaluate((s) => window.postMessage({ type: 'state', state: s.state }, '*'), narrow);
   await page.waitForSelector('[data-testid="decision-row"]');
+  // F³A's searched budget is the smallest found, and the current budget drops the token again.
+  const f3a = page.locator('[data-testid="decision-row"][data-method="f3a"] .pd-cf');
+  assert.equal(await f3a.locator('[data-testid="cf-budget"]').innerText(), String(narrow.first));
+  assert.equal((await f3a.innerText()).replace(/\s+/g, ' ').trim(), `${narrow.first} (smallest) not monotone: dropped at ${narrow.current} (current)`);
+  assert.equal(await f3a.getAttribute('title'), `kept at ${narrow.first} (smallest: every smaller budget re-run); not monotone — dropped at ${narrow.current} (current)`);
   for (const theme of ['dark', 'light', 'high-contrast'] as const) {
     await page.evaluate((t) => {
       document.body.className = `vscode-${t}`;
@@ -175,7 +197,7 @@ test('fits a 300 px side bar: no sideways scrolling, every cell and the whole re
     // Colours come from the theme: "kept" / "dropped" in its testing pass / fail colours.
     const colours = await page.$$eval('.pd-decision', (els) => els.map((e) => `${e.textContent} ${getComputedStyle(e).color}`));
     const want = { dark: ['rgb(115, 201, 145)', 'rgb(241, 76, 76)'], light: ['rgb(56, 138, 52)', 'rgb(229, 20, 0)'], 'high-contrast': ['rgb(115, 201, 145)', 'rgb(241, 76, 76)'] }[theme];
-    assert.deepEqual(colours, state.rows.map((d) => (d.kept ? `kept ${want[0]}` : `dropped ${want[1]}`)), `${theme}: decision colours`);
+    assert.deepEqual(colours, narrow.state.rows.map((d) => (d.kept ? `kept ${want[0]}` : `dropped ${want[1]}`)), `${theme}: decision colours`);
     await page.screenshot({ path: join(REPO, 'test-output', 'screenshots', `decisions-300px-${theme}.png`), fullPage: true });
   }
   // Wider (the view moved to the bottom panel): a table again, the reason wrapping in its column.
@@ -192,18 +214,18 @@ test('fits a 300 px side bar: no sideways scrolling, every cell and the whole re
   assert.equal(await page.getAttribute('[data-testid="decision-table"]', 'role'), 'table');
   const labels = await page.$$eval('[data-testid="decision-row"]:first-child > td', (tds) => tds.map((td) => td.getAttribute('data-label')));
   assert.deepEqual(labels, ['Method', 'Decision', 'Score', 'Rank', 'Keep from', 'Why']);
-  // Keyboard: Tab reaches F³A's Find button, Enter presses it.
+  // Keyboard: Tab reaches ToMe's Find button (not searched yet), Enter presses it.
   await page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted.splice(0));
   let reached = false;
   for (let i = 0; i < 40 && !reached; i++) {
     await page.keyboard.press('Tab');
-    reached = await page.evaluate(() => document.activeElement?.getAttribute('data-testid') === 'find-f3a');
+    reached = await page.evaluate(() => document.activeElement?.getAttribute('data-testid') === 'find-tome');
   }
   assert.ok(reached, 'Tab reaches the Find button');
-  const box = await page.locator('[data-testid="find-f3a"]').boundingBox();
+  const box = await page.locator('[data-testid="find-tome"]').boundingBox();
   assert.ok(box && box.x >= 0 && box.x + box.width <= 300, 'the focused Find button is on screen');
   await page.keyboard.press('Enter');
-  assert.deepEqual(await page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted), [{ type: 'search', method: 'f3a' }]);
+  assert.deepEqual(await page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted), [{ type: 'search', method: 'tome' }]);
   assert.deepEqual(problems, []);
   await page.close();
 });

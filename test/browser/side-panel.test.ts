@@ -363,7 +363,7 @@ test('export CSV: one row per method, the documented columns, the decisions core
   assert.equal(text, decisionsToCsv(locked, analysis.grid, expectedRows), 'byte for byte the core’s CSV');
   const table = parseCsv(text);
   const columns = documentedColumns();
-  assert.equal(columns.length, 15);
+  assert.equal(columns.length, 16);
   assert.deepEqual(table[0], columns, 'header = the columns docs/DECISIONS.md lists');
   assert.equal(table.length - 1, analysis.results.filter((e) => e.status === 'ok').length, 'one row per method');
   const [rows, cols] = analysis.grid ?? [0, 0];
@@ -381,6 +381,7 @@ test('export CSV: one row per method, the documented columns, the decisions core
     assert.equal(r.rank, d.rank === null ? '' : String(d.rank + 1));
     assert.equal(r.counterfactual_budget, d.counterfactual.budget === null ? '' : String(d.counterfactual.budget));
     assert.equal(r.counterfactual_kind, d.counterfactual.kind);
+    assert.equal(r.counterfactual_note, d.counterfactual.note);
     assert.equal(r.reason, d.reason);
   }
   // JSON export: the same rows.

@@ -48,15 +48,16 @@ test('CSV export: one row per method, RFC 4180 quoting, formula cells defused, 1
     population: 16,
     percentile: 100,
     reason: 'line1\nline2',
-    counterfactual: { kind: 'rank', budget: 1, note: '' },
+    counterfactual: { kind: 'rank', budget: 1, note: 'kept from budget 1 up (rank + 1)' },
   };
   const csv = decisionsToCsv(9, [4, 4], [row, { ...row, method: 'y', rank: null, counterfactual: { kind: 'rerun', budget: null, note: '' } }]);
   const lines = csv.split('\r\n');
-  assert.equal(lines[0].split(',').length, 15);
+  assert.equal(lines[0].split(',').length, 16);
+  assert.ok(lines[0].endsWith(',counterfactual_budget,counterfactual_kind,counterfactual_note,reason'));
   assert.ok(csv.startsWith('token,row,col,method'));
-  assert.ok(lines[1].startsWith(`9,2,1,x,"'=HYPERLINK(""evil"")",true,10,-0.5,"a, ""b""",1,16,100,1,rank,"line1`));
+  assert.ok(lines[1].startsWith(`9,2,1,x,"'=HYPERLINK(""evil"")",true,10,-0.5,"a, ""b""",1,16,100,1,rank,kept from budget 1 up (rank + 1),"line1`));
   assert.ok(csv.includes('\r\ny,') === false && csv.includes(',y,'), 'second row present');
-  assert.ok(csv.includes(',,16,100,,rerun,'), 'null rank and budget are empty cells');
+  assert.ok(csv.includes(',,16,100,,rerun,,'), 'null rank and budget are empty cells');
   assert.ok(csv.endsWith('\r\n'));
 });
 
@@ -74,7 +75,10 @@ test('budget search: bisection bound, exact upward scan within the allowance, nu
   const bounded = await smallestKeepingBudget(3, 1, 64, async (b) => rule(b), { maxRuns: 9 });
   assert.deepEqual([bounded.budget, bounded.exact], [37, false]);
   assert.ok(bounded.runs <= 9);
-  assert.match(bounded.note, /bisection; budgets 3–36 not all re-run/);
+  assert.match(bounded.note, /^kept at 37 \(smallest found by bisection; budgets 3–36 not all re-run\)/);
+  // The scan found 9 below the bisection's 37: budgets between them that drop it show the method is not monotone.
+  assert.match(exact.note, /^kept at 9 \(smallest: every smaller budget re-run\); not monotone — dropped at \d+$/);
+  assert.ok(exact.checked.some(([b, kept]) => b > 9 && b < 37 && !kept));
 
   const never = await smallestKeepingBudget(3, 1, 64, async () => [1, 2]);
   assert.equal(never.budget, null);
@@ -101,7 +105,45 @@ test('budget search on F³A equals a full linear scan of re-runs', async () => {
     const linear = all.findIndex((k) => k.includes(t)) + 1;
     const found = await smallestKeepingBudget(t, 1, 16, keepAt);
     assert.deepEqual([found.budget, found.exact], [linear, true], `token ${t}`);
-    const d = decideToken(source, t, { searched: { budget: found.budget, note: found.note } });
+    const d = decideToken(source, t, { searched: found });
     assert.deepEqual([d.counterfactual.kind, d.counterfactual.budget], ['search', linear]);
   }
+});
+
+test('a searched budget is the smallest found, not a threshold: F³A keeps a token at one budget and drops it at a larger, current one', async () => {
+  const c = loadOracleCase('oracle_f01_4x4x8');
+  const keepAt = (b: number): number[] => {
+    const p = getMethod('f3a').budgetParams(b, 16, {});
+    return p ? prune(c.bundle, 'f3a', p).keep : [];
+  };
+  const all = Array.from({ length: 16 }, (_, i) => keepAt(i + 1));
+  // A token whose smallest keeping budget is below a budget that drops it (found by a full scan, not assumed).
+  const t = Array.from({ length: 16 }, (_, i) => i).find((i) => {
+    const first = all.findIndex((k) => k.includes(i));
+    return first >= 0 && all.slice(first + 1).some((k) => !k.includes(i));
+  });
+  assert.ok(t !== undefined, 'F³A is not monotone on this bundle');
+  const first = all.findIndex((k) => k.includes(t)) + 1;
+  const current = all.findIndex((k, j) => j + 1 > first && !k.includes(t)) + 1;
+  const atCurrent = prune(c.bundle, 'f3a', getMethod('f3a').budgetParams(current, 16, {}) ?? {});
+  assert.equal(atCurrent.keep.length, current);
+  let runs = 0;
+  const found = await smallestKeepingBudget(t, 1, 16, async (b) => (runs++, keepAt(b)), { known: new Map([[current, false]]) });
+  assert.deepEqual([found.budget, found.exact], [first, true]);
+  assert.equal(runs, found.runs);
+  assert.ok(found.checked.some(([b, kept]) => b === current && !kept), 'the known run at the current budget is among the checked');
+  assert.equal(found.checked.filter(([b]) => b === current).length, 1, 'and was not re-run');
+
+  const d = decideToken(sourceFromResult(atCurrent, [4, 4]), t, { budget: current, searched: found });
+  assert.equal(d.kept, false);
+  assert.deepEqual([d.counterfactual.kind, d.counterfactual.budget], ['search', first]);
+  assert.deepEqual(d.counterfactual.search, { exact: true, droppedAt: current, current: { budget: current, kept: false } });
+  assert.equal(d.counterfactual.note, `kept at ${first} (smallest: every smaller budget re-run); not monotone — dropped at ${current} (current)`);
+  assert.doesNotMatch(d.counterfactual.note, /kept from/);
+
+  // Without drop evidence it says what was not checked; the current budget kept is reported as such.
+  const keptNow = prune(c.bundle, 'f3a', getMethod('f3a').budgetParams(16, 16, {}) ?? {});
+  const onlyTop = decideToken(sourceFromResult(keptNow, [4, 4]), t, { budget: 16, searched: { budget: first, note: '', exact: false, checked: [[16, true]] } });
+  assert.equal(onlyTop.counterfactual.note, `kept at ${first} (smallest found; smaller budgets not all re-run); kept at 16 (current); larger budgets not all re-run (the method need not be monotone)`);
+  assert.deepEqual(onlyTop.counterfactual.search, { exact: false, droppedAt: null, current: { budget: 16, kept: true } });
 });

@@ -183,3 +183,26 @@ test('the output log says what ran, on which provider, how long', async () => {
   assert.match(lines[0], /64 tokens \(8×8 grid\), budget 7, model .* on none; .*total 123\.5 ms/);
   assert.equal(lines.filter((l) => /^ {2}\w+: kept \d+ in [\d.]+ ms$/.test(l)).length, s.analysis.results.filter((e) => e.status === 'ok').length);
 });
+
+test('the side view’s F³A search starts from the run at the current budget and says when that budget drops the token again', async () => {
+  const s = await session('oracle_f01_4x4x8');
+  // Every budget's kept set, to pick a token F³A keeps at some budget and drops at a larger one.
+  const sets = Array.from({ length: s.n }, (_, i) => new Set(prune(s.outcome.bundle, 'f3a', getMethod('f3a').budgetParams(i + 1, s.n, {}) ?? {}).keep));
+  let pick: { token: number; first: number; current: number } | null = null;
+  for (let t = 0; t < s.n && !pick; t++) {
+    const first = sets.findIndex((k) => k.has(t)) + 1;
+    const current = sets.findIndex((k, j) => first > 0 && j + 1 > first && !k.has(t)) + 1;
+    if (first > 0 && current > 0) pick = { token: t, first, current };
+  }
+  assert.ok(pick, 'F³A is not monotone on this bundle');
+  s.setPanelBudget(pick.current);
+  s.rerun('f3a', pick.current);
+  const found = await s.search('f3a', pick.token);
+  assert.deepEqual([found.budget, found.exact], [pick.first, true]);
+  assert.ok(found.checked.some(([b, kept]) => b === pick.current && !kept), 'the current run is part of the search');
+  const row = decisionRows(s, pick.token).find((d) => d.method === 'f3a');
+  assert.equal(row?.kept, false, `dropped at ${pick.current}`);
+  assert.equal(row?.counterfactual.budget, pick.first);
+  assert.equal(row?.counterfactual.note, `kept at ${pick.first} (smallest: every smaller budget re-run); not monotone — dropped at ${pick.current} (current)`);
+  assert.deepEqual(row?.counterfactual.search?.current, { budget: pick.current, kept: false });
+});

@@ -1,6 +1,6 @@
 import type { TokenDecision } from './types.ts';
 
-const HEADER = ['token', 'row', 'col', 'method', 'label', 'kept', 'budget', 'score', 'score_name', 'rank', 'population', 'percentile', 'counterfactual_budget', 'counterfactual_kind', 'reason'];
+const HEADER = ['token', 'row', 'col', 'method', 'label', 'kept', 'budget', 'score', 'score_name', 'rank', 'population', 'percentile', 'counterfactual_budget', 'counterfactual_kind', 'counterfactual_note', 'reason'];
 
 /** RFC 4180 quoting; text cells that a spreadsheet would run as a formula get a leading apostrophe. */
 function cell(v: string | number | boolean | null, text: boolean): string {
@@ -32,6 +32,7 @@ export function decisionsToCsv(token: number, grid: readonly [number, number] | 
         cell(d.percentile, false),
         cell(d.counterfactual.budget, false),
         cell(d.counterfactual.kind, true),
+        cell(d.counterfactual.note, true),
         cell(d.reason, true),
       ].join(','),
     );

@@ -1,7 +1,8 @@
 import { numsOf } from './json-read.ts';
 import { percentileOf, rankingOf, type TokenRank } from './ranking.ts';
 import { reasonFor } from './reasons.ts';
-import type { Counterfactual, DecisionSource, TokenDecision } from './types.ts';
+import { droppedAbove } from './search.ts';
+import type { Counterfactual, DecisionSource, SearchedBudget, TokenDecision } from './types.ts';
 
 export interface DecideOptions {
   /**
@@ -11,8 +12,8 @@ export interface DecideOptions {
   readonly budget?: number | null;
   /** A longer pick order for greedy methods (e.g. from a run at the full budget), for tokens beyond K. */
   readonly fullOrder?: readonly number[] | null;
-  /** A smallest keeping budget found by re-running (see search.ts); null = never kept. */
-  readonly searched?: { budget: number | null; note: string } | null;
+  /** A smallest keeping budget found by re-running (see search.ts); its budget null = never kept. */
+  readonly searched?: SearchedBudget | null;
 }
 
 /** Greedy methods whose picks form a prefix: the pick order at budget k is the first k of any longer run. */
@@ -45,19 +46,43 @@ function evaluate(s: DecisionSource, i: number, rank: TokenRank | null, always: 
   return asComputed;
 }
 
-function counterfactualOf(s: DecisionSource, i: number, rank: TokenRank | null, always: boolean, order: readonly number[] | null, opt: DecideOptions): Counterfactual {
+/**
+ * A searched budget in words. It is the smallest found, not a threshold: the method's own result (a run at
+ * the decision's budget) and the search's runs say whether a larger budget — the current one above all —
+ * drops the token again.
+ */
+function searchedCounterfactual(found: SearchedBudget, ev: Evaluated, current: number): Counterfactual {
+  const b = found.budget;
+  if (b === null) return { kind: 'search', budget: null, note: found.note };
+  const checked = new Map(found.checked ?? []);
+  checked.set(ev.budget, ev.kept);
+  const keptNow = checked.get(current);
+  const cur = keptNow === undefined ? null : { budget: current, kept: keptNow };
+  const droppedAt = droppedAbove(b, checked);
+  const exact = found.exact ?? false;
+  const tag = (x: number): string => (x === current ? `${x} (current)` : String(x));
+  const parts = [`kept at ${b} (${exact ? 'smallest: every smaller budget re-run' : 'smallest found; smaller budgets not all re-run'})`];
+  // The current budget, when it drops the token above the first drop, joins that clause.
+  const curJoins = droppedAt !== null && cur !== null && !cur.kept && cur.budget > droppedAt;
+  if (droppedAt !== null) parts.push(`not monotone — dropped at ${tag(droppedAt)}${curJoins && cur ? ` and at ${tag(cur.budget)}` : ''}`);
+  if (cur && cur.budget !== b && cur.budget !== droppedAt && !curJoins) parts.push(`${cur.kept ? 'kept' : 'dropped'} at ${tag(cur.budget)}`);
+  if (droppedAt === null) parts.push('larger budgets not all re-run (the method need not be monotone)');
+  return { kind: 'search', budget: b, note: parts.join('; '), search: { exact, droppedAt, current: cur } };
+}
+
+function counterfactualOf(s: DecisionSource, i: number, rank: TokenRank | null, always: boolean, order: readonly number[] | null, opt: DecideOptions, ev: Evaluated): Counterfactual {
   if (always) return { kind: 'always', budget: null, note: 'kept at every budget' };
   if (s.selection === 'ranked' && rank) {
     const b = rank.rank + 1;
     if (rank.group) return { kind: 'rank', budget: b, note: `kept once the ${rank.group} group keeps ${b} (its rank + 1)` };
-    return { kind: 'rank', budget: b, note: `kept from budget ${b} (rank + 1)` };
+    return { kind: 'rank', budget: b, note: `kept from budget ${b} up (rank + 1)` };
   }
   if (order) {
     const p = order.indexOf(i);
-    if (p >= 0) return { kind: 'step', budget: p + 1, note: `kept from budget ${p + 1} (picked at step ${p + 1})` };
+    if (p >= 0) return { kind: 'step', budget: p + 1, note: `kept from budget ${p + 1} up (picked at step ${p + 1})` };
     if (!opt.searched) return { kind: 'rerun', budget: null, note: `not within the first ${order.length} picks; a longer run tells when` };
   }
-  if (opt.searched) return { kind: 'search', budget: opt.searched.budget, note: opt.searched.note };
+  if (opt.searched) return searchedCounterfactual(opt.searched, ev, opt.budget ?? ev.budget);
   if (s.selection === 'threshold') return { kind: 'none', budget: null, note: 'adaptive token count: no budget to change' };
   return { kind: 'rerun', budget: null, note: 'found by re-running at other budgets' };
 }
@@ -84,7 +109,7 @@ export function decideToken(s: DecisionSource, i: number, opt: DecideOptions = {
     population: rank?.population ?? 0,
     percentile: rank ? percentileOf(rank.rank, rank.population) : null,
     reason,
-    counterfactual: counterfactualOf(s, i, rank, always, order, opt),
+    counterfactual: counterfactualOf(s, i, rank, always, order, opt, ev),
   };
 }
 

@@ -1,8 +1,9 @@
 /**
  * Smallest budget at which a re-run method (F³A, VisionZip, ToMe, uniform) keeps a token. These methods are
- * not guaranteed monotone in the budget, and one F³A run at 576 tokens takes ~0.5 s, so: bisect first
- * (assuming monotonicity) for a quick upper bound, then scan upwards from the lowest budget while the run
- * and time allowance last. The answer is exact when that scan covers every budget below the bound.
+ * not monotone in the budget (F³A can keep a token at 55 and drop it at 64), so the answer is the smallest
+ * keeping budget found, never a threshold. One F³A run at 576 tokens takes ~0.5 s, so: bisection first
+ * (as if monotone) for a quick upper bound, then scan upwards from the lowest budget while the run and time
+ * allowance last. The answer is exact (no smaller budget keeps it) when that scan covers every budget below.
  */
 export type KeepAt = (budget: number) => Promise<readonly number[] | null>;
 
@@ -12,19 +13,30 @@ export interface SearchOptions {
   readonly maxRuns?: number;
   /** Wall-clock allowance in ms for the exact scan. */
   readonly timeBudgetMs?: number;
+  /** Results already at hand (e.g. the run at the current budget): budget → kept; never re-run. */
+  readonly known?: ReadonlyMap<number, boolean>;
 }
 
 export interface SearchResult {
-  /** Smallest budget found, or null if the token is not kept even at `hi`. */
+  /** Smallest budget found that keeps the token, or null if it is not kept even at `hi`. */
   readonly budget: number | null;
   readonly runs: number;
-  /** True when every budget below `budget` was checked. */
+  /** True when every budget below `budget` was checked (none keeps the token). */
   readonly exact: boolean;
+  /** Every budget checked (re-run or known) and whether it kept the token, ascending. */
+  readonly checked: readonly (readonly [number, boolean])[];
   readonly note: string;
 }
 
+/** The smallest checked budget above `budget` that drops the token: the method is not monotone there. */
+export function droppedAbove(budget: number, checked: Iterable<readonly [number, boolean]>): number | null {
+  let best: number | null = null;
+  for (const [b, kept] of checked) if (!kept && b > budget && (best === null || b < best)) best = b;
+  return best;
+}
+
 export async function smallestKeepingBudget(index: number, lo: number, hi: number, keepAt: KeepAt, opt: SearchOptions = {}): Promise<SearchResult> {
-  const memo = new Map<number, boolean | null>();
+  const memo = new Map<number, boolean | null>(opt.known ?? []);
   const started = performance.now();
   let runs = 0;
   const kept = async (b: number): Promise<boolean | null> => {
@@ -36,7 +48,14 @@ export async function smallestKeepingBudget(index: number, lo: number, hi: numbe
     memo.set(b, v);
     return v;
   };
-  if ((await kept(hi)) !== true) return { budget: null, runs, exact: false, note: `not kept even at budget ${hi}` };
+  const result = (budget: number | null, exact: boolean, how: string): SearchResult => {
+    const checked = [...memo].filter((e): e is [number, boolean] => e[1] !== null).sort((x, y) => x[0] - y[0]);
+    if (budget === null) return { budget, runs, exact, checked, note: how };
+    const above = droppedAbove(budget, checked);
+    const tail = above === null ? '' : `; not monotone — dropped at ${above}`;
+    return { budget, runs, exact, checked, note: `kept at ${budget} (${how})${tail}` };
+  };
+  if ((await kept(hi)) !== true) return result(null, false, `not kept even at budget ${hi}`);
   let a = lo;
   let b = hi;
   while (a < b) {
@@ -46,15 +65,16 @@ export async function smallestKeepingBudget(index: number, lo: number, hi: numbe
   }
   const maxRuns = opt.maxRuns ?? Infinity;
   const timeBudget = opt.timeBudgetMs ?? Infinity;
+  const EXACT = 'smallest: every smaller budget re-run';
   for (let k = lo; k < b; k++) {
     if (memo.has(k)) {
-      if (memo.get(k) === true) return { budget: k, runs, exact: true, note: `kept from budget ${k} (every smaller budget re-run)` };
+      if (memo.get(k) === true) return result(k, true, EXACT);
       continue;
     }
     if (runs >= maxRuns || performance.now() - started > timeBudget) {
-      return { budget: b, runs, exact: false, note: `kept at budget ${b} (bisection; budgets ${k}–${b - 1} not all re-run, the method need not be monotone)` };
+      return result(b, false, `smallest found by bisection; budgets ${k}–${b - 1} not all re-run`);
     }
-    if ((await kept(k)) === true) return { budget: k, runs, exact: true, note: `kept from budget ${k} (every smaller budget re-run)` };
+    if ((await kept(k)) === true) return result(k, true, EXACT);
   }
-  return { budget: b, runs, exact: true, note: `kept from budget ${b} (every smaller budget re-run)` };
+  return result(b, true, EXACT);
 }

@@ -23,15 +23,38 @@ export interface DecisionSource {
 }
 
 /**
- * The smallest budget (k kept tokens) at which the method would keep the token.
- * rank: rank + 1 of a top-k method; step: pick step + 1 of a greedy method (its picks are a prefix);
- * always: the token is kept whatever the budget; search: found by re-running; rerun: needs re-runs not done yet;
+ * When the method would keep the token.
+ * rank / step: a threshold — kept at this budget and every larger one (rank + 1 of a top-k method; pick
+ * step + 1 of a greedy method whose picks are a prefix); always: kept whatever the budget;
+ * search: the smallest keeping budget found by re-running a staged or merging method — NOT a threshold, a
+ * larger budget may drop the token again; rerun: needs re-runs not done yet;
  * none: the method has no budget (adaptive count) or the token can never be kept.
  */
 export interface Counterfactual {
   readonly kind: 'rank' | 'step' | 'always' | 'search' | 'rerun' | 'none';
   readonly budget: number | null;
+  /** The answer in words, precise about what is known (e.g. "kept at 55 (…); not monotone — dropped at 64 (current)"). */
   readonly note: string;
+  /** kind 'search' with a budget found: what the re-runs and the current result say beyond it. */
+  readonly search?: SearchFacts;
+}
+
+export interface SearchFacts {
+  /** Every budget below `budget` was re-run and none keeps the token. */
+  readonly exact: boolean;
+  /** The smallest known budget above `budget` that drops the token (the method is not monotone here), or null. */
+  readonly droppedAt: number | null;
+  /** The current budget and whether the method keeps the token there; null when no run at it is known. */
+  readonly current: { readonly budget: number; readonly kept: boolean } | null;
+}
+
+/** A search's answer as decide.ts takes it (search.ts's SearchResult, or the same fields from storage). */
+export interface SearchedBudget {
+  readonly budget: number | null;
+  readonly note: string;
+  readonly exact?: boolean;
+  /** Budgets checked and whether they kept the token. */
+  readonly checked?: readonly (readonly [number, boolean])[];
 }
 
 /** One row of the decision table: why `method` kept or dropped the locked token. */
