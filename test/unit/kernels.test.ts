@@ -6,7 +6,7 @@ import { makeBundle } from '../../extension/core/bundle/validate.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
 import { rankDescending, topK } from '../../extension/core/numeric/ranking.ts';
 import { configureKernels, f32DotErrorBound, gemmNT, kernelPlan, type KernelPlan, planErrorBound, tsGemmNT } from '../../extension/core/numeric/gemm.ts';
-import { rowGram, rowGramLimits } from '../../extension/core/numeric/row-gram.ts';
+import { rowGram, rowGramLimits, speculativeRows } from '../../extension/core/numeric/row-gram.ts';
 import { maxMinSelect } from '../../extension/core/methods/divprune.ts';
 import { greedyDppRows, minMaxRelevance } from '../../extension/core/methods/dpp.ts';
 import { cosineRows, exactDot, forEachUpperBlock } from '../../extension/core/numeric/gram.ts';
@@ -458,5 +458,23 @@ test('uniform coverage scores equal the exhaustive nearest-kept distance on ever
       return 0 - best;
     });
     assert.deepEqual(res.scores, want, `${h}×${w} k=${k}`);
+  }
+});
+
+test('greedy DPP on speculative row batches: same picks and gains as on the whole Gram, far fewer rows', () => {
+  const n = 300;
+  const d = 40;
+  const m: Matrix = { rows: n, cols: d, data: clustered(n, d, 41, 9, 1.0) };
+  const r = minMaxRelevance(Array.from({ length: n }, (_, i) => Math.cos(i * 0.21)));
+  for (const plan of [F64, F32_ORT]) {
+    const u = cosineRows(m, null, plan);
+    const want = greedyDppRows(rowGram(u, plan), u.self, r, 40);
+    const spec = speculativeRows(u, plan, 8);
+    const got = greedyDppRows(spec, u.self, r, 40);
+    assert.deepEqual(got.order, want.order, plan.precision);
+    // Float32 rows from differently shaped GEMM calls may differ in the last bit.
+    const tol = plan.precision === 'f64' ? 1e-12 : 1e-5;
+    got.gains.forEach((g, i) => assert.ok(Math.abs(g - want.gains[i]) <= tol * want.gains[i] + 1e-15, `${plan.precision} gain ${i}`));
+    assert.ok(spec.computed() >= 40 && spec.computed() < n, `computed ${spec.computed()} rows`);
   }
 });

@@ -3,7 +3,7 @@ import { toArray } from '../numeric/ranking.ts';
 import { kernelPlan } from '../numeric/gemm.ts';
 import { cosineRows } from '../numeric/gram.ts';
 import { normalizeRows, rowNorms } from '../numeric/linalg.ts';
-import { rowGram } from '../numeric/row-gram.ts';
+import { rowGram, speculativeRows } from '../numeric/row-gram.ts';
 import { greedyDppRows, minMaxRelevance } from './dpp.ts';
 import { num } from './params.ts';
 import type { MethodInput, MethodSpec, Params, PruneResult } from './types.ts';
@@ -25,24 +25,34 @@ export function rawRelevance(input: MethodInput, sign: number): Float64Array {
     throw new InputError(`image_joint width ${img.cols} does not match text width ${txt.cols}; both must live in the CLIP joint space.`);
   }
   const t = normalizeRows(txt, 1e-12);
-  const inv = rowNorms(img).map((v) => 1 / Math.max(v, 1e-12));
+  const inv = rowNorms(img);
   const out = new Float64Array(img.rows);
   const dt = img.cols;
   const e = img.data;
   for (let i = 0; i < img.rows; i++) {
-    // (e_ik·inv_i) is the unit value normalizeRows would store; no normalised copy is made.
-    const f = inv[i];
+    // cos = (e_i·t̂_m)/max(‖e_i‖, eps): one scale per dot instead of a normalised copy of image_joint.
+    const f = 1 / Math.max(inv[i], 1e-12);
     const base = i * dt;
     let sum = 0;
     for (let m = 0; m < txt.rows; m++) {
-      let dot = 0;
-      for (let k = 0; k < dt; k++) dot += e[base + k] * f * t[m * dt + k];
-      sum += sign * dot;
+      const tb = m * dt;
+      let s0 = 0;
+      let s1 = 0;
+      let k = 0;
+      for (; k + 1 < dt; k += 2) {
+        s0 += e[base + k] * t[tb + k];
+        s1 += e[base + k + 1] * t[tb + k + 1];
+      }
+      if (k < dt) s0 += e[base + k] * t[tb + k];
+      sum += sign * ((s0 + s1) * f);
     }
     out[i] = sum / txt.rows;
   }
   return out;
 }
+
+/** Rows per speculative GEMM (the pick plus the 31 best current gains). */
+const SPECULATIVE_BATCH = 32;
 
 function alwaysKept(input: MethodInput): Set<number> {
   if (!input.has('always_keep')) return new Set();
@@ -66,7 +76,9 @@ function run(input: MethodInput, params: Params): PruneResult {
   const f = input.matrix('features');
   const plan = kernelPlan((pool.length * pool.length * f.cols) / 2);
   const u = cosineRows(f, pool, plan, 1e-12, 'cdpruner.rows');
-  const sel = greedyDppRows(rowGram(u, plan), u.self, rPool, t);
+  // Few picks among many tokens: rows in speculative batches beat the whole Gram (fewer products, O(batch·n) memory).
+  const rows = t * 4 < pool.length ? speculativeRows(u, plan, SPECULATIVE_BATCH) : rowGram(u, plan);
+  const sel = greedyDppRows(rows, u.self, rPool, t);
 
   const order = sel.order.map((i) => pool[i]);
   const keep = [...order, ...fixed].sort((a, b) => a - b);

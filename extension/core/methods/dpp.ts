@@ -1,6 +1,6 @@
 import { gemmNN, kernelPlan, kernelSettings, ORT_MIN_GEMV_MACS } from '../numeric/gemm.ts';
 import { cosineRows } from '../numeric/gram.ts';
-import { type RowGram, rowGram } from '../numeric/row-gram.ts';
+import { type RowSource, rowGram } from '../numeric/row-gram.ts';
 
 export interface DppSelection {
   /** Picks in order. */
@@ -49,7 +49,7 @@ export function greedyDpp(xn: Float64Array, n: number, d: number, r: Float64Arra
  * the reference; small ones are summed over t ascending in TypeScript, large ones by onnxruntime's
  * matrix–vector product (same terms, float64, its own summation order).
  */
-export function greedyDppRows(gram: RowGram, self: Float64Array, r: Float64Array, t: number): DppSelection {
+export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Array, t: number): DppSelection {
   const n = gram.n;
   const d2 = new Float64Array(n);
   for (let i = 0; i < n; i++) d2[i] = r[i] * self[i] * r[i];
@@ -58,6 +58,7 @@ export function greedyDppRows(gram: RowGram, self: Float64Array, r: Float64Array
   const proj = new Float64Array(n);
   const coef = new Float64Array(t);
   const picked = new Uint8Array(n);
+  const hint = { score: d2, skip: picked };
   const order: number[] = [];
   const gains: number[] = [];
   let exhaustedAt = -1;
@@ -72,7 +73,7 @@ export function greedyDppRows(gram: RowGram, self: Float64Array, r: Float64Array
     order.push(j);
     gains.push(gain);
     picked[j] = 1;
-    gram.row(j, row);
+    gram.row(j, row, hint);
     if (step * n >= ORT_MIN_GEMV_MACS && kernelSettings().backend !== 'ts') {
       // Σ_t c_t[j]·c_t as one float64 matrix–vector product (memory-bound: onnxruntime streams it faster).
       for (let s = 0; s < step; s++) coef[s] = c[s * n + j];

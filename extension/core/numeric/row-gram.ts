@@ -7,6 +7,7 @@
 import { type FloatArray, type KernelPlan, gemmNT } from './gemm.ts';
 import type { CosineRows, UpperBlock } from './gram.ts';
 import { staircaseRows } from './gram.ts';
+import { scratchF32 } from './scratch.ts';
 
 /** Memory budgets in bytes (float32 full: n ≤ 8,192; float32 staircase: n ≤ ≈ 22,000). */
 export const rowGramLimits = { fullBytes: 256 << 20, staircaseBytes: 1 << 31 };
@@ -41,7 +42,8 @@ export function rowGram(u: CosineRows, plan: KernelPlan, visit?: (b: UpperBlock)
   const layout: RowGramLayout =
     n * n * width <= rowGramLimits.fullBytes ? 'full' : starts[blocks] * width <= rowGramLimits.staircaseBytes ? 'staircase' : 'none';
   const alloc = (len: number): FloatArray => (f32 ? new Float32Array(len) : new Float64Array(len));
-  const full = layout === 'full' ? alloc(n * n) : null;
+  // The full layout reuses one retained buffer across runs (valid until the next rowGram call).
+  const full = layout === 'full' ? (f32 ? scratchF32('rowgram.full', n * n) : alloc(n * n)) : null;
   const stair = layout === 'staircase' ? alloc(starts[blocks]) : null;
   const scratch = layout !== 'staircase' && (full || visit) ? alloc(blockRows * n) : null;
   if (full || stair || visit) {
@@ -139,4 +141,93 @@ function mirrorBlock(block: FloatArray, i0: number, rows: number, cols: number, 
       }
     }
   }
+}
+
+/** What a row source may use to guess which rows come next: current scores and tokens never needed. */
+export interface RowHint {
+  readonly score: Float64Array;
+  readonly skip: Uint8Array;
+}
+
+/** Anything that yields cosine rows one at a time (a RowGram, or speculative batches). */
+export interface RowSource {
+  readonly n: number;
+  row(i: number, out: Float64Array, hint?: RowHint): Float64Array;
+}
+
+/**
+ * Rows computed on demand in batches: when row i is missing, it is computed together with the rows of the
+ * `batch − 1` best-scored tokens not yet computed (one GEMM), on the bet that greedy methods pick among
+ * their current top scores next. Only picked rows are ever needed, so far fewer products than the Gram's
+ * n²/2 are formed when k ≪ n, and memory stays O(batch·n). Each cached row is served once.
+ */
+export function speculativeRows(u: CosineRows, plan: KernelPlan, batch: number): RowSource & { readonly computed: () => number } {
+  const { n, d } = u;
+  const f32 = u.data instanceof Float32Array;
+  const cache = new Map<number, FloatArray>();
+  const a = f32 ? new Float32Array(batch * d) : new Float64Array(batch * d);
+  const prod = f32 ? new Float32Array(batch * n) : new Float64Array(batch * n);
+  const work = new Float64Array(n);
+  let computed = 0;
+  const fill = (i: number, hint?: RowHint): void => {
+    const ids = [i];
+    if (hint && batch > 1) {
+      // The (batch − 1) best-scored eligible tokens: threshold by quickselect, then take them in index order.
+      let m = 0;
+      for (let j = 0; j < n; j++) if (j !== i && !hint.skip[j] && !cache.has(j) && Number.isFinite(hint.score[j])) work[m++] = hint.score[j];
+      const want = Math.min(batch - 1, m);
+      if (want > 0) {
+        const kth = kthLargestOf(work.subarray(0, m), want);
+        for (let j = 0; j < n && ids.length <= want; j++) {
+          if (j === i || hint.skip[j] || cache.has(j)) continue;
+          if (hint.score[j] >= kth) ids.push(j);
+        }
+      }
+    }
+    for (let r = 0; r < ids.length; r++) a.set(u.data.subarray(ids[r] * d, (ids[r] + 1) * d), r * d);
+    const out = prod.subarray(0, ids.length * n);
+    gemmNT(plan, a.subarray(0, ids.length * d), ids.length, u.data, n, d, out);
+    computed += ids.length;
+    ids.forEach((id, r) => cache.set(id, out.slice(r * n, (r + 1) * n)));
+    // Bound the cache: rows that were guessed but not picked for a long time are dropped (recomputed if needed).
+    while (cache.size > 4 * batch) cache.delete(cache.keys().next().value as number);
+  };
+  return {
+    n,
+    computed: () => computed,
+    row(i, out, hint) {
+      if (!cache.has(i)) fill(i, hint);
+      const r = cache.get(i) as FloatArray;
+      cache.delete(i);
+      const pi = u.post[i];
+      for (let j = 0; j < n; j++) out[j] = r[j] * (pi * u.post[j]);
+      out[i] = u.self[i];
+      return out;
+    },
+  };
+}
+
+/** k-th largest of a scratch array (reordered). */
+function kthLargestOf(a: Float64Array, k: number): number {
+  const target = a.length - k;
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i] < pivot) i++;
+      while (a[j] > pivot) j--;
+      if (i <= j) {
+        const t = a[i];
+        a[i++] = a[j];
+        a[j--] = t;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  return a[target];
 }
