@@ -1,6 +1,7 @@
 import type { Matrix } from '../bundle/tensor.ts';
 import { type KernelPlan, kernelPlan, planErrorBound } from '../numeric/gemm.ts';
-import { type CosineRows, cosineRows, exactDot, forEachUpperBlock, gramSymmetric } from '../numeric/gram.ts';
+import { type CosineRows, cosineRows, exactDot, forEachUpperBlock, gramSymmetric, staircaseRows } from '../numeric/gram.ts';
+import { loadOrtGemm } from '../numeric/ort-gemm.ts';
 import { normalizeRows } from '../numeric/linalg.ts';
 
 export interface GPruneSettings {
@@ -111,6 +112,41 @@ function buildGraph(u: CosineRows, s: GPruneSettings, plan: KernelPlan): Graph {
   const hi = s.theta + eps;
   const lo = s.theta - eps;
   const maskBand = 1e-6 * s.temperature + eps;
+  const ort = plan.backend === 'ort' && u.data instanceof Float32Array ? loadOrtGemm() : null;
+  if (ort && u.data instanceof Float32Array) {
+    // Threshold inside the graph: only entries ≥ θ − ε come back, in row-major order. The product is
+    // scaled in float32 there, so the bound grows by a few units in the last place.
+    const epsT = eps + 8 * 2 ** -24;
+    const hiT = s.theta + epsT;
+    const post32 = Float32Array.from(post);
+    const data = u.data;
+    const d = u.d;
+    const blockRows = staircaseRows(n);
+    for (let i0 = 0; i0 < n; i0 += blockRows) {
+      const rows = Math.min(blockRows, n - i0);
+      const hits = ort.thresholdNT(data.subarray(i0 * d, (i0 + rows) * d), rows, data.subarray(i0 * d), n - i0, d, post32.subarray(i0, i0 + rows), post32.subarray(i0), s.theta - epsT - 2 ** -20);
+      const nnz = hits.values.length;
+      let e = 0;
+      for (let r = 0; r < rows; r++) {
+        const i = i0 + r;
+        start[i] = edges.count;
+        for (; e < nnz && hits.rows[e] === r; e++) {
+          const j = i0 + hits.cols[e];
+          if (j <= i) continue;
+          const v = hits.values[e];
+          if (v >= hiT && Math.abs(v) >= maskBand + 8 * 2 ** -24) {
+            edges.push(j, v);
+            continue;
+          }
+          rechecked++;
+          const x = exactDot(u, i, j);
+          if (isEdge(x, s)) edges.push(j, x);
+        }
+      }
+    }
+    start[n] = edges.count;
+    return { n, diag, start, col: edges.cols(), sim: edges.values(), selfEdge, rechecked };
+  }
   forEachUpperBlock(u, plan, (b) => {
     const data = b.data;
     for (let r = 0; r < b.rows; r++) {
