@@ -4,8 +4,9 @@
  * the host computed (possibly for another budget, which the views then say).
  */
 import type { Analysis, AnalysisEntry, SelectionKind } from '../extension/protocol.ts';
+import { ranksFromOrder } from '../extension/shared/ranking.ts';
 import { layoutFor, type Layout } from './layout.ts';
-import { finiteRange, isTopKOf, maskFromKeep, maskFromOrder, rankOrder, ranksFromOrder } from './rerank.ts';
+import { finiteRange, isTopKOf, maskFromKeep, maskFromOrder, rankOrder } from './rerank.ts';
 import { isRec, num, type Rec } from './trace.ts';
 
 export type OkEntry = Extract<AnalysisEntry, { status: 'ok' }>;

@@ -1,30 +1,14 @@
 /**
  * Budget changes for score-ranked methods, computed in the webview: sort once per method, then a new
- * budget is a prefix of that order (O(n) per change, no sort). Pure functions, no DOM.
+ * budget is a prefix of that order (O(n) per change, no sort). Pure functions, no DOM. The order and the
+ * rounding are the methods' own (extension/shared/).
  */
+import { rankDescending } from '../extension/shared/ranking.ts';
+import { pyRound } from '../extension/shared/rounding.ts';
 
-/** Token indices ordered by (score desc, index asc); NaN scores go last (project-wide tie-break). */
+/** Token indices in the project-wide order (score desc, index asc, NaN last), as a typed array. */
 export function rankOrder(scores: ArrayLike<number>): Int32Array {
-  const n = scores.length;
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((a, b) => {
-    const sa = scores[a];
-    const sb = scores[b];
-    const na = Number.isNaN(sa);
-    const nb = Number.isNaN(sb);
-    if (na || nb) return na === nb ? a - b : na ? 1 : -1;
-    if (sa !== sb) return sb > sa ? 1 : -1;
-    return a - b;
-  });
-  return order;
-}
-
-/** rank[i] = 0-based position of token i in `order`. */
-export function ranksFromOrder(order: Int32Array): Int32Array {
-  const rank = new Int32Array(order.length);
-  for (let r = 0; r < order.length; r++) rank[order[r]] = r;
-  return rank;
+  return Int32Array.from(rankDescending(scores));
 }
 
 /** Kept mask (1 = kept) for the first k tokens of `order`; k is clamped to [0, n]. Reuses `out` when given. */
@@ -98,15 +82,6 @@ export function finiteRange(values: ArrayLike<number>): { min: number; max: numb
     }
   }
   return min <= max ? { min, max } : { min: 0, max: 0 };
-}
-
-/** Python's round(): half to even (the codebook code's rounding). */
-export function pyRound(x: number): number {
-  const f = Math.floor(x);
-  const diff = x - f;
-  if (diff > 0.5) return f + 1;
-  if (diff < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
 }
 
 /**

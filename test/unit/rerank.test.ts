@@ -5,7 +5,9 @@ import { readBundle } from '../../extension/core/bundle/io.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
 import { rankDescending } from '../../extension/core/numeric/ranking.ts';
 import { mulberry32 } from '../../models/onnx/builder.ts';
-import { codebookMask, countKept, finiteRange, isTopKOf, jaccard, keepCounts, keepFromMask, maskFromKeep, maskFromOrder, pyRound, rankOrder, ranksFromOrder } from '../../webview/rerank.ts';
+import { ranksFromOrder } from '../../extension/shared/ranking.ts';
+import { pyRound } from '../../extension/shared/rounding.ts';
+import { codebookMask, countKept, finiteRange, isTopKOf, jaccard, keepCounts, keepFromMask, maskFromKeep, maskFromOrder, rankOrder } from '../../webview/rerank.ts';
 import { ORACLE_DIR } from '../helpers/paths.ts';
 
 function scoresWithTies(n: number, seed: number): number[] {

@@ -1,20 +1,7 @@
-/**
- * Indices sorted by (score desc, index asc) — the project-wide tie-break (ARCHITECTURE.md).
- * NaN scores sort last.
- */
-export function rankDescending(scores: ArrayLike<number>): number[] {
-  const idx = Array.from({ length: scores.length }, (_, i) => i);
-  idx.sort((a, b) => {
-    const sa = scores[a];
-    const sb = scores[b];
-    const na = Number.isNaN(sa);
-    const nb = Number.isNaN(sb);
-    if (na || nb) return na === nb ? a - b : na ? 1 : -1;
-    if (sa !== sb) return sb > sa ? 1 : -1;
-    return a - b;
-  });
-  return idx;
-}
+import { rankDescending } from '../../shared/ranking.ts';
+
+// The order itself lives in extension/shared/ (the webview re-ranks with it too); re-exported for the core.
+export { rankDescending, ranksFromOrder, ranksOf } from '../../shared/ranking.ts';
 
 /** Indices sorted by (score asc, index asc). */
 export function rankAscending(scores: ArrayLike<number>): number[] {
@@ -88,16 +75,6 @@ export function toArray(a: ArrayLike<number>): number[] {
 
 export function sortedAscending(indices: Iterable<number>): number[] {
   return Array.from(indices).sort((a, b) => a - b);
-}
-
-/** rank[i] = position of token i in the (score desc, index asc) order, 0-based. */
-export function ranksOf(scores: ArrayLike<number>): Int32Array {
-  const order = rankDescending(scores);
-  const rank = new Int32Array(scores.length);
-  order.forEach((tok, r) => {
-    rank[tok] = r;
-  });
-  return rank;
 }
 
 /** First index of the maximum (PyTorch argmax semantics); -1 for an empty array. Skips NaN. */

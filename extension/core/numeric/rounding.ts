@@ -1,13 +1,2 @@
-/** Python 3 `round(x)`: round half to even. Needed for bit-exact DivPrune / FastV / codebook counts. */
-export function pyRound(x: number): number {
-  const f = Math.floor(x);
-  const diff = x - f;
-  if (diff > 0.5) return f + 1;
-  if (diff < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
-}
-
-/** ⌊x + ½⌋, the round-half-up used throughout F³A (§4.3). */
-export function roundHalfUp(x: number): number {
-  return Math.floor(x + 0.5);
-}
+// Moved to extension/shared/ (the webview uses them too); re-exported for the core's imports.
+export { pyRound, roundHalfUp } from '../../shared/rounding.ts';
