@@ -198,6 +198,16 @@ export class GPruneFlowView implements View {
     this.play.setAttribute('aria-pressed', String(this.timer !== null));
   }
 
+  /** One edge as a straight line between its nodes' positions. */
+  private strokeEdge(ctx: CanvasRenderingContext2D, e: EdgeList, id: number): void {
+    const [x0, y0] = this.pos(e.src[id]);
+    const [x1, y1] = this.pos(e.dst[id]);
+    ctx.beginPath();
+    ctx.moveTo(x0, y0);
+    ctx.lineTo(x1, y1);
+    ctx.stroke();
+  }
+
   private pos(i: number): [number, number] {
     if (this.forcePos && this.ctx.store.state.gpruneForce) {
       const pad = 10;
@@ -312,12 +322,7 @@ export class GPruneFlowView implements View {
         for (let q = 0; q < Math.min(k, list.length); q++) {
           const id = list[q];
           ctx.globalAlpha = 0.08 + 0.5 * (maxW > 0 ? e.w[id] / maxW : 0);
-          const [x0, y0] = this.pos(e.src[id]);
-          const [x1, y1] = this.pos(e.dst[id]);
-          ctx.beginPath();
-          ctx.moveTo(x0, y0);
-          ctx.lineTo(x1, y1);
-          ctx.stroke();
+          this.strokeEdge(ctx, e, id);
         }
       }
       ctx.globalAlpha = 1;
@@ -328,14 +333,7 @@ export class GPruneFlowView implements View {
       ctx.lineWidth = 2;
       for (const [list, color] of [[data.out[sel], theme.accent], [data.into[sel], theme.focus]] as const) {
         ctx.strokeStyle = color;
-        for (const id of list) {
-          const [x0, y0] = this.pos(e.src[id]);
-          const [x1, y1] = this.pos(e.dst[id]);
-          ctx.beginPath();
-          ctx.moveTo(x0, y0);
-          ctx.lineTo(x1, y1);
-          ctx.stroke();
-        }
+        for (const id of list) this.strokeEdge(ctx, e, id);
       }
     }
     const table = lut('viridis');
