@@ -4,28 +4,25 @@
  * computes for a real analysis and posts the user's actions back.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as esbuild from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { AnalysisCache } from '../../extension/core/analyze/cache.ts';
 import { runAnalysis } from '../../extension/core/analyze/pipeline.ts';
 import type { AnalyzeRequest } from '../../extension/core/analyze/types.ts';
 import { decisionsState } from '../../extension/host/decisions-model.ts';
-import { pageHtml } from '../../extension/host/html.ts';
 import { Session } from '../../extension/host/session.ts';
 import { thumbnailDataUrl } from '../../extension/host/thumbnail.ts';
 import type { DecisionsViewState } from '../../extension/protocol.ts';
+import { collectProblems, launchChromium } from '../helpers/browser.ts';
+import { servePage, type PageServer } from '../helpers/page-server.ts';
 import { ORACLE_DIR, PHOTOS_DIR, REPO } from '../helpers/paths.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(REPO, 'test-output', 'decisions-view');
 let browser: Browser;
-let server: Server;
-let origin = '';
+let server: PageServer;
 let state: DecisionsViewState;
 
 const NONCE = 'testNonce123';
@@ -49,7 +46,6 @@ body.vscode-high-contrast { --vscode-foreground: #ffffff; --vscode-descriptionFo
 `;
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install chromium)`);
   await esbuild.build({ entryPoints: [join(REPO, 'webview/decisions.ts')], bundle: true, platform: 'browser', format: 'iife', target: 'es2022', outfile: join(REPO, 'dist/decisions.js'), logLevel: 'warning' });
   mkdirSync(SHOTS, { recursive: true });
   const req: AnalyzeRequest = { image: null, bundlePath: join(ORACLE_DIR, 'oracle_f03_8x8x32.npz'), question: '', model: null, methods: 'all', budget: null, params: {}, provider: 'cpu', threads: 0, codebookPath: null };
@@ -57,46 +53,26 @@ before(async () => {
   s.locked = 19;
   s.thumbnail = await thumbnailDataUrl(join(PHOTOS_DIR, 'chelsea.png'));
   state = decisionsState([s], s.id);
-  server = createServer((rq, res) => {
-    const url = rq.url ?? '/';
-    if (url === '/') {
-      const page = pageHtml({ cspSource: origin, script: `${origin}/dist/decisions.js`, styles: [`${origin}/test-theme.css`, `${origin}/media/decisions.css`], nonce: NONCE, title: 'Decisions' });
-      res.writeHead(200, { 'content-type': 'text/html' });
-      res.end(page.replace('<body>', `<body>\n    <script nonce="${NONCE}">${API}</script>`));
-      return;
-    }
-    if (url === '/test-theme.css') {
-      res.writeHead(200, { 'content-type': 'text/css' });
-      res.end(THEME_CSS);
-      return;
-    }
-    const file = url === '/dist/decisions.js' ? join(REPO, 'dist/decisions.js') : url === '/media/decisions.css' ? join(REPO, 'media/decisions.css') : null;
-    if (!file) {
-      // favicon.ico and anything else: nothing to load, and no 404 noise in the console.
-      res.writeHead(204).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'text/css' });
-    res.end(readFileSync(file));
+  server = await servePage({
+    script: '/dist/decisions.js',
+    styles: ['/test-theme.css', '/media/decisions.css'],
+    api: API,
+    nonce: NONCE,
+    title: 'Decisions',
+    files: { '/dist/decisions.js': join(REPO, 'dist/decisions.js'), '/media/decisions.css': join(REPO, 'media/decisions.css'), '/test-theme.css': { css: THEME_CSS } },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await server?.close();
 });
 
 test('renders every method row for the locked token and posts lock / step / search / export', async () => {
   const page = await browser.newPage({ viewport: { width: 420, height: 900 } });
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(e.message));
-  await page.goto(`${origin}/`);
+  const problems = collectProblems(page);
+  await page.goto(`${server.origin}/`);
   await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
   await page.evaluate((s) => window.postMessage({ type: 'state', state: s }, '*'), state);
   await page.waitForSelector('[data-testid="decision-row"]');
@@ -162,12 +138,8 @@ async function searchedState(): Promise<{ state: DecisionsViewState; first: numb
 
 test('fits a 300 px side bar: no sideways scrolling, every cell and the whole reason visible, keyboard reachable, in each theme', async () => {
   const page = await browser.newPage({ viewport: { width: 300, height: 1000 } });
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  await page.goto(`${origin}/`);
+  const problems = collectProblems(page);
+  await page.goto(`${server.origin}/`);
   await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
   const narrow = await searchedState();
   await page.evaluate((s) => window.postMessage({ type: 'state', state: s.state }, '*'), narrow);

@@ -4,68 +4,50 @@
  * `ready`, accept the host's `init` (scores as ArrayBuffers) and draw, with no CSP violations.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import * as esbuild from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { AnalysisCache } from '../../extension/core/analyze/cache.ts';
 import { runAnalysis } from '../../extension/core/analyze/pipeline.ts';
 import type { AnalyzeRequest } from '../../extension/core/analyze/types.ts';
-import { pageHtml } from '../../extension/host/html.ts';
 import { packAnalysis, PROTOCOL_VERSION, type Analysis, type PackedScores } from '../../extension/protocol.ts';
+import { collectProblems, launchChromium } from '../helpers/browser.ts';
+import { servePage, type PageServer } from '../helpers/page-server.ts';
 import { ORACLE_DIR, REPO } from '../helpers/paths.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const NONCE = 'panelNonce42';
 const API = `const acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), getState: () => undefined, setState: () => {} }); window.__posted = [];`;
 let browser: Browser;
-let server: Server;
-let origin = '';
+let server: PageServer;
 let packed: { analysis: Analysis; scores: PackedScores };
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install chromium)`);
   await esbuild.build({ entryPoints: [join(REPO, 'webview/main.ts')], bundle: true, platform: 'browser', format: 'iife', target: 'es2022', outfile: join(REPO, 'dist/webview.js'), logLevel: 'warning' });
   const req: AnalyzeRequest = { image: null, bundlePath: join(ORACLE_DIR, 'oracle_f03_8x8x32.npz'), question: '', model: null, methods: 'all', budget: null, params: {}, provider: 'cpu', threads: 0, codebookPath: null };
   packed = packAnalysis((await runAnalysis(req, {}, { cache: new AnalysisCache() })).analysis);
-  server = createServer((rq, res) => {
-    const url = rq.url ?? '/';
-    if (url === '/') {
-      const page = pageHtml({ cspSource: origin, script: `${origin}/dist/webview.js`, styles: [`${origin}/media/webview.css`], nonce: NONCE, title: 'PruneLens' });
-      res.writeHead(200, { 'content-type': 'text/html' });
-      res.end(page.replace('<body>', `<body>\n    <script nonce="${NONCE}">${API}</script>`));
-      return;
-    }
-    const file = url === '/dist/webview.js' ? join(REPO, 'dist/webview.js') : url === '/media/webview.css' ? join(REPO, 'media/webview.css') : null;
-    if (!file) {
-      res.writeHead(204).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': file.endsWith('.js') ? 'text/javascript' : 'text/css' });
-    res.end(readFileSync(file));
+  server = await servePage({
+    script: '/dist/webview.js',
+    styles: ['/media/webview.css'],
+    api: API,
+    nonce: NONCE,
+    title: 'PruneLens',
+    files: { '/dist/webview.js': join(REPO, 'dist/webview.js'), '/media/webview.css': join(REPO, 'media/webview.css') },
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   mkdirSync(join(REPO, 'test-output', 'screenshots'), { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await server?.close();
 });
 
 test('the inspector bundle finds the VS Code API, posts ready, and draws the analysis the host sends', async () => {
   const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(e.message));
-  await page.goto(`${origin}/`);
+  const problems = collectProblems(page);
+  await page.goto(`${server.origin}/`);
   await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'), undefined, { timeout: 10_000 });
   const ready = await page.evaluate(() => (window as unknown as { __posted: { type: string }[] }).__posted.filter((m) => m.type === 'ready'));
   assert.deepEqual(ready, [{ type: 'ready', protocol: PROTOCOL_VERSION }], 'exactly one ready');

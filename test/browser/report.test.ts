@@ -10,16 +10,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as esbuild from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { AnalysisEntry } from '../../extension/core/analysis.ts';
 import { updateSection, table } from '../../bench/markdown.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { REPO } from '../helpers/paths.ts';
 import { FIXTURE_BUDGET, writeFixtures, type Fixtures } from './make-fixture.ts';
 
 const OUT = join(REPO, 'test-output');
 const SHOTS = join(OUT, 'screenshots');
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const VIEWS = ['heatmap', 'compare', 'gprune', 'f3a', 'codebook'] as const;
 
 let browser: Browser;
@@ -119,12 +118,11 @@ function pixelDiffFraction(a: Uint8Array, b: Uint8Array): number {
 }
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install chromium)`);
   // Same options as esbuild.mjs's browser bundle, built alone so the test does not depend on the other bundles.
   await esbuild.build({ entryPoints: [join(REPO, 'webview/main.ts')], bundle: true, platform: 'browser', format: 'iife', target: 'es2022', outfile: join(REPO, 'dist/webview.js'), logLevel: 'warning' });
   fx = await writeFixtures(OUT);
   mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -10,11 +10,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { Analysis, AnalysisEntry } from '../../extension/core/analysis.ts';
 import { decisionsToCsv } from '../../extension/core/decisions/csv.ts';
 import { disagreements, stepDisagreement } from '../../extension/core/decisions/disagreements.ts';
@@ -23,32 +22,22 @@ import { Session } from '../../extension/host/session.ts';
 import { loadSession, outcomeFromSaved } from '../../extension/host/store.ts';
 import { unpackAnalysis, type DecisionsViewState, type HostToWebview, type TokenDecision } from '../../extension/protocol.ts';
 import * as fake from '../helpers/fake-vscode.ts';
+import { loadBundledExtension, type BundledExtension } from '../helpers/host-bundle.ts';
+import { collectProblems, launchChromium } from '../helpers/browser.ts';
 import { PHOTOS_DIR, REPO } from '../helpers/paths.ts';
+import { until } from '../helpers/wait.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SHOTS = join(REPO, 'test-output', 'screenshots');
 const CDN = 'https://fake.vscode-cdn.net';
 const PHOTO = join(PHOTOS_DIR, 'chelsea.png');
 const QUESTION = 'where is the cat?';
 
-interface Ext {
-  activate(ctx: unknown): void;
-  deactivate(): Promise<void>;
-}
 type Ok = Extract<AnalysisEntry, { status: 'ok' }>;
 
 const storage = mkdtempSync(join(tmpdir(), 'prunelens-side-'));
 const { recorder } = fake;
-const ctx = {
-  subscriptions: [] as { dispose(): void }[],
-  extensionUri: fake.Uri.file(REPO),
-  globalStorageUri: fake.Uri.file(join(storage, 'global')),
-  workspaceState: fake.memento(),
-  globalState: fake.memento(),
-  extension: { packageJSON: JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as unknown },
-};
-let ext: Ext;
+const ctx = fake.extensionContext(storage);
+let ext: BundledExtension;
 let browser: Browser;
 let panelPage: Page;
 let sidePage: Page;
@@ -116,10 +105,7 @@ body { background: var(--vscode-sideBar-background); }`;
 /** Opens the page the host wrote for `webview` in Chromium and wires both directions. */
 async function openWebview(webview: fake.FakeWebview, name: string, viewport: { width: number; height: number }): Promise<Page> {
   const page = await browser.newPage({ viewport, deviceScaleFactor: 1 });
-  page.on('pageerror', (e) => problems.push(`${name}: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`${name}: ${m.text()}`);
-  });
+  collectProblems(page, problems, `${name}: `);
   // Host → page: every postMessage of the fake webview is delivered to the page, in order.
   const post = webview.postMessage.bind(webview);
   webview.postMessage = (m: unknown): Promise<boolean> => {
@@ -149,17 +135,6 @@ async function openWebview(webview: fake.FakeWebview, name: string, viewport: { 
 
 // ------------------------------------------------------------------ helpers
 
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
-
-async function until<T>(what: string, probe: () => T | undefined | null | false, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await settle();
-  }
-}
 
 function hostState(): DecisionsViewState | undefined {
   const states = view.webview.posted.filter((m) => (m as { type?: string }).type === 'state') as { state: DecisionsViewState }[];
@@ -264,16 +239,11 @@ function documentedColumns(): string[] {
 // ------------------------------------------------------------------ set-up
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing (apt-get install chromium)`);
   execFileSync('node', ['esbuild.mjs'], { cwd: REPO, stdio: 'inherit' });
   mkdirSync(SHOTS, { recursive: true });
-  const M = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string; _cache: Record<string, unknown> };
-  const resolve = M._resolveFilename;
-  M._resolveFilename = (request, ...rest) => (request === 'vscode' ? 'vscode-stand-in' : resolve(request, ...rest));
-  M._cache['vscode-stand-in'] = { id: 'vscode-stand-in', filename: 'vscode-stand-in', loaded: true, exports: fake };
-  ext = createRequire(import.meta.url)(join(REPO, 'dist', 'extension.cjs')) as Ext;
+  ext = loadBundledExtension();
   ext.activate(ctx);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  browser = await launchChromium();
 });
 
 after(async () => {

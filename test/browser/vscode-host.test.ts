@@ -10,18 +10,18 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as esbuild from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { Analysis } from '../../extension/core/analysis.ts';
 import { readBundle } from '../../extension/core/bundle/io.ts';
 import { getMethod } from '../../extension/core/methods/registry.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
 import { resultEntry as okEntry } from '../../extension/core/analyze/entries.ts';
 import { validateWebviewMessage, PROTOCOL_VERSION } from '../../extension/protocol.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { ORACLE_DIR, REPO } from '../helpers/paths.ts';
 import { oracleAnalysis, ORACLE_CASE } from './make-fixture.ts';
 
 const OUT = join(REPO, 'test-output');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let browser: Browser;
 let page: Page;
@@ -99,7 +99,7 @@ before(async () => {
   mkdirSync(OUT, { recursive: true });
   const file = join(OUT, 'vscode-sim.html');
   writeFileSync(file, html);
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => {

@@ -3,8 +3,9 @@
  * serializer and webview view to run in plain Node, with every call recorded for assertions. It is not
  * VS Code (the code-server E2E covers that); it checks the host's own wiring and messages.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { REPO } from './paths.ts';
 
 export class Uri {
   private constructor(
@@ -304,5 +305,17 @@ export function memento(): { get<T>(key: string, d?: T): T | undefined; update(k
       return Promise.resolve();
     },
     keys: () => [...m.keys()],
+  };
+}
+
+/** The ExtensionContext the host activates with: this repository as the extension, storage under `storage`. */
+export function extensionContext(storage: string) {
+  return {
+    subscriptions: [] as { dispose(): void }[],
+    extensionUri: Uri.file(REPO),
+    globalStorageUri: Uri.file(join(storage, 'global')),
+    workspaceState: memento(),
+    globalState: memento(),
+    extension: { packageJSON: JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as unknown },
   };
 }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { resultJson } from '../../extension/cli/prune.ts';
 import type { JsonObject, JsonValue } from '../../extension/core/json.ts';
-import { assertClose, oracleRtol, type OracleRecord } from './oracle.ts';
+import { prune } from '../../extension/core/methods/prune.ts';
+import type { PruneResult } from '../../extension/core/methods/types.ts';
+import { assertClose, oracleRtol, recordsFor, type OracleCase, type OracleRecord } from './oracle.ts';
 
 /** How an oracle record is replayed through `prunelens prune`: method id, --param and --input values. */
 export interface Replay {
@@ -69,4 +72,35 @@ export function assertMatchesRecord(actual: JsonObject, r: OracleRecord, where: 
       assert.deepEqual(got, expected, `${where}.${field}`);
     }
   }
+}
+
+/** Flags of the oracle run, not output fields (for the field-by-field comparison below). */
+const RUN_FLAGS = new Set(['method', 'params', 'f32_vs_f64_max_rel_dev', 'perturbation_agrees', 'keep_set_robust', 'float64_agrees']);
+
+/** Every output field of an oracle record in a result's `output`: `floatFields` to the record's tolerance, the rest exactly. */
+export function assertOutputFields(output: JsonObject, r: OracleRecord, where: string, floatFields: ReadonlySet<string>): void {
+  for (const [field, expected] of Object.entries(r)) {
+    if (RUN_FLAGS.has(field)) continue;
+    assert.ok(field in output, `${where}: missing ${field}`);
+    if (floatFields.has(field)) assertClose(output[field], expected, oracleRtol(r, field), 1e-6, `${where} ${field}`);
+    else assert.deepEqual(output[field], expected, `${where} ${field}`);
+  }
+}
+
+/**
+ * Replays every oracle record of `method` (at least `min`, each agreeing with float64) through `prune`,
+ * checks the `prune --json` fields against it, and hands each result to `check` for the method's own checks.
+ */
+export function replayRecords(method: string, min: number, check: (res: PruneResult, r: OracleRecord, where: string, c: OracleCase) => void = () => {}): { c: OracleCase; r: OracleRecord }[] {
+  const records = recordsFor(method);
+  assert.ok(records.length >= min, `${records.length} ${method} records, expected at least ${min}`);
+  for (const { c, r } of records) {
+    assert.equal(r.float64_agrees, true);
+    const rep = replayOf(r);
+    const res = prune(c.bundle, rep.method, rep.params);
+    const where = `${c.name} ${JSON.stringify(r.params)}`;
+    assertMatchesRecord(resultJson(res), r, where);
+    check(res, r, where, c);
+  }
+  return records;
 }

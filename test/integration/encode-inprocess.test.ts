@@ -11,6 +11,7 @@ import { closeEncoder, createSession, encodeImage, fullWidthClsAttention, openEn
 import { decodeImage, loadPreprocessorConfig, preprocess } from '../../extension/core/runtime/image/index.ts';
 import { resolveModel } from '../../extension/core/runtime/model-folder.ts';
 import { loadTokenizer } from '../../extension/core/runtime/tokenizer.ts';
+import { maxAbsDiff } from '../helpers/arrays.ts';
 import { PHOTOS_DIR, SHARED } from '../helpers/paths.ts';
 
 // The in-process encoder end to end (real decode, preprocessing and tokenizer), checked value by value
@@ -20,13 +21,6 @@ const TEMPLATE = join(SHARED, 'models', 'clip-vit-base-patch32');
 const PHOTO = join(PHOTOS_DIR, 'chelsea.png');
 const QUESTION = 'What is the cat looking at?';
 const TOL = 2e-4;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length mismatch');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 function normaliseRows(x: Float64Array, cols: number): Float64Array {
   const out = new Float64Array(x.length);

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -13,33 +12,18 @@ import { readBundle } from '../../extension/core/bundle/io.ts';
 import { serializeNpy } from '../../extension/core/bundle/npy.ts';
 import type { DecisionsViewState, HostToWebview } from '../../extension/protocol.ts';
 import * as fake from '../helpers/fake-vscode.ts';
+import { loadBundledExtension, type BundledExtension } from '../helpers/host-bundle.ts';
 import { ORACLE_DIR, PHOTOS_DIR, REPO, SHARED } from '../helpers/paths.ts';
-
-interface Ext {
-  activate(ctx: unknown): void;
-  deactivate(): Promise<void>;
-}
+import { settle, until } from '../helpers/wait.ts';
 
 const storage = mkdtempSync(join(tmpdir(), 'prunelens-host-'));
 const { recorder } = fake;
-let ext: Ext;
-const ctx = {
-  subscriptions: [] as { dispose(): void }[],
-  extensionUri: fake.Uri.file(REPO),
-  globalStorageUri: fake.Uri.file(join(storage, 'global')),
-  workspaceState: fake.memento(),
-  globalState: fake.memento(),
-  extension: { packageJSON: JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as unknown },
-};
+let ext: BundledExtension;
+const ctx = fake.extensionContext(storage);
 
 before(() => {
   execFileSync('node', ['esbuild.mjs'], { cwd: REPO, stdio: 'inherit' });
-  // dist/extension.cjs requires 'vscode': hand it the stand-in.
-  const M = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string; _cache: Record<string, unknown> };
-  const resolve = M._resolveFilename;
-  M._resolveFilename = (request, ...rest) => (request === 'vscode' ? 'vscode-stand-in' : resolve(request, ...rest));
-  M._cache['vscode-stand-in'] = { id: 'vscode-stand-in', filename: 'vscode-stand-in', loaded: true, exports: fake };
-  ext = createRequire(import.meta.url)(join(REPO, 'dist', 'extension.cjs')) as Ext;
+  ext = loadBundledExtension();
   ext.activate(ctx);
 });
 
@@ -49,17 +33,6 @@ after(async () => {
   rmSync(storage, { recursive: true, force: true });
 });
 
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
-
-async function until<T>(what: string, probe: () => T | undefined | null | false, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await settle();
-  }
-}
 
 const posted = (w: fake.FakeWebview, type: string): HostToWebview[] => w.posted.filter((m): m is HostToWebview => (m as { type?: string }).type === type);
 

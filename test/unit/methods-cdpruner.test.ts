@@ -3,24 +3,14 @@ import assert from 'node:assert/strict';
 import { makeTensor } from '../../extension/core/bundle/tensor.ts';
 import type { Tensor } from '../../extension/core/bundle/tensor.ts';
 import type { TokenBundle } from '../../extension/core/bundle/types.ts';
-import { makeBundle } from '../../extension/core/bundle/validate.ts';
 import { InputError, MissingInputError } from '../../extension/core/errors.ts';
 import { cdpruner } from '../../extension/core/methods/cdpruner.ts';
 import { greedyDpp, minMaxRelevance } from '../../extension/core/methods/dpp.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
 import { normalizeRows } from '../../extension/core/numeric/linalg.ts';
-import { assertClose, loadOracleCase, oracleRtol, recordsFor } from '../helpers/oracle.ts';
-
-const META = { source: 'test', model: '', weightsKind: 'synthetic' as const, layer: null, extra: {} };
-
-/** ALGORITHMS.md §8 toy: X[i,k] = sin(0.7i + 1.3k) + 0.1·cos(i·k) + 0.5·[i mod 4 < 2]·cos(0.3k). */
-function toyX(): Float64Array {
-  const x = new Float64Array(16 * 8);
-  for (let i = 0; i < 16; i++) {
-    for (let k = 0; k < 8; k++) x[i * 8 + k] = Math.sin(0.7 * i + 1.3 * k) + 0.1 * Math.cos(i * k) + 0.5 * (i % 4 < 2 ? 1 : 0) * Math.cos(0.3 * k);
-  }
-  return x;
-}
+import { assertClose, loadOracleCase, recordsFor } from '../helpers/oracle.ts';
+import { assertOutputFields } from '../helpers/oracle-replay.ts';
+import { bundleOf, toyFeatures, toyX } from '../helpers/toy.ts';
 
 /**
  * The toy with a CLIP side whose official relevance (sign −1) is cos(0.4i): one text vector t = (1,0) and
@@ -38,7 +28,7 @@ function toyBundle(extra: Record<string, Tensor> = {}): TokenBundle {
     text: makeTensor('float64', [1, 2], Float64Array.from([1, 0])),
     ...extra,
   };
-  return makeBundle(new Map(Object.entries(arrays)), META);
+  return bundleOf(arrays);
 }
 
 const TOY_ORDER = [0, 15, 13, 2, 3];
@@ -129,7 +119,6 @@ test('relevance_sign +1 mirrors the min–max relevance: r₊ + r₋ = 1 + 2e-6/
   plus.forEach((p, i) => assert.ok(Math.abs(p + minus[i] - (1 + 2e-6 / span)) < 1e-12, `token ${i}`));
 });
 
-const META_FIELDS = new Set(['method', 'params', 'f32_vs_f64_max_rel_dev', 'perturbation_agrees', 'keep_set_robust', 'float64_agrees']);
 const FLOAT_FIELDS = new Set(['gains', 'relevance']);
 
 test('every cdpruner oracle record: K, order, keep exact; gains and relevance within tolerance', () => {
@@ -138,12 +127,7 @@ test('every cdpruner oracle record: K, order, keep exact; gains and relevance wi
   for (const { c, r } of records) {
     const res = prune(c.bundle, 'cdpruner', r.params);
     const where = `${c.name} ${JSON.stringify(r.params)}`;
-    for (const [field, expected] of Object.entries(r)) {
-      if (META_FIELDS.has(field)) continue;
-      assert.ok(field in res.output, `${where}: missing ${field}`);
-      if (FLOAT_FIELDS.has(field)) assertClose(res.output[field], expected, oracleRtol(r, field), 1e-6, `${where} ${field}`);
-      else assert.deepEqual(res.output[field], expected, `${where} ${field}`);
-    }
+    assertOutputFields(res.output, r, where, FLOAT_FIELDS);
     assert.deepEqual(res.keep, r.keep, where);
   }
 });
@@ -158,7 +142,7 @@ test('missing text or image_joint is a MissingInputError that says what is neede
     () => prune(b, 'cdpruner', { visual_token_num: 4 }, { image_joint: null }),
     (e: unknown) => e instanceof MissingInputError && /needs image_joint/.test(e.message),
   );
-  const featuresOnly = makeBundle(new Map([['features', makeTensor('float64', [16, 8], toyX())]]), META);
+  const featuresOnly = bundleOf({ features: toyFeatures() });
   assert.throws(() => prune(featuresOnly, 'cdpruner', {}), MissingInputError);
 });
 

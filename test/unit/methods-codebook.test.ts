@@ -2,47 +2,30 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeTensor } from '../../extension/core/bundle/tensor.ts';
 import type { TokenBundle } from '../../extension/core/bundle/types.ts';
-import { makeBundle } from '../../extension/core/bundle/validate.ts';
 import { InputError, MissingInputError } from '../../extension/core/errors.ts';
 import { codebook } from '../../extension/core/methods/codebook.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
-import { resultJson } from '../../extension/cli/prune.ts';
-import { loadOracleCase, recordsFor } from '../helpers/oracle.ts';
-import { assertMatchesRecord, replayOf } from '../helpers/oracle-replay.ts';
+import { loadOracleCase } from '../helpers/oracle.ts';
+import { replayRecords } from '../helpers/oracle-replay.ts';
+import { bundleOf, toyX } from '../helpers/toy.ts';
 
 /** §8 toy: X as in ALGORITHMS.md, prototypes P = [X[3] + 0.05, X[9] − 0.05]. */
 function toyBundle(): TokenBundle {
-  const x = new Float64Array(16 * 8);
-  for (let i = 0; i < 16; i++) {
-    for (let k = 0; k < 8; k++) x[i * 8 + k] = Math.sin(0.7 * i + 1.3 * k) + 0.1 * Math.cos(i * k) + (i % 4 < 2 ? 0.5 * Math.cos(0.3 * k) : 0);
-  }
+  const x = toyX();
   const p = new Float64Array(2 * 8);
   for (let k = 0; k < 8; k++) {
     p[k] = x[3 * 8 + k] + 0.05;
     p[8 + k] = x[9 * 8 + k] - 0.05;
   }
-  return makeBundle(
-    new Map([
-      ['features', makeTensor('float64', [16, 8], x)],
-      ['codebook', makeTensor('float64', [2, 8], p)],
-    ]),
-    { source: 'toy', model: '', weightsKind: 'synthetic', layer: null, extra: {} },
-  );
+  return bundleOf({ features: makeTensor('float64', [16, 8], x), codebook: makeTensor('float64', [2, 8], p) });
 }
 
 test('codebook reproduces every oracle record, modes A–D', () => {
-  const records = recordsFor('codebook');
-  assert.ok(records.length >= 30);
-  assert.deepEqual(new Set(records.map(({ r }) => r.params.mode)), new Set(['A', 'B', 'C', 'D']));
-  for (const { c, r } of records) {
-    assert.equal(r.float64_agrees, true);
-    const rep = replayOf(r);
-    const res = prune(c.bundle, rep.method, rep.params);
-    const where = `${c.name} ${JSON.stringify(r.params)}`;
-    assertMatchesRecord(resultJson(res), r, where);
+  const records = replayRecords('codebook', 30, (res, r, where) => {
     assert.deepEqual(res.keep, r.keep, where);
     (res.scores as number[]).forEach((s, i) => assert.equal(s, -(res.output.r as number[])[i]));
-  }
+  });
+  assert.deepEqual(new Set(records.map(({ r }) => r.params.mode)), new Set(['A', 'B', 'C', 'D']));
 });
 
 test('codebook §8 toy: max-cosine r, mode A (tau 0.8) and mode B (tau 0.5)', () => {

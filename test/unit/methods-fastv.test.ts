@@ -5,28 +5,20 @@ import { makeBundle } from '../../extension/core/bundle/validate.ts';
 import { InputError, MissingInputError } from '../../extension/core/errors.ts';
 import { fastv } from '../../extension/core/methods/fastv.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
-import { resultJson } from '../../extension/cli/prune.ts';
 import { pyRound } from '../../extension/core/numeric/rounding.ts';
-import { loadOracleCase, recordsFor } from '../helpers/oracle.ts';
-import { assertMatchesRecord, replayOf } from '../helpers/oracle-replay.ts';
+import { loadOracleCase } from '../helpers/oracle.ts';
+import { replayRecords } from '../helpers/oracle-replay.ts';
 
 test('fastv reproduces every oracle record (R with half-even rounding, and attention_rank)', () => {
-  const records = recordsFor('fastv');
-  assert.ok(records.length >= 15);
   let halfEven = 0;
-  for (const { c, r } of records) {
-    assert.equal(r.float64_agrees, true);
-    const rep = replayOf(r);
-    const res = prune(c.bundle, rep.method, rep.params);
-    const where = `${c.name} ${JSON.stringify(r.params)}`;
-    assertMatchesRecord(resultJson(res), r, where);
+  replayRecords('fastv', 15, (res, r, where, c) => {
     assert.deepEqual(res.output.topk_order, r.topk_order, where);
     const n = c.json.N as number;
     if (typeof r.params.R === 'number' && (n * (1 - r.params.R)) % 1 === 0.5) {
       halfEven++;
       assert.equal(r.K, pyRound(n * (1 - r.params.R)));
     }
-  }
+  });
   assert.ok(halfEven >= 2, 'the oracle exercises x.5 budgets');
 });
 

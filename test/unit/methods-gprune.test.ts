@@ -1,31 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeTensor } from '../../extension/core/bundle/tensor.ts';
-import type { Tensor } from '../../extension/core/bundle/tensor.ts';
 import type { TokenBundle } from '../../extension/core/bundle/types.ts';
-import { makeBundle } from '../../extension/core/bundle/validate.ts';
 import { InputError } from '../../extension/core/errors.ts';
 import type { JsonObject } from '../../extension/core/json.ts';
 import { gprune } from '../../extension/core/methods/gprune.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
-import { assertClose, loadOracleCase, oracleRtol, recordsFor } from '../helpers/oracle.ts';
+import { assertClose, loadOracleCase, recordsFor } from '../helpers/oracle.ts';
+import { assertOutputFields } from '../helpers/oracle-replay.ts';
+import { bundleOf, toyFeatures, toyX } from '../helpers/toy.ts';
 
-const META = { source: 'test', model: '', weightsKind: 'synthetic' as const, layer: null, extra: {} };
-
-/** ALGORITHMS.md §8 toy: X[i,k] = sin(0.7i + 1.3k) + 0.1·cos(i·k) + 0.5·[i mod 4 < 2]·cos(0.3k). */
-function toyX(): Float64Array {
-  const x = new Float64Array(16 * 8);
-  for (let i = 0; i < 16; i++) {
-    for (let k = 0; k < 8; k++) x[i * 8 + k] = Math.sin(0.7 * i + 1.3 * k) + 0.1 * Math.cos(i * k) + 0.5 * (i % 4 < 2 ? 1 : 0) * Math.cos(0.3 * k);
-  }
-  return x;
-}
-
-function bundleOf(arrays: Record<string, Tensor>): TokenBundle {
-  return makeBundle(new Map(Object.entries(arrays)), META);
-}
-
-const toyBundle = (): TokenBundle => bundleOf({ features: makeTensor('float64', [16, 8], toyX()) });
+const toyBundle = (): TokenBundle => bundleOf({ features: toyFeatures() });
 
 /** Printed to 6 decimals: half a unit in the last place. */
 const SIX_DP = 5e-7 + 1e-12;
@@ -86,7 +71,6 @@ test('iterate_num 0 scores the initial mass divided by degree', () => {
 });
 
 const FLOAT_FIELDS = new Set(['scores', 'norms', 'scores_base', 'scores_hires']);
-const META_FIELDS = new Set(['method', 'params', 'f32_vs_f64_max_rel_dev', 'perturbation_agrees', 'keep_set_robust', 'float64_agrees']);
 
 test('every gprune oracle record: indices exact, floats within the README tolerance', () => {
   const records = recordsFor('gprune');
@@ -95,12 +79,7 @@ test('every gprune oracle record: indices exact, floats within the README tolera
     const res = prune(c.bundle, 'gprune', r.params);
     const where = `${c.name} ${JSON.stringify(r.params)}`;
     assert.equal(res.params.layout, r.params.layout, where);
-    for (const [field, expected] of Object.entries(r)) {
-      if (META_FIELDS.has(field)) continue;
-      assert.ok(field in res.output, `${where}: missing ${field}`);
-      if (FLOAT_FIELDS.has(field)) assertClose(res.output[field], expected, oracleRtol(r, field), 1e-6, `${where} ${field}`);
-      else assert.deepEqual(res.output[field], expected, `${where} ${field}`);
-    }
+    assertOutputFields(res.output, r, where, FLOAT_FIELDS);
     assert.deepEqual(res.keep, r.keep, where);
   }
 });

@@ -2,58 +2,38 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeTensor } from '../../extension/core/bundle/tensor.ts';
 import type { TokenBundle } from '../../extension/core/bundle/types.ts';
-import { makeBundle } from '../../extension/core/bundle/validate.ts';
 import { InputError } from '../../extension/core/errors.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
 import { tome } from '../../extension/core/methods/tome.ts';
 import { resultJson } from '../../extension/cli/prune.ts';
-import { loadOracleCase, recordsFor } from '../helpers/oracle.ts';
-import { assertMatchesRecord, replayOf } from '../helpers/oracle-replay.ts';
+import { loadOracleCase } from '../helpers/oracle.ts';
+import { replayOf, replayRecords } from '../helpers/oracle-replay.ts';
+import { bundleOf, toyX } from '../helpers/toy.ts';
 
 /** ALGORITHMS.md §8 toy features (N = 16, d = 8). */
 function toyBundle(withKeys: boolean): TokenBundle {
-  const x = new Float64Array(16 * 8);
-  for (let i = 0; i < 16; i++) {
-    for (let k = 0; k < 8; k++) x[i * 8 + k] = Math.sin(0.7 * i + 1.3 * k) + 0.1 * Math.cos(i * k) + (i % 4 < 2 ? 0.5 * Math.cos(0.3 * k) : 0);
-  }
-  const arrays = new Map([['features', makeTensor('float64', [16, 8], x)]]);
-  if (withKeys) arrays.set('keys', makeTensor('float64', [16, 8], Float64Array.from(x)));
-  return makeBundle(arrays, { source: 'toy', model: '', weightsKind: 'synthetic', layer: null, extra: {} });
+  const x = toyX();
+  return bundleOf({ features: makeTensor('float64', [16, 8], x), ...(withKeys ? { keys: makeTensor('float64', [16, 8], Float64Array.from(x)) } : {}) });
 }
 
 test('tome reproduces every single-step oracle record', () => {
-  const records = recordsFor('tome');
-  assert.ok(records.length >= 15);
-  for (const { c, r } of records) {
-    assert.equal(r.float64_agrees, true);
-    const rep = replayOf(r);
-    const res = prune(c.bundle, rep.method, rep.params);
-    const json = resultJson(res);
-    const where = `${c.name} ${JSON.stringify(r.params)}`;
-    assertMatchesRecord(json, r, where);
+  replayRecords('tome', 15, (res, r, where, c) => {
     // The protected [CLS] row is −∞ and prints as null.
-    if (r.params.class_token === true) assert.equal(JSON.parse(JSON.stringify(json)).node_max[0], null, where);
+    if (r.params.class_token === true) assert.equal(JSON.parse(JSON.stringify(resultJson(res))).node_max[0], null, where);
     assert.equal(res.keep.length, c.json.N as number - (r.r_effective as number));
-  }
+  });
 });
 
 test('tome schedule reproduces every tome_schedule oracle record', () => {
-  const records = recordsFor('tome_schedule');
-  assert.ok(records.length >= 5);
-  for (const { c, r } of records) {
-    assert.equal(r.float64_agrees, true);
-    const rep = replayOf(r);
-    assert.equal(rep.method, 'tome');
-    const res = prune(c.bundle, rep.method, rep.params);
-    const where = `${c.name} ${JSON.stringify(r.params)}`;
-    assertMatchesRecord(resultJson(res), r, where);
+  replayRecords('tome_schedule', 5, (res, r, where) => {
+    assert.equal(replayOf(r).method, 'tome');
     // keep: one representative per output group, each inside its own group.
     const sources = res.output.output_sources as number[][];
     assert.equal(res.keep.length, r.n_out);
     const group = res.trace.group_of_token as number[];
     for (const k of res.keep) assert.ok(sources[group[k]].includes(k));
     assert.equal(new Set(res.keep.map((k) => group[k])).size, res.keep.length, where);
-  }
+  });
 });
 
 test('tome §8 toy: r = 4 merges on X itself (keys = X, or no keys at all)', () => {

@@ -2,48 +2,28 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeTensor } from '../../extension/core/bundle/tensor.ts';
 import type { TokenBundle } from '../../extension/core/bundle/types.ts';
-import { makeBundle } from '../../extension/core/bundle/validate.ts';
 import { InputError, MissingInputError } from '../../extension/core/errors.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
 import { visionzip } from '../../extension/core/methods/visionzip.ts';
-import { resultJson } from '../../extension/cli/prune.ts';
-import { loadOracleCase, recordsFor } from '../helpers/oracle.ts';
-import { assertMatchesRecord, replayOf } from '../helpers/oracle-replay.ts';
-
-/** ALGORITHMS.md §8 toy: X[i,k] = sin(0.7i + 1.3k) + 0.1·cos(i·k) + 0.5·[i mod 4 < 2]·cos(0.3k), N = 16, d = 8. */
-function toyX(): Float64Array {
-  const x = new Float64Array(16 * 8);
-  for (let i = 0; i < 16; i++) {
-    for (let k = 0; k < 8; k++) x[i * 8 + k] = Math.sin(0.7 * i + 1.3 * k) + 0.1 * Math.cos(i * k) + (i % 4 < 2 ? 0.5 * Math.cos(0.3 * k) : 0);
-  }
-  return x;
-}
+import { loadOracleCase } from '../helpers/oracle.ts';
+import { replayRecords } from '../helpers/oracle-replay.ts';
+import { bundleOf, toyX } from '../helpers/toy.ts';
 
 function toyBundle(): TokenBundle {
   const x = toyX();
   const cls = Float64Array.from({ length: 16 }, (_, i) => Math.exp(0.9 * Math.sin(1.7 * i)));
-  return makeBundle(
-    new Map([
-      ['features', makeTensor('float64', [16, 8], x)],
-      ['keys', makeTensor('float64', [16, 8], Float64Array.from(x))],
-      ['cls_attn', makeTensor('float64', [1, 16], cls)],
-    ]),
-    { source: 'toy', model: '', weightsKind: 'synthetic', layer: null, extra: {} },
-  );
+  return bundleOf({
+    features: makeTensor('float64', [16, 8], x),
+    keys: makeTensor('float64', [16, 8], Float64Array.from(x)),
+    cls_attn: makeTensor('float64', [1, 16], cls),
+  });
 }
 
 test('visionzip reproduces every oracle record (indices exact, merged features within tolerance)', () => {
-  const records = recordsFor('visionzip');
-  assert.ok(records.length >= 10);
-  for (const { c, r } of records) {
-    assert.equal(r.float64_agrees, true);
-    const rep = replayOf(r);
-    const res = prune(c.bundle, rep.method, rep.params);
-    const where = `${c.name} ${JSON.stringify(r.params)}`;
-    assertMatchesRecord(resultJson(res), r, where);
+  replayRecords('visionzip', 10, (res, r, where) => {
     assert.deepEqual(res.keep, r.keep, where);
     assert.equal(res.keep.length, (r.params.dominant as number) - 1 + (r.params.contextual as number));
-  }
+  });
 });
 
 test('visionzip §8 toy: dominant, uniform targets and key-cosine assignment', () => {

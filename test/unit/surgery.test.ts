@@ -10,18 +10,12 @@ import { InputError } from '../../extension/core/errors.ts';
 import { createSession, fullWidthClsAttention, headMeanKeys } from '../../extension/core/runtime/encoder.ts';
 import { appendToModel, decodeModel, readModelFile } from '../../extension/core/runtime/onnx-graph.ts';
 import { featureIndexFor, planVisionSurgery, surgeryFetches, type VisionSurgery } from '../../extension/core/runtime/surgery.ts';
+import { maxAbsDiff } from '../helpers/arrays.ts';
 
 // Surgery is checked against a plain-JS forward pass of the same weights (models/testgen/reference.ts),
 // which knows by construction which tensor is which layer's residual / attention / keys.
 
 const TOL = 2e-4;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length mismatch');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 function pixelsFor(v: VisionSpec, seed: number): Float32Array {
   const r = mulberry32(seed);
