@@ -9,6 +9,7 @@ import { PruneWorker } from '../../extension/core/analyze/prune-worker.ts';
 import type { AnalysisOutcome, AnalyzeRequest } from '../../extension/core/analyze/types.ts';
 import { InputError } from '../../extension/core/errors.ts';
 import { getMethod } from '../../extension/core/methods/registry.ts';
+import { configureKernels } from '../../extension/core/numeric/gemm.ts';
 import { Session } from '../../extension/host/session.ts';
 import { ORACLE_DIR, REPO } from '../helpers/paths.ts';
 
@@ -70,7 +71,15 @@ test('a run in the worker gives the same entry as a run in this thread', async (
     ['tome', 200],
     ['gprune', 7],
   ] as const) {
-    const a = rerunMethod(structuredClone({ ...big, results: new Map() }), method, { budget: k });
+    // Worker threads keep the similarity kernels in TypeScript (numeric/ort-gemm.ts: ortByDefaultHere), so
+    // the in-thread reference uses the same kernels; onnxruntime's float32 GEMM would differ in the last digits.
+    configureKernels({ backend: 'ts' });
+    let a: ReturnType<typeof rerunMethod>;
+    try {
+      a = rerunMethod(structuredClone({ ...big, results: new Map() }), method, { budget: k });
+    } finally {
+      configureKernels({ backend: 'auto' });
+    }
     const b = await rerunMethodWith(worker.execute, structuredClone({ ...big, results: new Map() }), method, { budget: k });
     assert.equal(b.entry.status, 'ok', method);
     if (a.entry.status !== 'ok' || b.entry.status !== 'ok') continue;
@@ -84,14 +93,22 @@ test('a run in the worker gives the same entry as a run in this thread', async (
 test("F³A at 576 tokens: the worker leaves this thread's event loop free; in this thread it stalls", async (t) => {
   const spec = getMethod('f3a');
   const params = spec.budgetParams(300, 576, {}) ?? {};
-  // Warm both paths (bundle transfer, JIT) so the comparison is of steady runs.
+  // Warm both paths (bundle transfer, JIT) so the comparison is of steady runs. The in-thread run uses the
+  // worker's (TypeScript) kernels too, so both do the same work.
   await worker.execute(big.bundle, 'f3a', spec.budgetParams(299, 576, {}) ?? {}, {});
-  await inThreadExecutor(big.bundle, 'f3a', spec.budgetParams(299, 576, {}) ?? {}, {});
+  configureKernels({ backend: 'ts' });
+  let on = 0;
+  let off = 0;
   let timeMs = 0;
-  const off = await longestStall(async () => {
-    timeMs = (await worker.execute(big.bundle, 'f3a', params, {})).timeMs;
-  });
-  const on = await longestStall(() => inThreadExecutor(big.bundle, 'f3a', params, {}));
+  try {
+    await inThreadExecutor(big.bundle, 'f3a', spec.budgetParams(299, 576, {}) ?? {}, {});
+    off = await longestStall(async () => {
+      timeMs = (await worker.execute(big.bundle, 'f3a', params, {})).timeMs;
+    });
+    on = await longestStall(() => inThreadExecutor(big.bundle, 'f3a', params, {}));
+  } finally {
+    configureKernels({ backend: 'auto' });
+  }
   t.diagnostic(`F³A ${timeMs.toFixed(0)} ms in the worker: longest event-loop stall ${off.toFixed(1)} ms (in-thread: ${on.toFixed(0)} ms)`);
   assert.ok(timeMs > 60, `F³A took ${timeMs.toFixed(0)} ms in the worker`);
   assert.ok(off < Math.max(40, timeMs / 3), `event loop stalled ${off.toFixed(0)} ms during a ${timeMs.toFixed(0)} ms worker run`);

@@ -3,7 +3,7 @@
 // products (every oracle case, the §8 toys) stay in float64 TypeScript, exactly as before; large ones run in
 // float32 like the official code, and callers re-decide in float64 whatever lies within the float32 error
 // bound of a decision (see f32DotErrorBound).
-import { loadOrtGemm, ortGemmError } from './ort-gemm.ts';
+import { loadOrtGemm, ortByDefaultHere, ortGemmError } from './ort-gemm.ts';
 
 export type KernelBackend = 'auto' | 'ort' | 'ts';
 export type KernelPrecision = 'auto' | 'f32' | 'f64';
@@ -40,7 +40,7 @@ export function kernelSettings(): { backend: KernelBackend; precision: KernelPre
 /** Backend and precision for a product of `macs` multiply-adds. */
 export function kernelPlan(macs: number): KernelPlan {
   let b: 'ort' | 'ts' = 'ts';
-  if (backend === 'ort' || (backend === 'auto' && macs >= ORT_MIN_MACS)) {
+  if (backend === 'ort' || (backend === 'auto' && macs >= ORT_MIN_MACS && ortByDefaultHere())) {
     if (loadOrtGemm()) b = 'ort';
     else if (backend === 'ort') throw new Error(`PRUNELENS_KERNELS=ort but onnxruntime is unavailable: ${ortGemmError()}`);
   }
@@ -57,7 +57,7 @@ export const ORT_MIN_GEMV_MACS = 1 << 16;
  */
 export function gemmNN<T extends FloatArray>(a: T, m: number, b: T, k: number, n: number, out: T, minMacs = ORT_MIN_GEMV_MACS): T {
   const macs = m * k * n;
-  const ort = backend === 'ort' || (backend === 'auto' && macs >= minMacs) ? loadOrtGemm() : null;
+  const ort = backend === 'ort' || (backend === 'auto' && macs >= minMacs && ortByDefaultHere()) ? loadOrtGemm() : null;
   if (ort && m > 0 && n > 0 && k > 0) {
     ort.gemmNN(a, m, b, k, n, out);
     return out;

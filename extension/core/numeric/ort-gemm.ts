@@ -5,6 +5,7 @@
 // binding is missing or its shape changes in a future release, `loadOrtGemm` returns null and callers fall
 // back to the TypeScript kernel.
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 import os from 'node:os';
 import onnxProto from 'onnx-proto';
 
@@ -23,7 +24,7 @@ interface BindingModule {
   initOrt(): void;
 }
 interface CommonModule {
-  Tensor: new (type: Dtype, data: FloatArray, dims: number[]) => OrtTensorLike;
+  Tensor: new (type: Dtype | 'int64', data: FloatArray | BigInt64Array, dims: number[]) => OrtTensorLike;
 }
 
 export interface OrtGemm {
@@ -36,6 +37,8 @@ export interface OrtGemm {
    * column indices and values. Thresholding inside the graph keeps the n² scan out of JavaScript.
    */
   thresholdNT(a: Float32Array, m: number, b: Float32Array, n: number, k: number, pa: Float32Array, pb: Float32Array, lo: number): { rows: Int32Array; cols: Int32Array; values: Float32Array };
+  /** The `top` largest entries of every row of a·bᵀ (float32), sorted descending: values and column indices. */
+  topNT(a: Float32Array, m: number, b: Float32Array, n: number, k: number, top: number): { values: Float32Array; indices: Int32Array };
   readonly threads: number;
 }
 
@@ -100,6 +103,49 @@ function thresholdModel(): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
+/** Gemm(A, B, transB) then TopK along rows (largest, sorted), indices cast to int32. */
+function topModel(): Uint8Array {
+  const F = onnx.TensorProto.DataType.FLOAT;
+  const I64 = onnx.TensorProto.DataType.INT64;
+  const I32 = onnx.TensorProto.DataType.INT32;
+  const T = onnx.AttributeProto.AttributeType;
+  const info = (name: string, elem: number, dims: string[]) => ({
+    name,
+    type: { tensorType: { elemType: elem, shape: { dim: dims.map((d) => ({ dimParam: d })) } } },
+  });
+  const node = (opType: string, input: string[], output: string[], attribute: object[] = []) => ({ opType, name: output[0], input, output, attribute });
+  const model = {
+    irVersion: 8,
+    producerName: 'prunelens-kernels',
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'top_nt',
+      node: [
+        node('Gemm', ['A', 'B'], ['G'], [{ name: 'transB', type: T.INT, i: 1 }]),
+        node('TopK', ['G', 'K'], ['V', 'I64'], [
+          { name: 'axis', type: T.INT, i: 1 },
+          { name: 'largest', type: T.INT, i: 1 },
+          { name: 'sorted', type: T.INT, i: 1 },
+        ]),
+        node('Cast', ['I64'], ['I'], [{ name: 'to', type: T.INT, i: I32 }]),
+      ],
+      input: [info('A', F, ['m', 'k']), info('B', F, ['n', 'k']), info('K', I64, ['one'])],
+      output: [info('V', F, ['m', 'top']), info('I', I32, ['m', 'top'])],
+    },
+  };
+  return onnx.ModelProto.encode(model).finish();
+}
+
+/**
+ * Whether kernels may load onnxruntime in this thread without being asked to. Not in worker threads:
+ * terminating a worker that has loaded onnxruntime-node aborts the whole process ("terminate called after
+ * throwing an instance of 'Napi::Error'"), and callers cancel method runs by terminating their worker.
+ * PRUNELENS_KERNELS=ort (or configureKernels({ backend: 'ort' })) opts a worker in explicitly.
+ */
+export function ortByDefaultHere(): boolean {
+  return isMainThread;
+}
+
 /** Threads for the kernels: PRUNELENS_THREADS, else every core. */
 export function kernelThreads(): number {
   const env = Number(process.env.PRUNELENS_THREADS);
@@ -127,12 +173,12 @@ export function loadOrtGemm(): OrtGemm | null {
     bindingModule.initOrt();
     const threads = kernelThreads();
     const sessions = new Map<string, NativeSession>();
-    const session = (dtype: Dtype, transB = true, kind: 'gemm' | 'threshold' = 'gemm'): NativeSession => {
+    const session = (dtype: Dtype, transB = true, kind: 'gemm' | 'threshold' | 'top' = 'gemm'): NativeSession => {
       const key = `${kind}:${dtype}:${transB}`;
       let s = sessions.get(key);
       if (!s) {
         s = new bindingModule.binding.InferenceSession();
-        const bytes = kind === 'threshold' ? thresholdModel() : gemmModel(dtype === 'float32' ? 1 : 11, transB);
+        const bytes = kind === 'threshold' ? thresholdModel() : kind === 'top' ? topModel() : gemmModel(dtype === 'float32' ? 1 : 11, transB);
         s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
           intraOpNumThreads: threads,
           interOpNumThreads: 1,
@@ -149,6 +195,11 @@ export function loadOrtGemm(): OrtGemm | null {
     const f32 = (data: Float32Array, dims: number[]): OrtTensorLike => new common.Tensor('float32', data, dims);
     const gemm: OrtGemm = {
       threads,
+      topNT(a, m, b, n, k, top) {
+        const K = new common.Tensor('int64', BigInt64Array.of(BigInt(top)), [1]);
+        const out = session('float32', true, 'top').run({ A: f32(a, [m, k]), B: f32(b, [n, k]), K }, { V: null, I: null }, {});
+        return { values: out.V.data as Float32Array, indices: out.I.data as Int32Array };
+      },
       thresholdNT(a, m, b, n, k, pa, pb, lo) {
         const out = session('float32', true, 'threshold').run(
           { A: f32(a, [m, k]), B: f32(b, [n, k]), PA: f32(pa, [m]), PB: f32(pb, [n]), LO: f32(Float32Array.of(lo), []) },
