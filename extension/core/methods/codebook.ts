@@ -3,7 +3,7 @@ import type { JsonObject } from '../json.ts';
 import type { Matrix } from '../bundle/tensor.ts';
 import { type KernelPlan, kernelPlan, planErrorBound } from '../numeric/gemm.ts';
 import { cosineRows, crossCosines, exactCross } from '../numeric/gram.ts';
-import { rankAscending, rankDescending, sortedAscending, toArray } from '../numeric/ranking.ts';
+import { rankDescending, sortedAscending, toArray, topK } from '../numeric/ranking.ts';
 import { pyRound } from '../numeric/rounding.ts';
 import { num, str } from './params.ts';
 import type { MethodSpec, Params } from './types.ts';
@@ -113,11 +113,18 @@ function certifiedMax(s: Similarity, L: number, P: number): { r: Float64Array; a
   return { r, arg, settled };
 }
 
+/** −r as a plain array (higher = less redundant). */
+function negated(r: Float64Array): number[] {
+  const out = new Array<number>(r.length);
+  for (let i = 0; i < r.length; i++) out[i] = -r[i];
+  return out;
+}
+
 /** The k indices with the smallest r (ties: lower index), certified against float64 within the band. */
 function smallestK(s: Similarity, r: Float64Array, arg: number[], settled: Uint8Array, k: number): number[] {
-  if (s.eps === 0 || k === 0 || k >= r.length) return rankAscending(r).slice(0, k);
+  if (s.eps === 0 || k === 0 || k >= r.length) return topK(negated(r), k);
   const eps = s.eps;
-  const pivot = r[rankAscending(r)[k - 1]];
+  const pivot = r[topK(negated(r), k)[k - 1]];
   const certain: number[] = [];
   const band: number[] = [];
   for (let i = 0; i < r.length; i++) {
@@ -288,7 +295,7 @@ export const codebook: MethodSpec = {
       params: { ...params },
       n: L,
       keep,
-      scores: Array.from(r, (v) => -v),
+      scores: negated(r),
       scoreName: SCORE_NAME[mode],
       selection: 'ranked',
       output: { keep, K: keep.length, r: toArray(r), argmax_prototype: arg },

@@ -2,9 +2,13 @@
 import type { Matrix } from '../../bundle/tensor.ts';
 import { mulberry32 } from '../../numeric/prng.ts';
 import { roundHalfUp } from '../../numeric/rounding.ts';
+import { kernelPlan } from '../../numeric/gemm.ts';
+import { loadOrtGemm } from '../../numeric/ort-gemm.ts';
 import { dot, unit } from './npsum.ts';
 
 export const HEADS = 4;
+/** Token count × cells × width from which tags come from a GEMM instead of the sparse gather. */
+export const TAG_GEMM_MACS = 1 << 24;
 export const SEED = 1234;
 
 export type SensingMode = 'sparse' | 'dense' | 'no-cue';
@@ -184,6 +188,83 @@ function cellSums(xs: readonly Float64Array[], wires: Int32Array, shape: WtaShap
   });
 }
 
+/** Dense float32 wiring matrices W [m, d] (1 where a cell sums a coordinate), memoised with the wiring. */
+const denseWiring = new Map<Int32Array, Float32Array>();
+
+function wiringMatrix(wires: Int32Array, shape: WtaShape, d: number): Float32Array {
+  let w = denseWiring.get(wires);
+  if (!w) {
+    w = new Float32Array(shape.m * d);
+    for (let c = 0; c < shape.m; c++) for (let t = 0; t < shape.s; t++) w[c * d + wires[c * shape.s + t]] = 1;
+    denseWiring.set(wires, w);
+  }
+  return w;
+}
+
+/** Extra TopK entries fetched beyond k, so the band around the k-th value is usually fully visible. */
+const TOP_MARGIN = 16;
+
+/**
+ * Tags of many vectors from onnxruntime (Z = X·Wᵀ in float32, then TopK per row), identical to tagAll: a
+ * cell sum carries at most s roundings of its s ≤ 16 nonzero terms (every other product is an exact zero),
+ * so |z₃₂ − z| ≤ 80u·‖x‖ (Σ_{j∈W_c}|x_j| ≤ 4‖x‖). Cells within twice that of the k-th value are summed
+ * again in float64 in sampling order and chosen exactly as `winners` does; a row whose band reaches past
+ * the fetched entries is tagged by the exact gather. Returns null when onnxruntime is not available.
+ */
+export function tagAllOrt(xs: readonly Float64Array[], wires: Int32Array, shape: WtaShape, d: number): Int32Array[] | null {
+  const { m, s, k } = shape;
+  const ort = kernelPlan(xs.length * m * d).backend === 'ort' ? loadOrtGemm() : null;
+  if (!ort || s > 16) return null;
+  const w = wiringMatrix(wires, shape, d);
+  const top = Math.min(m, k + TOP_MARGIN);
+  const blockRows = Math.max(1, Math.min(xs.length, 512));
+  const x32 = new Float32Array(blockRows * d);
+  const out: Int32Array[] = [];
+  const u = 2 ** -24;
+  const scratch = tagScratch(shape);
+  for (let r0 = 0; r0 < xs.length; r0 += blockRows) {
+    const rows = Math.min(blockRows, xs.length - r0);
+    for (let r = 0; r < rows; r++) x32.set(xs[r0 + r], r * d);
+    const res = ort.topNT(x32.subarray(0, rows * d), rows, w, m, d, top);
+    for (let r = 0; r < rows; r++) {
+      const x = xs[r0 + r];
+      const vals = res.values.subarray(r * top, (r + 1) * top);
+      const cells = res.indices.subarray(r * top, (r + 1) * top);
+      let sq = 0;
+      for (let j = 0; j < d; j++) sq += x[j] * x[j];
+      const eps = 80 * u * Math.sqrt(sq);
+      const kth = vals[k - 1];
+      if (top < m && vals[top - 1] >= kth - 2 * eps) {
+        out.push(tag(x, wires, shape, scratch));
+        continue;
+      }
+      const tagged: number[] = [];
+      const band: number[] = [];
+      for (let t = 0; t < top; t++) {
+        if (vals[t] > kth + 2 * eps) tagged.push(cells[t]);
+        else if (vals[t] >= kth - 2 * eps) band.push(cells[t]);
+      }
+      if (tagged.length + band.length > k) {
+        // Settle the band on the exact sums (sampling order), then take its best by (z desc, cell asc).
+        const exact = new Map<number, number>();
+        for (const c of band) {
+          let acc = 0;
+          for (let t = 0; t < s; t++) acc += x[wires[c * s + t]];
+          exact.set(c, acc);
+        }
+        band.sort((a, b) => {
+          const ea = exact.get(a) as number;
+          const eb = exact.get(b) as number;
+          return ea !== eb ? (eb > ea ? 1 : -1) : a - b;
+        });
+        tagged.push(...band.slice(0, k - tagged.length));
+      } else tagged.push(...band);
+      out.push(Int32Array.from(tagged).sort());
+    }
+  }
+  return out;
+}
+
 /** The k cells with the largest z (ties: lower cell first), ascending; `work` is scratch of length m. */
 function winners(z: Float64Array, shape: WtaShape, work: Float64Array): Int32Array {
   const { m, k } = shape;
@@ -271,8 +352,10 @@ export function sense(V: Matrix, cue: Matrix | null, dense: boolean): Sensing {
   const counts = new Int32Array(M);
   for (let h = 0; h < HEADS; h++) {
     const wires = headWiring(h, d, shape);
-    const byCell = cuesByCell(tagAll(qt, wires, shape), shape.m);
-    const tokenTags = tagAll(vt, wires, shape);
+    // Large inputs: tags from onnxruntime (float32 GEMM + TopK), settled exactly near the WTA threshold.
+    const tags = (xs: Float64Array[]): Int32Array[] => (n * shape.m * d >= TAG_GEMM_MACS ? tagAllOrt(xs, wires, shape, d) : null) ?? tagAll(xs, wires, shape);
+    const byCell = cuesByCell(tags(qt), shape.m);
+    const tokenTags = tags(vt);
     const oh = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       counts.fill(0);

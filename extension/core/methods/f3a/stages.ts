@@ -1,5 +1,6 @@
 // F³A Stages 2–4 (§4.3 [PROPOSED]): local refinement, coverage-preserving competition, recovery.
 import type { Grid } from '../types.ts';
+import { gemmNT, kernelPlan } from '../../numeric/gemm.ts';
 import { rankDescending } from '../../numeric/ranking.ts';
 import type { Cells } from './budget.ts';
 import { dot, npSum } from './npsum.ts';
@@ -41,42 +42,6 @@ export interface Field {
 
 const rowOf = (f: Field, i: number): number => Math.floor(i / f.grid.w);
 const colOf = (f: Field, i: number): number => i % f.grid.w;
-
-/**
- * Row j of the centred cosine ṽ·ṽ (computed lazily, one selected token at a time). Four rows at a time:
- * each dot is still summed in index order (the same number as `dot`), four sums hide the add latency.
- */
-export function simRow(f: Field, j: number): Float64Array {
-  const n = f.n;
-  const d = f.d;
-  const v = f.centred;
-  const out = new Float64Array(n);
-  const b = j * d;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const a0 = i * d;
-    const a1 = a0 + d;
-    const a2 = a1 + d;
-    const a3 = a2 + d;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let k = 0; k < d; k++) {
-      const y = v[b + k];
-      s0 += v[a0 + k] * y;
-      s1 += v[a1 + k] * y;
-      s2 += v[a2 + k] * y;
-      s3 += v[a3 + k] * y;
-    }
-    out[i] = s0;
-    out[i + 1] = s1;
-    out[i + 2] = s2;
-    out[i + 3] = s3;
-  }
-  for (; i < n; i++) out[i] = dot(v, i * d, v, b, d);
-  return out;
-}
 
 export interface Refinement {
   readonly cell: number;
@@ -145,39 +110,97 @@ export interface Competition {
   readonly red: Float64Array;
 }
 
+/**
+ * Rows of the centred cosine ṽ·ṽ for several tokens at once (one float64 GEMM: [len × n]); small products
+ * stay in TypeScript, where each dot is summed in index order like `dot`.
+ */
+export function simRows(f: Field, js: readonly number[]): Float64Array {
+  const { n, d } = f;
+  const a = new Float64Array(js.length * d);
+  js.forEach((j, r) => a.set(f.centred.subarray(j * d, (j + 1) * d), r * d));
+  const out = new Float64Array(js.length * n);
+  const plan = kernelPlan(js.length * n * d);
+  gemmNT({ backend: plan.backend, precision: 'f64' }, a, js.length, f.centred, n, d, out);
+  return out;
+}
+
+/** exp(−‖Δpos‖²/(2σ²)) by integer squared distance (the same numbers as computing each one). */
+function crowdTable(grid: Grid, sigma: number): Float64Array {
+  const maxSq = (grid.h - 1) ** 2 + (grid.w - 1) ** 2;
+  const twoSigma2 = 2 * sigma * sigma;
+  return Float64Array.from({ length: maxSq + 1 }, (_, q) => Math.exp(-q / twoSigma2));
+}
+
+/** Rows fetched per speculative batch in the competition (the pick plus the next best gains). */
+const COMP_BATCH = 8;
+
 /** Stage 3: B_comp greedy picks of o − λ·max(red,0) − μ·crowd. */
 export function compete(f: Field, B_comp: number, sel: Selection): Competition {
-  const red = new Float64Array(f.n).fill(-1);
-  const crowd = new Float64Array(f.n);
-  const twoSigma2 = 2 * SIGMA_S * SIGMA_S;
-  const absorb = (j: number): void => {
-    const s = simRow(f, j);
-    const rj = rowOf(f, j);
-    const cj = colOf(f, j);
-    for (let i = 0; i < f.n; i++) {
-      if (s[i] > red[i]) red[i] = s[i];
-      const near = Math.exp(-((rowOf(f, i) - rj) ** 2 + (colOf(f, i) - cj) ** 2) / twoSigma2);
+  const n = f.n;
+  const w = f.grid.w;
+  const red = new Float64Array(n).fill(-1);
+  const crowd = new Float64Array(n);
+  const table = crowdTable(f.grid, SIGMA_S);
+  const absorb = (j: number, s: Float64Array, off: number): void => {
+    const rj = Math.floor(j / w);
+    const cj = j % w;
+    for (let i = 0; i < n; i++) {
+      if (s[off + i] > red[i]) red[i] = s[off + i];
+      const dr = Math.floor(i / w) - rj;
+      const dc = (i % w) - cj;
+      const near = table[dr * dr + dc * dc];
       if (near > crowd[i]) crowd[i] = near;
     }
   };
-  sel.order.forEach(absorb);
+  // Every token selected so far in one product.
+  const first = simRows(f, sel.order);
+  sel.order.forEach((j, r) => absorb(j, first, r * n));
   const rounds: CompetitionRound[] = [];
-  for (let r = 0; r < B_comp && sel.size < f.n; r++) {
+  const gain = new Float64Array(n);
+  const cache = new Map<number, Float64Array>();
+  for (let r = 0; r < B_comp && sel.size < n; r++) {
     let best = -1;
     let bestGain = -Infinity;
-    for (let i = 0; i < f.n; i++) {
-      if (sel.taken[i]) continue;
-      const gain = f.odour[i] - LAMBDA * Math.max(red[i], 0) - MU * crowd[i];
-      if (best === -1 || gain > bestGain) {
+    for (let i = 0; i < n; i++) {
+      if (sel.taken[i]) {
+        gain[i] = -Infinity;
+        continue;
+      }
+      gain[i] = f.odour[i] - LAMBDA * Math.max(red[i], 0) - MU * crowd[i];
+      if (best === -1 || gain[i] > bestGain) {
         best = i;
-        bestGain = gain;
+        bestGain = gain[i];
       }
     }
     rounds.push({ token: best, gain: bestGain, redPenalty: LAMBDA * Math.max(red[best], 0), crowdPenalty: MU * crowd[best] });
     sel.add(best, 'comp');
-    absorb(best);
+    let row = cache.get(best);
+    if (!row) {
+      // The pick's row together with the rows of the next best gains (likely the next picks).
+      const ids = [best, ...bestOthers(gain, best, cache, Math.min(COMP_BATCH, B_comp - r) - 1)];
+      const rows = simRows(f, ids);
+      ids.forEach((id, k) => cache.set(id, rows.subarray(k * n, (k + 1) * n)));
+      row = cache.get(best) as Float64Array;
+    }
+    cache.delete(best);
+    absorb(best, row, 0);
   }
   return { rounds, red };
+}
+
+/** The `count` tokens with the largest gain other than `skip` and those already cached. */
+function bestOthers(gain: Float64Array, skip: number, cache: Map<number, Float64Array>, count: number): number[] {
+  const out: number[] = [];
+  if (count <= 0) return out;
+  const picks = new Set<number>([skip, ...cache.keys()]);
+  for (let c = 0; c < count; c++) {
+    let best = -1;
+    for (let i = 0; i < gain.length; i++) if (!picks.has(i) && gain[i] > -Infinity && (best === -1 || gain[i] > gain[best])) best = i;
+    if (best < 0) break;
+    picks.add(best);
+    out.push(best);
+  }
+  return out;
 }
 
 export interface RecoveryRound {
@@ -241,7 +264,7 @@ export function recover(f: Field, cells: Cells, B_rec: number, sel: Selection, c
     }
     rounds.push({ U, cell, token });
     sel.add(token, 'rec');
-    const s = simRow(f, token);
+    const s = simRows(f, [token]);
     for (let i = 0; i < f.n; i++) if (s[i] > cov[i]) cov[i] = s[i];
   }
   return { rounds, coverBefore, coverAfter: cov };
