@@ -1,0 +1,14 @@
+// One PruneLens method run in its own process, for peak memory: `node --import tsx bench/child.ts
+// <bundle.npz> <method> <params-json>` prints {"ms", "maxrss_kb", "rss_before_kb", "keep"}.
+import { readBundle } from '../extension/core/bundle/io.ts';
+import type { JsonObject } from '../extension/core/json.ts';
+import { prune } from '../extension/core/methods/prune.ts';
+
+const [npz, method, paramsJson] = process.argv.slice(2);
+const bundle = readBundle(npz);
+const params = JSON.parse(paramsJson) as JsonObject;
+const before = Math.round(process.memoryUsage().rss / 1024);
+const t0 = process.hrtime.bigint();
+const result = prune(bundle, method, params);
+const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+process.stdout.write(`${JSON.stringify({ ms, maxrss_kb: process.resourceUsage().maxRSS, rss_before_kb: before, keep: result.keep })}\n`);

@@ -1,0 +1,75 @@
+// The Python reference (bench/reference.py) as a long-lived child: one JSON request per line, one reply per
+// line, so PruneLens and reference runs can alternate under the same machine load.
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+import type { JsonObject } from '../extension/core/json.ts';
+
+/** Debian's interpreter with python3-numpy (see BENCHMARKS.md for the OpenBLAS setup). */
+export const PYTHON = process.env.PRUNELENS_BENCH_PYTHON ?? '/usr/bin/python3';
+const SCRIPT = join(import.meta.dirname, 'reference.py');
+
+export interface RefRun {
+  ms?: number[];
+  keep?: number[];
+  error?: string;
+}
+
+export class ReferenceProcess {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private buffer = '';
+  private waiting: ((line: string) => void) | null = null;
+  private stderr = '';
+
+  constructor() {
+    // One BLAS thread per core, as numpy gets by default; OpenBLAS must not oversubscribe with PruneLens.
+    this.child = spawn(PYTHON, [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      const nl = this.buffer.indexOf('\n');
+      if (nl >= 0 && this.waiting) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 1);
+        const w = this.waiting;
+        this.waiting = null;
+        w(line);
+      }
+    });
+    this.child.stderr.on('data', (c: Buffer) => (this.stderr += c.toString()));
+    this.child.on('exit', (code) => {
+      const w = this.waiting;
+      this.waiting = null;
+      w?.(JSON.stringify({ error: `reference.py exited (${code}): ${this.stderr.slice(-300)}` }));
+    });
+  }
+
+  request(req: JsonObject): Promise<JsonObject> {
+    return new Promise((resolve, reject) => {
+      this.waiting = (line) => {
+        try {
+          resolve(JSON.parse(line) as JsonObject);
+        } catch {
+          reject(new Error(`reference.py replied ${line.slice(0, 200)}; stderr: ${this.stderr.slice(-500)}`));
+        }
+      };
+      this.child.stdin.write(`${JSON.stringify(req)}\n`);
+    });
+  }
+
+  async run(npz: string, method: string, params: JsonObject, runs: number): Promise<RefRun> {
+    return (await this.request({ cmd: 'run', npz, method, params, runs })) as RefRun;
+  }
+
+  close(): void {
+    this.child.stdin.write('{"cmd":"quit"}\n');
+    this.child.stdin.end();
+  }
+}
+
+/** One reference run in its own process (peak RSS of the reference alone). */
+export function referenceOnce(npz: string, method: string, params: JsonObject, timeoutMs: number): { ms: number; maxrssKb: number; keep: number[] } | { error: string } {
+  const r = spawnSync(PYTHON, [SCRIPT, '--once', npz, method, JSON.stringify(params)], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  if (r.status !== 0) return { error: r.error ? r.error.message : (r.stderr || `exit ${r.status}`).trim().split('\n').slice(-1)[0] };
+  const out = JSON.parse(r.stdout) as { ms: number; maxrss_kb: number; keep: number[] };
+  return { ms: out.ms, maxrssKb: out.maxrss_kb, keep: out.keep };
+}
