@@ -39,7 +39,9 @@ const NON_EDGE = -5000;
 /** Memory knobs (tests shrink them to exercise the streaming paths). */
 export const gpruneLimits = {
   /** Cache transition weights (16 bytes per stored edge) up to this many edges; beyond, recompute exp per step. */
-  pCacheEdges: 16 << 20,
+  pCacheEdges: 32 << 20,
+  /** Threshold inside the onnxruntime graph (else the staircase GEMM output is scanned in TypeScript). */
+  thresholdInGraph: process.env.PRUNELENS_GPRUNE_SCAN !== 'ts',
 };
 
 /**
@@ -112,7 +114,7 @@ function buildGraph(u: CosineRows, s: GPruneSettings, plan: KernelPlan): Graph {
   const hi = s.theta + eps;
   const lo = s.theta - eps;
   const maskBand = 1e-6 * s.temperature + eps;
-  const ort = plan.backend === 'ort' && u.data instanceof Float32Array ? loadOrtGemm() : null;
+  const ort = gpruneLimits.thresholdInGraph && plan.backend === 'ort' && u.data instanceof Float32Array ? loadOrtGemm() : null;
   if (ort && u.data instanceof Float32Array) {
     // Threshold inside the graph: only entries ≥ θ − ε come back, in row-major order. The product is
     // scaled in float32 there, so the bound grows by a few units in the last place.

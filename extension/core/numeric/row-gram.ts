@@ -9,8 +9,8 @@ import type { CosineRows, UpperBlock } from './gram.ts';
 import { staircaseRows } from './gram.ts';
 import { scratchF32 } from './scratch.ts';
 
-/** Memory budgets in bytes (float32 full: n ≤ 8,192; float32 staircase: n ≤ ≈ 22,000). */
-export const rowGramLimits = { fullBytes: 256 << 20, staircaseBytes: 1 << 31 };
+/** Memory budgets in bytes (float32 full: n ≤ 8,192; float32 staircase: n ≤ ≈ 22,000 within 1 GB). */
+export const rowGramLimits = { fullBytes: 256 << 20, staircaseBytes: 1 << 30 };
 
 export type RowGramLayout = 'full' | 'staircase' | 'none';
 
