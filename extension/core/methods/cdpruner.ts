@@ -1,6 +1,7 @@
 import { InputError, MissingInputError } from '../errors.ts';
 import { toArray } from '../numeric/ranking.ts';
-import { kernelPlan } from '../numeric/gemm.ts';
+import { kernelPlan, ORT_MIN_GEMV_MACS, useOrt } from '../numeric/gemm.ts';
+import { loadOrtGemm } from '../numeric/ort-gemm.ts';
 import { cosineRows } from '../numeric/gram.ts';
 import { normalizeRows, rowNorms } from '../numeric/linalg.ts';
 import { rowGram, speculativeRows } from '../numeric/row-gram.ts';
@@ -23,6 +24,14 @@ export function rawRelevance(input: MethodInput, sign: number): Float64Array {
   if (img.rows !== input.n) throw new InputError(`Array "${input.sourceName('image_joint')}" (role image_joint) has ${img.rows} rows for ${input.n} tokens.`);
   if (img.cols !== txt.cols) {
     throw new InputError(`image_joint width ${img.cols} does not match text width ${txt.cols}; both must live in the CLIP joint space.`);
+  }
+  const ort = useOrt(img.rows * txt.rows * img.cols, ORT_MIN_GEMV_MACS) ? loadOrtGemm() : null;
+  if (ort && img.data instanceof Float32Array) {
+    // One small graph: cosines to every text segment and their mean (float32, like the official code).
+    const mean = ort.cosineMean(img.data, img.rows, Float32Array.from(txt.data), txt.rows, img.cols);
+    const out = new Float64Array(img.rows);
+    for (let i = 0; i < img.rows; i++) out[i] = sign * mean[i];
+    return out;
   }
   const t = normalizeRows(txt, 1e-12);
   const inv = rowNorms(img);

@@ -1,7 +1,8 @@
 import { InputError, MissingInputError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
 import type { Matrix } from '../bundle/tensor.ts';
-import { type KernelPlan, kernelPlan, planErrorBound } from '../numeric/gemm.ts';
+import { f32DotErrorBound, type KernelPlan, kernelPlan, planErrorBound } from '../numeric/gemm.ts';
+import { loadOrtGemm } from '../numeric/ort-gemm.ts';
 import { cosineRows, crossCosines, exactCross } from '../numeric/gram.ts';
 import { rankDescending, sortedAscending, toArray, topK } from '../numeric/ranking.ts';
 import { pyRound } from '../numeric/rounding.ts';
@@ -74,6 +75,68 @@ function similarity(x: Matrix, cb: Matrix, plan: KernelPlan): Similarity {
   const u = cosineRows(x, null, plan, 1e-12, 'codebook.rows');
   const v = cosineRows(cb, null, plan, 1e-12, 'codebook.protos');
   return { sim: crossCosines(u, v, plan, 'codebook.sim'), eps: planErrorBound(plan, x.cols), exact: (i, p) => exactCross(u, i, v, p) };
+}
+
+/**
+ * Modes A and B from onnxruntime: norms, product and the eight best prototypes per token inside one graph,
+ * so JavaScript sees 8·L numbers instead of L·P. Values are float32 (bound 3ε); rows whose runner-up is
+ * within 2·3ε are settled on the contenders in float64, the rest keep the float32 max (certified argmax).
+ */
+function onnxMax(x: Matrix, cb: Matrix): { r: Float64Array; arg: number[]; settled: Uint8Array; sims: Similarity } | null {
+  const L = x.rows;
+  const P = cb.rows;
+  const d = x.cols;
+  const plan = kernelPlan(L * P * d);
+  const ort = plan.backend === 'ort' && plan.precision === 'f32' && P >= 2 ? loadOrtGemm() : null;
+  if (!ort) return null;
+  const f32 = (m: Matrix): Float32Array => (m.data instanceof Float32Array ? m.data : Float32Array.from(m.data));
+  const T = Math.min(P, 8);
+  const top = ort.cosineTop(f32(x), L, f32(cb), P, d, T);
+  const eps = 3 * f32DotErrorBound(d);
+  const inv = (m: Matrix, cache: Float64Array, i: number): number => {
+    if (Number.isNaN(cache[i])) {
+      let sq = 0;
+      for (let k = 0; k < d; k++) sq += m.data[i * d + k] * m.data[i * d + k];
+      cache[i] = 1 / Math.max(Math.sqrt(sq), 1e-12);
+    }
+    return cache[i];
+  };
+  const invX = new Float64Array(L).fill(NaN);
+  const invC = new Float64Array(P).fill(NaN);
+  const exact = (i: number, p: number): number => {
+    const fi = inv(x, invX, i);
+    const fp = inv(cb, invC, p);
+    let acc = 0;
+    for (let k = 0; k < d; k++) acc += x.data[i * d + k] * fi * (cb.data[p * d + k] * fp);
+    return acc;
+  };
+  const r = new Float64Array(L);
+  const arg: number[] = [];
+  const settled = new Uint8Array(L);
+  for (let i = 0; i < L; i++) {
+    const o = i * T;
+    const best = top.values[o];
+    let p0 = top.indices[o];
+    let v = best;
+    if (top.values[o + 1] >= best - 2 * eps) {
+      // Near-tied best prototypes: the contenders in float64 (every prototype if they fill the top T),
+      // first maximum in prototype order.
+      const all = T < P && top.values[o + T - 1] >= best - 2 * eps;
+      const contenders = all ? Array.from({ length: P }, (_, p) => p) : Array.from(top.indices.subarray(o, o + T)).filter((_, t) => top.values[o + t] >= best - 2 * eps).sort((a, b) => a - b);
+      v = -Infinity;
+      for (const p of contenders) {
+        const e = exact(i, p);
+        if (e > v) {
+          v = e;
+          p0 = p;
+        }
+      }
+      settled[i] = 1;
+    }
+    r[i] = v;
+    arg.push(p0);
+  }
+  return { r, arg, settled, sims: { sim: new Float64Array(0), eps, exact } };
 }
 
 /**
@@ -252,14 +315,17 @@ export const codebook: MethodSpec = {
     const fast = kernelPlan(L * P * x.cols);
     // The double softmax (mode C) couples every entry through column sums over all tokens: float64 cosines.
     const plan: KernelPlan = mode === 'C' ? { backend: fast.backend, precision: 'f64' } : fast;
-    const sims = similarity(x, cb, plan);
+
     const notes: string[] = [];
     let keep: number[];
     let threshold: number | null = null;
     let r: Float64Array;
     let arg: number[];
     if (mode === 'A' || mode === 'B') {
-      const m = certifiedMax(sims, L, P);
+      // On onnxruntime the L×P matrix never reaches JavaScript (onnxMax).
+      const fastMax = onnxMax(x, cb);
+      const sims = fastMax ? fastMax.sims : similarity(x, cb, plan);
+      const m = fastMax ?? certifiedMax(sims, L, P);
       ({ r, arg } = m);
       if (mode === 'A') {
         keep = [];
@@ -275,6 +341,7 @@ export const codebook: MethodSpec = {
         keep = sortedAscending(smallestK(sims, r, arg, m.settled, pyRound(L * tau)));
       }
     } else {
+      const sims = similarity(x, cb, plan);
       const drop = pyRound(L * (1 - tau));
       if (mode === 'D' && sims.eps > 0) ({ r, arg, threshold } = certifiedRowSoftmax(sims, L, P, drop));
       else {

@@ -1,4 +1,4 @@
-import { gemmNN, kernelPlan, kernelSettings, ORT_MIN_GEMV_MACS } from '../numeric/gemm.ts';
+import { gemmNN, kernelPlan, ORT_MIN_GEMV_MACS, useOrt } from '../numeric/gemm.ts';
 import { cosineRows } from '../numeric/gram.ts';
 import { type RowSource, rowGram } from '../numeric/row-gram.ts';
 
@@ -74,7 +74,7 @@ export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Arr
     gains.push(gain);
     picked[j] = 1;
     gram.row(j, row, hint);
-    if (step * n >= ORT_MIN_GEMV_MACS && kernelSettings().backend !== 'ts') {
+    if (useOrt(step * n, ORT_MIN_GEMV_MACS)) {
       // Σ_t c_t[j]·c_t as one float64 matrix–vector product (memory-bound: onnxruntime streams it faster).
       for (let s = 0; s < step; s++) coef[s] = c[s * n + j];
       gemmNN(coef.subarray(0, step), 1, c.subarray(0, step * n), step, n, proj, 0);

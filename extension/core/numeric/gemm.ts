@@ -48,6 +48,13 @@ export function kernelPlan(macs: number): KernelPlan {
   return { backend: b, precision: p };
 }
 
+/** Whether a kernel of `macs` multiply-adds should run on onnxruntime (forced, or large enough in a thread that may load it). */
+export function useOrt(macs: number, minMacs: number): boolean {
+  if (backend === 'ts') return false;
+  if (backend === 'auto' && !(macs >= minMacs && ortByDefaultHere())) return false;
+  return loadOrtGemm() !== null;
+}
+
 /** Products of at least this many multiply-adds that are matrix–vector shaped (memory-bound) go to onnxruntime. */
 export const ORT_MIN_GEMV_MACS = 1 << 16;
 
@@ -56,8 +63,7 @@ export const ORT_MIN_GEMV_MACS = 1 << 16;
  * of at least `minMacs` unless the backend is forced, else TypeScript (k-outer AXPY loops, s ascending).
  */
 export function gemmNN<T extends FloatArray>(a: T, m: number, b: T, k: number, n: number, out: T, minMacs = ORT_MIN_GEMV_MACS): T {
-  const macs = m * k * n;
-  const ort = backend === 'ort' || (backend === 'auto' && macs >= minMacs && ortByDefaultHere()) ? loadOrtGemm() : null;
+  const ort = useOrt(m * k * n, minMacs) ? loadOrtGemm() : null;
   if (ort && m > 0 && n > 0 && k > 0) {
     ort.gemmNN(a, m, b, k, n, out);
     return out;

@@ -37,6 +37,13 @@ export interface OrtGemm {
    * column indices and values. Thresholding inside the graph keeps the n² scan out of JavaScript.
    */
   thresholdNT(a: Float32Array, m: number, b: Float32Array, n: number, k: number, pa: Float32Array, pb: Float32Array, lo: number): { rows: Int32Array; cols: Int32Array; values: Float32Array };
+  /**
+   * The `top` largest cosines of every row of a against the rows of b (norms, product and division in
+   * float32 inside the graph; norms clamped at 1e-12), descending: values [m,top] and column indices.
+   */
+  cosineTop(a: Float32Array, m: number, b: Float32Array, n: number, k: number, top: number): { values: Float32Array; indices: Int32Array };
+  /** mean_j cos(a_i, b_j) for every row of a (float32 inside the graph, norms clamped at 1e-12). */
+  cosineMean(a: Float32Array, m: number, b: Float32Array, n: number, k: number): Float32Array;
   /** The `top` largest entries of every row of a·bᵀ (float32), sorted descending: values and column indices. */
   topNT(a: Float32Array, m: number, b: Float32Array, n: number, k: number, top: number): { values: Float32Array; indices: Int32Array };
   readonly threads: number;
@@ -146,6 +153,54 @@ export function ortByDefaultHere(): boolean {
   return isMainThread;
 }
 
+/** Row-normalised Gemm(A, B, transB) followed by TopK(K) per row, or by the mean over columns. */
+function cosineTopModel(mean = false): Uint8Array {
+  const F = onnx.TensorProto.DataType.FLOAT;
+  const I64 = onnx.TensorProto.DataType.INT64;
+  const I32 = onnx.TensorProto.DataType.INT32;
+  const T = onnx.AttributeProto.AttributeType;
+  const info = (name: string, elem: number, dims: string[]) => ({
+    name,
+    type: { tensorType: { elemType: elem, shape: { dim: dims.map((d) => ({ dimParam: d })) } } },
+  });
+  const node = (opType: string, input: string[], output: string[], attribute: object[] = []) => ({ opType, name: output[0], input, output, attribute });
+  const model = {
+    irVersion: 8,
+    producerName: 'prunelens-kernels',
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'cosine_top2',
+      initializer: [
+        { name: 'eps', dims: [], dataType: F, rawData: new Uint8Array(Float32Array.of(1e-12).buffer) },
+        { name: 'rowShape', dims: [2], dataType: I64, rawData: new Uint8Array(BigInt64Array.of(1n, -1n).buffer) },
+      ],
+      node: [
+        node('ReduceL2', ['A'], ['NA0'], [{ name: 'axes', type: T.INTS, ints: [1] }, { name: 'keepdims', type: T.INT, i: 1 }]),
+        node('ReduceL2', ['B'], ['NB0'], [{ name: 'axes', type: T.INTS, ints: [1] }, { name: 'keepdims', type: T.INT, i: 1 }]),
+        node('Max', ['NA0', 'eps'], ['NA']),
+        node('Max', ['NB0', 'eps'], ['NB1']),
+        node('Reshape', ['NB1', 'rowShape'], ['NB']),
+        node('Gemm', ['A', 'B'], ['G'], [{ name: 'transB', type: T.INT, i: 1 }]),
+        node('Div', ['G', 'NA'], ['GA']),
+        node('Div', ['GA', 'NB'], ['S']),
+        ...(mean
+          ? [node('ReduceMean', ['S'], ['R'], [{ name: 'axes', type: T.INTS, ints: [1] }, { name: 'keepdims', type: T.INT, i: 0 }])]
+          : [
+              node('TopK', ['S', 'K'], ['V', 'I64'], [
+                { name: 'axis', type: T.INT, i: 1 },
+                { name: 'largest', type: T.INT, i: 1 },
+                { name: 'sorted', type: T.INT, i: 1 },
+              ]),
+              node('Cast', ['I64'], ['I'], [{ name: 'to', type: T.INT, i: I32 }]),
+            ]),
+      ],
+      input: mean ? [info('A', F, ['m', 'k']), info('B', F, ['n', 'k'])] : [info('A', F, ['m', 'k']), info('B', F, ['n', 'k']), info('K', I64, ['one'])],
+      output: mean ? [info('R', F, ['m'])] : [info('V', F, ['m', 'top']), info('I', I32, ['m', 'top'])],
+    },
+  };
+  return onnx.ModelProto.encode(model).finish();
+}
+
 /** Threads for the kernels: PRUNELENS_THREADS, else every core. */
 export function kernelThreads(): number {
   const env = Number(process.env.PRUNELENS_THREADS);
@@ -173,12 +228,19 @@ export function loadOrtGemm(): OrtGemm | null {
     bindingModule.initOrt();
     const threads = kernelThreads();
     const sessions = new Map<string, NativeSession>();
-    const session = (dtype: Dtype, transB = true, kind: 'gemm' | 'threshold' | 'top' = 'gemm'): NativeSession => {
+    const session = (dtype: Dtype, transB = true, kind: 'gemm' | 'threshold' | 'top' | 'cos2' | 'cosmean' = 'gemm'): NativeSession => {
       const key = `${kind}:${dtype}:${transB}`;
       let s = sessions.get(key);
       if (!s) {
         s = new bindingModule.binding.InferenceSession();
-        const bytes = kind === 'threshold' ? thresholdModel() : kind === 'top' ? topModel() : gemmModel(dtype === 'float32' ? 1 : 11, transB);
+        const bytes =
+          kind === 'threshold'
+            ? thresholdModel()
+            : kind === 'top'
+              ? topModel()
+              : kind === 'cos2' || kind === 'cosmean'
+                ? cosineTopModel(kind === 'cosmean')
+                : gemmModel(dtype === 'float32' ? 1 : 11, transB);
         s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
           intraOpNumThreads: threads,
           interOpNumThreads: 1,
@@ -195,6 +257,14 @@ export function loadOrtGemm(): OrtGemm | null {
     const f32 = (data: Float32Array, dims: number[]): OrtTensorLike => new common.Tensor('float32', data, dims);
     const gemm: OrtGemm = {
       threads,
+      cosineMean(a, m, b, n, k) {
+        return session('float32', true, 'cosmean').run({ A: f32(a, [m, k]), B: f32(b, [n, k]) }, { R: null }, {}).R.data as Float32Array;
+      },
+      cosineTop(a, m, b, n, k, top) {
+        const K = new common.Tensor('int64', BigInt64Array.of(BigInt(top)), [1]);
+        const out = session('float32', true, 'cos2').run({ A: f32(a, [m, k]), B: f32(b, [n, k]), K }, { V: null, I: null }, {});
+        return { values: out.V.data as Float32Array, indices: out.I.data as Int32Array };
+      },
       topNT(a, m, b, n, k, top) {
         const K = new common.Tensor('int64', BigInt64Array.of(BigInt(top)), [1]);
         const out = session('float32', true, 'top').run({ A: f32(a, [m, k]), B: f32(b, [n, k]), K }, { V: null, I: null }, {});

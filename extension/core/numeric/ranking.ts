@@ -73,8 +73,12 @@ export function toArray(a: ArrayLike<number>): number[] {
   return out;
 }
 
+/** Token indices ascending (a native integer sort: several times faster than a comparator sort). */
 export function sortedAscending(indices: Iterable<number>): number[] {
-  return Array.from(indices).sort((a, b) => a - b);
+  const sorted = Int32Array.from(indices).sort();
+  const out = new Array<number>(sorted.length);
+  for (let i = 0; i < sorted.length; i++) out[i] = sorted[i];
+  return out;
 }
 
 /** First index of the maximum (PyTorch argmax semantics); -1 for an empty array. Skips NaN. */
