@@ -156,12 +156,10 @@ function searchedCf(td: HTMLElement, budget: number, facts: NonNullable<TokenDec
   td.append(value, el('span', 'pd-cf-detail', facts.exact ? ' (smallest)' : ' (smallest found)'));
   const cur = facts.current;
   const tag = (b: number): string => (cur && b === cur.budget ? `${b} (current)` : String(b));
-  if (facts.droppedAt !== null) {
-    const alsoNow = cur && !cur.kept && cur.budget > facts.droppedAt ? ` and ${tag(cur.budget)}` : '';
-    td.append(el('span', 'pd-cf-warn', `not monotone: dropped at ${tag(facts.droppedAt)}${alsoNow}`));
-  } else if (cur && cur.budget !== budget) {
-    td.append(el('span', 'pd-cf-line', `${cur.kept ? 'kept' : 'dropped'} at ${tag(cur.budget)}`));
-  }
+  // As the core's note: a drop above the answer, the current budget joining it when it drops there too.
+  const curJoins = facts.droppedAt !== null && cur !== null && !cur.kept && cur.budget > facts.droppedAt;
+  if (facts.droppedAt !== null) td.append(el('span', 'pd-cf-warn', `not monotone: dropped at ${tag(facts.droppedAt)}${curJoins && cur ? ` and ${tag(cur.budget)}` : ''}`));
+  if (cur && cur.budget !== budget && cur.budget !== facts.droppedAt && !curJoins) td.append(el('span', 'pd-cf-line', `${cur.kept ? 'kept' : 'dropped'} at ${tag(cur.budget)}`));
 }
 
 function cfCell(d: TokenDecision, s: DecisionsViewState): HTMLElement {

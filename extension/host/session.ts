@@ -169,7 +169,9 @@ export class Session implements DecisionSession {
           const run = await rerunMethodWith(this.execute, fork(this.current), method, { budget: b }, { cache: this.cache, signal });
           return run.result?.keep ?? null;
         },
-        { signal, timeBudgetMs: 20_000, known },
+        // The panel's budget is checked too (a cache hit when the method already ran there), so the
+        // answer says whether the token is kept at the budget on screen.
+        { signal, timeBudgetMs: 20_000, known, alsoCheck: [this.budget] },
       );
       let perToken = this.searched.get(method);
       if (!perToken) this.searched.set(method, (perToken = new Map()));

@@ -379,12 +379,14 @@ describe('PruneLens in VS Code (code-server, extension installed from the VSIX)'
     const f3aFrom = Number((await cfBudget.innerText()).trim());
     assert.ok(f3aFrom >= 1 && f3aFrom <= 576, `F³A keeps token ${index} at budget ${f3aFrom}`);
     assert.match(found, new RegExp(`: kept at ${f3aFrom} \\(smallest`), 'the output names the budget the view shows');
+    // The search checks the budget on screen too: the cell and the output say whether F³A keeps the token at
+    // 64, and a drop there above the smallest keeping budget is called out as not monotone.
     const cfText = (await f3aRow.locator('.pd-cf').innerText()).replace(/\s+/g, ' ');
-    const f3aKeptNow = (await f3aRow.locator('.pd-decision').innerText()).trim() === 'kept';
-    // Kept at a smaller budget but dropped at the current one: the view says so instead of implying a threshold.
-    if (!f3aKeptNow && f3aFrom < 64) {
-      assert.match(cfText, /not monotone: dropped at 64 \(current\)/);
-      assert.match(found, /not monotone — dropped at 64 \(current\)/);
+    if (f3aFrom !== 64) {
+      const now = /\b(kept|dropped) at (?:\d+ and at )?64 \(current\)/.exec(found)?.[1];
+      assert.ok(now, `the output says what happens at the current budget: ${found}`);
+      assert.match(cfText, new RegExp(`\\b(${now} at|and) 64 \\(current\\)`), `the cell agrees: ${cfText}`);
+      if (now === 'dropped' && f3aFrom < 64) assert.match(cfText, /not monotone: dropped at/);
     }
     await until('the search’s progress notification to close', async () => !(await visibleToasts(page)).some((t) => t.includes('smallest budget keeping')), 15_000);
     // The table fits the side bar: nothing to scroll sideways (it used to be wider than the view).

@@ -86,6 +86,12 @@ test('budget search: bisection bound, exact upward scan within the allowance, nu
   const unrealisable = await smallestKeepingBudget(3, 1, 16, async (b) => (b % 2 === 1 ? null : b >= 8 ? [3] : []));
   assert.deepEqual([unrealisable.budget, unrealisable.exact], [8, true]);
 
+  // alsoCheck: the budget on screen is run too; one below an inexact answer that keeps the token lowers it.
+  const withCurrent = await smallestKeepingBudget(3, 1, 64, async (b) => rule(b), { alsoCheck: [50] });
+  assert.ok(withCurrent.checked.some(([b, kept]) => b === 50 && kept));
+  const lowered = await smallestKeepingBudget(3, 1, 64, async (b) => rule(b), { maxRuns: 9, alsoCheck: [9] });
+  assert.deepEqual([lowered.budget, lowered.exact], [9, false]);
+
   const ac = new AbortController();
   ac.abort();
   await assert.rejects(smallestKeepingBudget(0, 1, 8, async () => [0], { signal: ac.signal }));

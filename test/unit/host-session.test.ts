@@ -206,3 +206,24 @@ test('the side view’s F³A search starts from the run at the current budget an
   assert.equal(row?.counterfactual.note, `kept at ${pick.first} (smallest: every smaller budget re-run); not monotone — dropped at ${pick.current} (current)`);
   assert.deepEqual(row?.counterfactual.search?.current, { budget: pick.current, kept: false });
 });
+
+test('the search also checks the panel’s budget when the method’s result is from another one', async () => {
+  const s = await session('oracle_f01_4x4x8');
+  const sets = Array.from({ length: s.n }, (_, i) => new Set(prune(s.outcome.bundle, 'f3a', getMethod('f3a').budgetParams(i + 1, s.n, {}) ?? {}).keep));
+  let pick: { token: number; first: number; current: number } | null = null;
+  for (let t = 0; t < s.n && !pick; t++) {
+    const first = sets.findIndex((k) => k.has(t)) + 1;
+    const current = sets.findIndex((k, j) => first > 0 && j + 1 > first && !k.has(t)) + 1;
+    if (first > 0 && current > 0) pick = { token: t, first, current };
+  }
+  assert.ok(pick);
+  // F³A last ran at the smallest budget (the panel moved on without re-running it, as when another method is shown).
+  s.rerun('f3a', 1);
+  s.setPanelBudget(pick.current);
+  const found = await s.search('f3a', pick.token);
+  assert.ok(found.checked.some(([b, kept]) => b === pick.current && !kept), 'the panel’s budget was checked');
+  const row = decisionRows(s, pick.token).find((d) => d.method === 'f3a');
+  assert.equal(row?.budget, 1, 'the row itself is still the result at budget 1');
+  assert.deepEqual(row?.counterfactual.search?.current, { budget: pick.current, kept: false });
+  assert.match(row?.counterfactual.note ?? '', new RegExp(`^kept at ${pick.first} \\(smallest: every smaller budget re-run\\); not monotone — dropped at ${pick.current} \\(current\\)`));
+});

@@ -15,6 +15,8 @@ export interface SearchOptions {
   readonly timeBudgetMs?: number;
   /** Results already at hand (e.g. the run at the current budget): budget → kept; never re-run. */
   readonly known?: ReadonlyMap<number, boolean>;
+  /** Budgets to check as well once the answer is found (the current one: is the token kept there?). */
+  readonly alsoCheck?: readonly number[];
 }
 
 export interface SearchResult {
@@ -48,6 +50,15 @@ export async function smallestKeepingBudget(index: number, lo: number, hi: numbe
     memo.set(b, v);
     return v;
   };
+  const finish = async (budget: number | null, exact: boolean, how: string): Promise<SearchResult> => {
+    let best = budget;
+    for (const b of opt.alsoCheck ?? []) {
+      if (!Number.isInteger(b) || b < lo || b > hi) continue;
+      // An extra budget below an inexact answer that keeps the token is a smaller one found.
+      if ((await kept(b)) === true && best !== null && b < best) best = b;
+    }
+    return best === budget ? result(budget, exact, how) : result(best, false, `smallest found; smaller budgets not all re-run`);
+  };
   const result = (budget: number | null, exact: boolean, how: string): SearchResult => {
     const checked = [...memo].filter((e): e is [number, boolean] => e[1] !== null).sort((x, y) => x[0] - y[0]);
     if (budget === null) return { budget, runs, exact, checked, note: how };
@@ -55,7 +66,7 @@ export async function smallestKeepingBudget(index: number, lo: number, hi: numbe
     const tail = above === null ? '' : `; not monotone — dropped at ${above}`;
     return { budget, runs, exact, checked, note: `kept at ${budget} (${how})${tail}` };
   };
-  if ((await kept(hi)) !== true) return result(null, false, `not kept even at budget ${hi}`);
+  if ((await kept(hi)) !== true) return finish(null, false, `not kept even at budget ${hi}`);
   let a = lo;
   let b = hi;
   while (a < b) {
@@ -68,13 +79,13 @@ export async function smallestKeepingBudget(index: number, lo: number, hi: numbe
   const EXACT = 'smallest: every smaller budget re-run';
   for (let k = lo; k < b; k++) {
     if (memo.has(k)) {
-      if (memo.get(k) === true) return result(k, true, EXACT);
+      if (memo.get(k) === true) return finish(k, true, EXACT);
       continue;
     }
     if (runs >= maxRuns || performance.now() - started > timeBudget) {
-      return result(b, false, `smallest found by bisection; budgets ${k}–${b - 1} not all re-run`);
+      return finish(b, false, `smallest found by bisection; budgets ${k}–${b - 1} not all re-run`);
     }
-    if ((await kept(k)) === true) return result(k, true, EXACT);
+    if ((await kept(k)) === true) return finish(k, true, EXACT);
   }
-  return result(b, true, EXACT);
+  return finish(b, true, EXACT);
 }
