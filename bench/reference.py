@@ -466,11 +466,23 @@ def peak():
     return out
 
 
+def peak_rss_kb():
+    """This process image's peak RSS (VmHWM; ru_maxrss would include the parent's memory copied at fork)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--once":
         npz, method, params = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
         ms, keep = timed(METHODS[method], load(npz), params)
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        rss = peak_rss_kb()
         print(json.dumps({"ms": ms, "maxrss_kb": rss, "keep": [int(i) for i in keep]}))
         return
     for line in sys.stdin:

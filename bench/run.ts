@@ -1,10 +1,12 @@
 // `npm run bench`: runs every benchmark section and rewrites its part of BENCHMARKS.md.
 //   --only=methods|encode|scaling   one section;  --quick   a short scaling run (576 and 2880 tokens, d = 1024)
+//   --replot   rebuild the scaling section and plot from bench/scaling.json without measuring
 import { join } from 'node:path';
 import { updateSection } from './markdown.ts';
 import { benchMethods, methodsMarkdown } from './methods.ts';
 import { benchEncode, encodeMarkdown } from './encode.ts';
-import { benchScaling, scalingMarkdown, writeScalingSvg } from './scaling.ts';
+import { benchScaling, type ScalingResult, scalingMarkdown, writeScalingSvg } from './scaling.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
 const runsArg = args.find((a) => a.startsWith('--runs='));
@@ -25,11 +27,14 @@ async function main(): Promise<void> {
     updateSection(file, 'encode', encodeMarkdown(rows, threads, runs, 'npm run bench'));
   }
   if (!only || only === 'scaling') {
-    const res = await benchScaling({ quick, runs }, log);
-    const command = `npm run bench${only ? ` -- --only=scaling` : ''}${quick ? ' --quick' : ''}`;
-    // A quick run writes its own section and plot, so it never replaces the full figures.
+    // A quick run writes its own section, plot and raw figures, so it never replaces the full ones.
     const id = quick ? 'scaling-quick' : 'scaling';
-    const svg = quick ? 'bench/scaling-quick.svg' : 'bench/scaling.svg';
+    const svg = `bench/${id}.svg`;
+    const json = join(process.cwd(), 'bench', `${id}.json`);
+    // --replot: rebuild the section and plot from the raw figures of the last run, without measuring.
+    const res: ScalingResult = args.includes('--replot') ? (JSON.parse(readFileSync(json, 'utf8')) as ScalingResult) : await benchScaling({ quick, runs }, log);
+    if (!args.includes('--replot')) writeFileSync(json, `${JSON.stringify(res, null, 1)}\n`);
+    const command = `npm run bench${only ? ` -- --only=scaling` : ''}${quick ? ' --quick' : ''}`;
     writeScalingSvg(res, join(process.cwd(), svg));
     updateSection(file, id, scalingMarkdown(res, command, svg));
   }

@@ -391,8 +391,59 @@ export function scalingMarkdown(res: ScalingResult, command: string, svgPath: st
     );
   }
   out.push('');
+  out.push('### Targets of issue 8 (from the figures above)');
+  out.push('');
+  out.push(...targetLines(res).map((l) => `- ${l}`));
+  out.push('');
+  out.push(
+    'Numerics: similarities of large inputs come from onnxruntime\'s float32 GEMM (as the official code computes them); every decision a float32 value cannot settle — an entry within the float32 error bound of θ (G-Prune), a pick, argmax or k-th boundary within twice the bound (DivPrune, codebook, ToMe, PruMerge, F³A tags) — is recomputed in float64, and all accumulation (softmax, propagation, DPP updates) is float64. CDPruner\'s DPP runs on float32 kernel entries like the official code (no re-check). Small inputs (every oracle case) stay entirely in float64 TypeScript. `PRUNELENS_PRECISION=f64` runs every similarity in float64; `PRUNELENS_KERNELS=ts|ort` forces the backend; `PRUNELENS_THREADS` sets onnxruntime\'s threads.',
+  );
+  out.push('');
   out.push(`![Run time vs tokens, log-log, one line per method](${svgPath})`);
   return out.join('\n');
+}
+
+function ratioOf(res: ScalingResult, n: number, d: number, method: string): number | null {
+  const r = res.rows.find((x) => x.n === n && x.d === d && x.method === method && !x.error);
+  if (!r || !r.refMs || r.refMs.length === 0) return null;
+  return median(r.refMs) / median(r.oursMs);
+}
+
+/** The issue's "must be true" list, checked against this run. */
+export function targetLines(res: ScalingResult): string[] {
+  const lines: string[] = [];
+  const yes = (ok: boolean): string => (ok ? '**met**' : '**not met**');
+  for (const [n, d] of [
+    [576, 1024],
+    [2880, 4096],
+  ]) {
+    const rows = res.rows.filter((r) => r.n === n && r.d === d && !r.error && r.refMs && r.refMs.length);
+    if (rows.length === 0) continue;
+    const slow = rows.filter((r) => (ratioOf(res, n, d, r.method) ?? 0) < 1);
+    lines.push(
+      `${n}×${d}: every method at least as fast as the reference — ${yes(slow.length === 0)}` +
+        (slow.length ? ` (slower: ${slow.map((r) => `${r.method} ${(ratioOf(res, n, d, r.method) ?? 0).toFixed(2)}×`).join(', ')})` : ''),
+    );
+  }
+  const g576 = ratioOf(res, 576, 1024, 'gprune');
+  if (g576 !== null) lines.push(`G-Prune ≥ 3× at 576×1024 — ${yes(g576 >= 3)} (${g576.toFixed(2)}×)`);
+  const g2880 = ratioOf(res, 2880, 4096, 'gprune');
+  if (g2880 !== null) lines.push(`G-Prune ≥ 2.5× at 2880×4096 — ${yes(g2880 >= 2.5)} (${g2880.toFixed(2)}×)`);
+  const k = res.kernels.find((x) => x.n === 2880 && x.d === 4096);
+  if (k) {
+    const full = 2 * k.n * k.n * k.d;
+    const peak = full / k.peakMs / 1e6;
+    const eff = full / k.stairMs / 1e6;
+    const exe = k.executedFlops / k.stairMs / 1e6;
+    lines.push(
+      `similarity kernel ≥ 50 % of the GEMM peak at 2880×4096 — ${yes(eff >= peak / 2)} (effective ${eff.toFixed(0)} GFLOP/s = ${((eff / peak) * 100).toFixed(0)} % of ${peak.toFixed(0)}; executed ${exe.toFixed(0)} GFLOP/s = ${((exe / peak) * 100).toFixed(0)} %)`,
+    );
+  }
+  for (const b of res.big) lines.push(`${b.method} at 16,384×1024 under 2 GB peak RSS — ${yes(b.maxRssMb < 2048)} (${b.maxRssMb.toFixed(0)} MB, ${(b.ms / 1000).toFixed(1)} s)`);
+  const agreeF64 = res.rows.filter((r) => r.f64 !== '—');
+  const bad = agreeF64.filter((r) => r.f64 !== 'same');
+  lines.push(`decisions equal to PruneLens' float64 path on every bundle checked (${agreeF64.length} method × size runs) — ${yes(bad.length === 0)}${bad.length ? ` (${bad.map((r) => `${r.method} N=${r.n} d=${r.d}`).join(', ')})` : ''}`);
+  return lines;
 }
 
 export function writeScalingSvg(res: ScalingResult, path: string): void {

@@ -78,8 +78,8 @@ function similarity(x: Matrix, cb: Matrix, plan: KernelPlan): Similarity {
 }
 
 /**
- * Modes A and B from onnxruntime: norms, product and the eight best prototypes per token inside one graph,
- * so JavaScript sees 8·L numbers instead of L·P. Values are float32 (bound 3ε); rows whose runner-up is
+ * Modes A and B from onnxruntime: norms, product and the 32 best prototypes per token inside one graph,
+ * so JavaScript sees 32·L numbers instead of L·P. Values are float32 (bound 3ε); rows whose runner-up is
  * within 2·3ε are settled on the contenders in float64, the rest keep the float32 max (certified argmax).
  */
 function onnxMax(x: Matrix, cb: Matrix): { r: Float64Array; arg: number[]; settled: Uint8Array; sims: Similarity } | null {
@@ -90,7 +90,7 @@ function onnxMax(x: Matrix, cb: Matrix): { r: Float64Array; arg: number[]; settl
   const ort = plan.backend === 'ort' && plan.precision === 'f32' && P >= 2 ? loadOrtGemm() : null;
   if (!ort) return null;
   const f32 = (m: Matrix): Float32Array => (m.data instanceof Float32Array ? m.data : Float32Array.from(m.data));
-  const T = Math.min(P, 8);
+  const T = Math.min(P, d >= 2048 ? 32 : 8);
   const top = ort.cosineTop(f32(x), L, f32(cb), P, d, T);
   const eps = 3 * f32DotErrorBound(d);
   const inv = (m: Matrix, cache: Float64Array, i: number): number => {
@@ -104,37 +104,50 @@ function onnxMax(x: Matrix, cb: Matrix): { r: Float64Array; arg: number[]; settl
   const invX = new Float64Array(L).fill(NaN);
   const invC = new Float64Array(P).fill(NaN);
   const exact = (i: number, p: number): number => {
-    const fi = inv(x, invX, i);
-    const fp = inv(cb, invC, p);
-    let acc = 0;
-    for (let k = 0; k < d; k++) acc += x.data[i * d + k] * fi * (cb.data[p * d + k] * fp);
-    return acc;
+    // Raw dot in float64, then both norms: the float64 cosine up to rounding.
+    const xa = x.data;
+    const ca = cb.data;
+    const a = i * d;
+    const b = p * d;
+    let s0 = 0;
+    let s1 = 0;
+    let k = 0;
+    for (; k + 1 < d; k += 2) {
+      s0 += xa[a + k] * ca[b + k];
+      s1 += xa[a + k + 1] * ca[b + k + 1];
+    }
+    if (k < d) s0 += xa[a + k] * ca[b + k];
+    return (s0 + s1) * inv(x, invX, i) * inv(cb, invC, p);
   };
   const r = new Float64Array(L);
   const arg: number[] = [];
   const settled = new Uint8Array(L);
+  const ambiguous: number[] = [];
   for (let i = 0; i < L; i++) {
     const o = i * T;
+    r[i] = top.values[o];
+    arg.push(top.indices[o]);
+    if (top.values[o + 1] >= top.values[o] - 2 * eps) ambiguous.push(i);
+  }
+  // Near-tied best prototypes: the contenders in float64 (every prototype if they fill the top T), first
+  // maximum in prototype order.
+  for (const i of ambiguous) {
+    const o = i * T;
     const best = top.values[o];
-    let p0 = top.indices[o];
-    let v = best;
-    if (top.values[o + 1] >= best - 2 * eps) {
-      // Near-tied best prototypes: the contenders in float64 (every prototype if they fill the top T),
-      // first maximum in prototype order.
-      const all = T < P && top.values[o + T - 1] >= best - 2 * eps;
-      const contenders = all ? Array.from({ length: P }, (_, p) => p) : Array.from(top.indices.subarray(o, o + T)).filter((_, t) => top.values[o + t] >= best - 2 * eps).sort((a, b) => a - b);
-      v = -Infinity;
-      for (const p of contenders) {
-        const e = exact(i, p);
-        if (e > v) {
-          v = e;
-          p0 = p;
-        }
+    const all = T < P && top.values[o + T - 1] >= best - 2 * eps;
+    const contenders = all ? Array.from({ length: P }, (_, p) => p) : Array.from(top.indices.subarray(o, o + T)).filter((_, t) => top.values[o + t] >= best - 2 * eps).sort((u, w) => u - w);
+    let v = -Infinity;
+    let p0 = -1;
+    for (const p of contenders) {
+      const e = exact(i, p);
+      if (e > v) {
+        v = e;
+        p0 = p;
       }
-      settled[i] = 1;
     }
     r[i] = v;
-    arg.push(p0);
+    arg[i] = p0;
+    settled[i] = 1;
   }
   return { r, arg, settled, sims: { sim: new Float64Array(0), eps, exact } };
 }
