@@ -1,7 +1,6 @@
 import { InputError, MissingInputError } from '../errors.ts';
 import { toArray } from '../numeric/ranking.ts';
-import { kernelPlan, ORT_MIN_GEMV_MACS, useOrt } from '../numeric/gemm.ts';
-import { loadOrtGemm } from '../numeric/ort-gemm.ts';
+import type { KernelPlan } from '../numeric/gemm.ts';
 import { cosineRows } from '../numeric/gram.ts';
 import { normalizeRows, rowNorms } from '../numeric/linalg.ts';
 import { rowGram, speculativeRows } from '../numeric/row-gram.ts';
@@ -25,14 +24,7 @@ export function rawRelevance(input: MethodInput, sign: number): Float64Array {
   if (img.cols !== txt.cols) {
     throw new InputError(`image_joint width ${img.cols} does not match text width ${txt.cols}; both must live in the CLIP joint space.`);
   }
-  const ort = useOrt(img.rows * txt.rows * img.cols, ORT_MIN_GEMV_MACS) ? loadOrtGemm() : null;
-  if (ort && img.data instanceof Float32Array) {
-    // One small graph: cosines to every text segment and their mean (float32, like the official code).
-    const mean = ort.cosineMean(img.data, img.rows, Float32Array.from(txt.data), txt.rows, img.cols);
-    const out = new Float64Array(img.rows);
-    for (let i = 0; i < img.rows; i++) out[i] = sign * mean[i];
-    return out;
-  }
+  // Always float64 here: it costs N·M·dt (tiny), and a float32 relevance flips near-tied DPP picks.
   const t = normalizeRows(txt, 1e-12);
   const inv = rowNorms(img);
   const out = new Float64Array(img.rows);
@@ -83,11 +75,14 @@ function run(input: MethodInput, params: Params): PruneResult {
   const relevance = minMaxRelevance(raw, pool);
   const rPool = Float64Array.from(pool, (i) => relevance[i]);
   const f = input.matrix('features');
-  const plan = kernelPlan((pool.length * pool.length * f.cols) / 2);
+  // Pinned to the float64 TypeScript kernels: the greedy DPP flips near-tied picks under any other
+  // summation order, and the extension host re-runs methods in worker threads that never load onnxruntime,
+  // so every context must compute the same bits to show the same decisions.
+  const plan: KernelPlan = { backend: 'ts', precision: 'f64' };
   const u = cosineRows(f, pool, plan, 1e-12, 'cdpruner.rows');
   // Few picks among many tokens: rows in speculative batches beat the whole Gram (fewer products, O(batch·n) memory).
   const rows = t * 4 < pool.length ? speculativeRows(u, plan, SPECULATIVE_BATCH) : rowGram(u, plan);
-  const sel = greedyDppRows(rows, u.self, rPool, t);
+  const sel = greedyDppRows(rows, u.self, rPool, t, false);
 
   const order = sel.order.map((i) => pool[i]);
   const keep = [...order, ...fixed].sort((a, b) => a - b);

@@ -49,7 +49,7 @@ export function greedyDpp(xn: Float64Array, n: number, d: number, r: Float64Arra
  * the reference; small ones are summed over t ascending in TypeScript, large ones by onnxruntime's
  * matrix–vector product (same terms, float64, its own summation order).
  */
-export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Array, t: number): DppSelection {
+export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Array, t: number, allowOrt = true): DppSelection {
   const n = gram.n;
   const d2 = new Float64Array(n);
   for (let i = 0; i < n; i++) d2[i] = r[i] * self[i] * r[i];
@@ -74,7 +74,7 @@ export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Arr
     gains.push(gain);
     picked[j] = 1;
     gram.row(j, row, hint);
-    if (useOrt(step * n, ORT_MIN_GEMV_MACS)) {
+    if (allowOrt && useOrt(step * n, ORT_MIN_GEMV_MACS)) {
       // Σ_t c_t[j]·c_t as one float64 matrix–vector product (memory-bound: onnxruntime streams it faster).
       for (let s = 0; s < step; s++) coef[s] = c[s * n + j];
       gemmNN(coef.subarray(0, step), 1, c.subarray(0, step * n), step, n, proj, 0);
