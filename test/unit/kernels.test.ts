@@ -508,3 +508,41 @@ test('F³A tags from onnxruntime (GEMM + TopK, float64-settled band) equal the e
     got.forEach((t, i) => assert.deepEqual(Array.from(t), Array.from(want[i]), `d=${d} vector ${i}`));
   }
 });
+
+test('CDPruner picks the same tokens on onnxruntime and on TypeScript kernels (float64 both), exact duplicates included', () => {
+  const n = 700;
+  const d = 96;
+  const dt = 32;
+  const rand = mulberry32(57);
+  const feats = clustered(n, d, 61, 6, 0.8);
+  // Every 10th token repeats token 3 exactly: their DPP gains tie exactly and the lowest index must win.
+  for (let i = 13; i < n; i += 10) feats.copyWithin(i * d, 3 * d, 4 * d);
+  const joint = Float32Array.from({ length: n * dt }, () => rand() - 0.5);
+  for (let i = 13; i < n; i += 10) joint.copyWithin(i * dt, 3 * dt, 4 * dt);
+  const text = Float32Array.from({ length: 2 * dt }, () => rand() - 0.5);
+  const bundle = makeBundle(
+    new Map([
+      ['features', makeTensor('float32', [n, d], feats)],
+      ['image_joint', makeTensor('float32', [n, dt], joint)],
+      ['text', makeTensor('float32', [2, dt], text)],
+    ]),
+    { source: 'test', model: '', weightsKind: 'synthetic', layer: null, extra: {} },
+  );
+  const runWith = (backend: 'ts' | 'ort') => {
+    configureKernels({ backend });
+    try {
+      return prune(bundle, 'cdpruner', { visual_token_num: 80 });
+    } finally {
+      configureKernels({ backend: 'auto' });
+    }
+  };
+  const ts = runWith('ts');
+  const ort = runWith('ort');
+  assert.deepEqual(ort.output.order, ts.output.order);
+  assert.deepEqual(ort.keep, ts.keep);
+  (ort.output.gains as number[]).forEach((g, i) => assert.ok(Math.abs(g - (ts.output.gains as number[])[i]) <= 1e-9 * Math.abs(g) + 1e-15));
+  // The family {3, 13, 23, …} ties exactly: if one is picked it is token 3, and never a second one.
+  const family = ts.keep.filter((i) => i === 3 || (i > 3 && i % 10 === 3));
+  assert.ok(family.length <= 1 && (family.length === 0 || family[0] === 3), `duplicates kept: ${family}`);
+  assert.ok(ts.keep.length === 80);
+});
