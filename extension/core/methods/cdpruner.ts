@@ -1,6 +1,6 @@
 import { InputError, MissingInputError } from '../errors.ts';
 import { toArray } from '../numeric/ranking.ts';
-import { type KernelPlan, kernelPlan } from '../numeric/gemm.ts';
+import type { KernelPlan } from '../numeric/gemm.ts';
 import { cosineRows } from '../numeric/gram.ts';
 import { normalizeRows, rowNorms } from '../numeric/linalg.ts';
 import { rowGram, speculativeRows } from '../numeric/row-gram.ts';
@@ -75,15 +75,14 @@ function run(input: MethodInput, params: Params): PruneResult {
   const relevance = minMaxRelevance(raw, pool);
   const rPool = Float64Array.from(pool, (i) => relevance[i]);
   const f = input.matrix('features');
-  // Float64 kernel rows everywhere: a float32 kernel flips near-tied DPP picks, and the extension host
-  // re-runs methods in worker threads that never load onnxruntime, so every context must agree. The main
-  // thread computes the same float64 products on onnxruntime (only the summation order differs, ≈ 1e-16;
-  // exact duplicates stay exactly tied on either backend), workers in TypeScript.
-  const plan: KernelPlan = { backend: kernelPlan(pool.length * t * f.cols).backend, precision: 'f64' };
+  // Pinned to the float64 TypeScript kernels: the greedy DPP flips near-tied picks under any other
+  // summation order, and the extension host re-runs methods in worker threads that never load onnxruntime,
+  // so every context must compute the same bits to show the same decisions.
+  const plan: KernelPlan = { backend: 'ts', precision: 'f64' };
   const u = cosineRows(f, pool, plan, 1e-12, 'cdpruner.rows');
   // Few picks among many tokens: rows in speculative batches beat the whole Gram (fewer products, O(batch·n) memory).
   const rows = t * 4 < pool.length ? speculativeRows(u, plan, SPECULATIVE_BATCH) : rowGram(u, plan);
-  const sel = greedyDppRows(rows, u.self, rPool, t);
+  const sel = greedyDppRows(rows, u.self, rPool, t, false);
 
   const order = sel.order.map((i) => pool[i]);
   const keep = [...order, ...fixed].sort((a, b) => a - b);
