@@ -33,6 +33,11 @@ async function main(): Promise<void> {
     const json = join(process.cwd(), 'bench', `${id}.json`);
     // --replot: rebuild the section and plot from the raw figures of the last run, without measuring.
     const res: ScalingResult = args.includes('--replot') ? (JSON.parse(readFileSync(json, 'utf8')) as ScalingResult) : await benchScaling({ quick, runs }, log);
+    if (process.env.PRUNELENS_BENCH_METHODS || process.env.PRUNELENS_BENCH_SIZES) {
+      // A partial development run prints its table and leaves the recorded figures alone.
+      console.log(scalingMarkdown(res, 'partial run', svg));
+      return;
+    }
     if (!args.includes('--replot')) writeFileSync(json, `${JSON.stringify(res, null, 1)}\n`);
     const command = `npm run bench${only ? ` -- --only=scaling` : ''}${quick ? ' --quick' : ''}`;
     writeScalingSvg(res, join(process.cwd(), svg));

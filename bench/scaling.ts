@@ -260,7 +260,11 @@ export async function benchScaling(opts: { quick: boolean; runs: number }, log: 
     await settle();
     log(`reference numpy ${String(peak.numpy)}: 1024³ float32 matmul ${Number(peak['1024x1024x1024']).toFixed(0)} GFLOP/s`);
     const kernels: KernelRow[] = [];
+    // PRUNELENS_BENCH_SIZES=576x1024,2880x4096 limits every part of the run to those sizes (development only).
+    const onlySizes = process.env.PRUNELENS_BENCH_SIZES?.split(',');
+    const wanted = (n: number, d: number): boolean => !onlySizes || onlySizes.includes(`${n}x${d}`);
     for (const [n, d] of opts.quick ? [[2880, 1024]] : [[576, 1024], [2880, 1024], [2880, 4096], [8192, 1024]]) {
+      if (!wanted(n, d)) continue;
       const k = kernelRow(n, d, runs);
       kernels.push(k);
       log(`kernel ${n}×${d}: full GEMM ${k.peakMs.toFixed(1)} ms, staircase ${k.stairMs.toFixed(1)} ms`);
@@ -273,12 +277,13 @@ export async function benchScaling(opts: { quick: boolean; runs: number }, log: 
     const sizes = opts.quick ? SIZES.slice(0, 2) : SIZES.slice(0, 3);
     for (const d of dims) {
       for (const size of sizes) {
+        if (!wanted(size.n, d)) continue;
         log(`N=${size.n} d=${d}`);
         rows.push(...(await benchSize(size, d, runs, ref, dir, all, log)));
       }
     }
     const big: BigRow[] = [];
-    if (!opts.quick) {
+    if (!opts.quick && wanted(16384, 1024)) {
       log('N=16384 d=1024 (child processes)');
       for (const m of BIG_METHODS) big.push(bigRun(dir, m, 1024, log));
     }
