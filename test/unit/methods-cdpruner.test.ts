@@ -5,9 +5,11 @@ import type { Tensor } from '../../extension/core/bundle/tensor.ts';
 import type { TokenBundle } from '../../extension/core/bundle/types.ts';
 import { InputError, MissingInputError } from '../../extension/core/errors.ts';
 import { cdpruner } from '../../extension/core/methods/cdpruner.ts';
-import { greedyDpp, minMaxRelevance } from '../../extension/core/methods/dpp.ts';
+import { DPP_GAIN_FLOOR, greedyDpp, minMaxRelevance } from '../../extension/core/methods/dpp.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
+import { configureKernels } from '../../extension/core/numeric/gemm.ts';
 import { normalizeRows } from '../../extension/core/numeric/linalg.ts';
+import { mulberry32 } from '../../extension/core/numeric/prng.ts';
 import { assertClose, loadOracleCase, recordsFor } from '../helpers/oracle.ts';
 import { assertOutputFields } from '../helpers/oracle-replay.ts';
 import { bundleOf, toyFeatures, toyX } from '../helpers/toy.ts';
@@ -167,6 +169,76 @@ test('a kernel that runs out of rank still returns K picks, filled by relevance 
   assert.ok(exhausted >= 2 && exhausted < 5, `exhausted at ${exhausted}`);
   assert.ok(res.notes.some((n) => /out of rank/.test(n)));
   assert.deepEqual((res.output.gains as number[]).slice(exhausted), new Array(5 - exhausted).fill(0));
+});
+
+/** n tokens of rank r in d dimensions (float32, as encoders give them), with random CLIP-side relevance. */
+function lowRankBundle(n: number, d: number, r: number, seed: number): TokenBundle {
+  const rand = mulberry32(seed);
+  const g = (): number => rand() + rand() + rand() - 1.5;
+  const basis = Float64Array.from({ length: r * d }, g);
+  const f = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    for (let a = 0; a < r; a++) {
+      const c = g();
+      for (let k = 0; k < d; k++) f[i * d + k] += c * basis[a * d + k];
+    }
+  }
+  const dt = 16;
+  return bundleOf({
+    features: makeTensor('float32', [n, d], f),
+    image_joint: makeTensor('float32', [n, dt], Float32Array.from({ length: n * dt }, g)),
+    text: makeTensor('float32', [2, dt], Float32Array.from({ length: 2 * dt }, g)),
+  });
+}
+
+test('a saturated kernel (rank 12, 40 picks): the same picks on onnxruntime float32 and TypeScript float64 kernels, the tail by relevance', () => {
+  const n = 600;
+  const r = 12;
+  const k = 40;
+  const b = lowRankBundle(n, 256, r, 11);
+  const runWith = (backend: 'ts' | 'ort', budget: number) => {
+    configureKernels({ backend });
+    try {
+      return prune(b, 'cdpruner', { visual_token_num: budget });
+    } finally {
+      configureKernels({ backend: 'auto' });
+    }
+  };
+  const ts = runWith('ts', k);
+  const ort = runWith('ort', k);
+  assert.match(ort.notes[0], /float32 GEMM/);
+  assert.match(ts.notes[0], /float64/);
+  for (const [name, res] of [
+    ['ts', ts],
+    ['ort', ort],
+  ] as const) {
+    // In exact arithmetic gains are 0 from pick r on; what each backend computes there is its own rounding.
+    assert.equal(res.trace.dpp_exhausted_at, r, name);
+    const gains = res.output.gains as number[];
+    assert.ok(gains[r - 1] > 1e-3, `${name}: last genuine gain ${gains[r - 1]}`);
+    assert.deepEqual(gains.slice(r), new Array(k - r).fill(0), name);
+    const relevance = res.output.relevance as number[];
+    const floor = res.trace.dpp_gain_floor as number;
+    const maxL = Math.max(...relevance.map((x) => x * x));
+    assert.ok(Math.abs(floor - DPP_GAIN_FLOOR * maxL) <= 1e-12 * floor, `${name}: floor ${floor} = τ·max L_ii (unit rows)`);
+    const residual = res.trace.residual_gain as number[];
+    assert.ok(Math.max(...residual) <= floor, `${name}: what is left after rank ${r} is below the floor`);
+    // The tail: the unpicked tokens of highest relevance, in relevance order.
+    const order = res.output.order as number[];
+    const rest = Array.from({ length: n }, (_, i) => i)
+      .filter((i) => !order.slice(0, r).includes(i))
+      .sort((a, c) => relevance[c] - relevance[a] || a - c);
+    assert.deepEqual(order.slice(r), rest.slice(0, k - r), name);
+    assert.ok(res.notes.some((x) => x.includes(`≤ ${DPP_GAIN_FLOOR}·max L_ii`)), name);
+  }
+  // float32 rounding leaves residues of ≈ 1e-7 (nonzero: without the floor they would pick the tail).
+  assert.ok(Math.max(...(ort.trace.residual_gain as number[])) > 1e-12, 'float32 residues are not exact zeros');
+  assert.deepEqual(ort.output.order, ts.output.order);
+  assert.deepEqual(ort.keep, ts.keep);
+  // Greedy picks are a prefix of the full pick order on either backend (the side view's "keep from" relies on it).
+  for (const backend of ['ts', 'ort'] as const) {
+    assert.deepEqual((runWith(backend, n).output.order as number[]).slice(0, k), ts.output.order, `${backend}: prefix of the full order`);
+  }
 });
 
 test('bad parameters give one clear InputError', () => {

@@ -1,10 +1,11 @@
 import { InputError, MissingInputError } from '../errors.ts';
 import { toArray } from '../numeric/ranking.ts';
-import type { KernelPlan } from '../numeric/gemm.ts';
+import { kernelPlan, ORT_MIN_GEMV_MACS, useOrt } from '../numeric/gemm.ts';
+import { loadOrtGemm } from '../numeric/ort-gemm.ts';
 import { cosineRows } from '../numeric/gram.ts';
 import { normalizeRows, rowNorms } from '../numeric/linalg.ts';
 import { rowGram, speculativeRows } from '../numeric/row-gram.ts';
-import { greedyDppRows, minMaxRelevance } from './dpp.ts';
+import { DPP_GAIN_FLOOR, greedyDppRows, minMaxRelevance } from './dpp.ts';
 import { num } from './params.ts';
 import type { MethodInput, MethodSpec, Params, PruneResult } from './types.ts';
 
@@ -24,7 +25,14 @@ export function rawRelevance(input: MethodInput, sign: number): Float64Array {
   if (img.cols !== txt.cols) {
     throw new InputError(`image_joint width ${img.cols} does not match text width ${txt.cols}; both must live in the CLIP joint space.`);
   }
-  // Always float64 here: it costs N·M·dt (tiny), and a float32 relevance flips near-tied DPP picks.
+  const ort = useOrt(img.rows * txt.rows * img.cols, ORT_MIN_GEMV_MACS) ? loadOrtGemm() : null;
+  if (ort && img.data instanceof Float32Array) {
+    // One small graph: cosines to every text segment and their mean (float32, like the official code).
+    const mean = ort.cosineMean(img.data, img.rows, Float32Array.from(txt.data), txt.rows, img.cols);
+    const out = new Float64Array(img.rows);
+    for (let i = 0; i < img.rows; i++) out[i] = sign * mean[i];
+    return out;
+  }
   const t = normalizeRows(txt, 1e-12);
   const inv = rowNorms(img);
   const out = new Float64Array(img.rows);
@@ -75,14 +83,11 @@ function run(input: MethodInput, params: Params): PruneResult {
   const relevance = minMaxRelevance(raw, pool);
   const rPool = Float64Array.from(pool, (i) => relevance[i]);
   const f = input.matrix('features');
-  // Pinned to the float64 TypeScript kernels: the greedy DPP flips near-tied picks under any other
-  // summation order, and the extension host re-runs methods in worker threads that never load onnxruntime,
-  // so every context must compute the same bits to show the same decisions.
-  const plan: KernelPlan = { backend: 'ts', precision: 'f64' };
+  const plan = kernelPlan((pool.length * pool.length * f.cols) / 2);
   const u = cosineRows(f, pool, plan, 1e-12, 'cdpruner.rows');
   // Few picks among many tokens: rows in speculative batches beat the whole Gram (fewer products, O(batch·n) memory).
   const rows = t * 4 < pool.length ? speculativeRows(u, plan, SPECULATIVE_BATCH) : rowGram(u, plan);
-  const sel = greedyDppRows(rows, u.self, rPool, t, false);
+  const sel = greedyDppRows(rows, u.self, rPool, t);
 
   const order = sel.order.map((i) => pool[i]);
   const keep = [...order, ...fixed].sort((a, b) => a - b);
@@ -107,7 +112,11 @@ function run(input: MethodInput, params: Params): PruneResult {
   ];
   if (input.has('group')) notes.push('Multi-group bundle: the DPP runs once over all tokens (the official LLaVA-NeXT path runs it per 576-token crop).');
   if (fixed.size > 0) notes.push(`${fixed.size} always_keep token(s) kept outside the DPP.`);
-  if (sel.exhaustedAt >= 0) notes.push(`The kernel ran out of rank at pick ${sel.exhaustedAt}; the remaining picks follow relevance (gain 0).`);
+  if (sel.exhaustedAt >= 0) {
+    notes.push(
+      `The kernel ran out of rank at pick ${sel.exhaustedAt}: every remaining gain was ≤ ${DPP_GAIN_FLOOR}·max L_ii (rounding, counted as 0; the official code keeps picking by it), so the remaining picks follow relevance (gain 0).`,
+    );
+  }
   return {
     method: 'cdpruner',
     params: { ...params },
@@ -123,6 +132,8 @@ function run(input: MethodInput, params: Params): PruneResult {
       residual_gain: scores.map((s, i) => (pickRank[i] >= 0 ? 0 : s)),
       always_keep: [...fixed].sort((a, b) => a - b),
       dpp_exhausted_at: sel.exhaustedAt >= 0 ? sel.exhaustedAt : null,
+      // Gains ≤ this count as 0 (DPP_GAIN_FLOOR · max L_ii): what a saturated kernel leaves is rounding.
+      dpp_gain_floor: sel.floor,
     },
     notes,
   };

@@ -9,9 +9,22 @@ export interface DppSelection {
   readonly gains: number[];
   /** Conditional variance d² left for every token after the last pick (picked tokens: 0). */
   readonly residual: Float64Array;
-  /** Step at which the kernel ran out of rank (best d² ≤ 0) and the rest was filled by relevance, or -1. */
+  /** Step at which the kernel ran out of rank (best d² ≤ the floor) and the rest was filled by relevance, or -1. */
   readonly exhaustedAt: number;
+  /** The gain floor of this run: DPP_GAIN_FLOOR · max_i L_ii. */
+  readonly floor: number;
 }
+
+/**
+ * Gains at or below DPP_GAIN_FLOOR · max_i L_ii count as 0: the subset has saturated the kernel's rank (in
+ * exact arithmetic every remaining gain is then exactly 0) and what is left is rounding — up to 6e-7 · max L_ii
+ * measured with float32 similarity rows on low-rank bundles (d 23–4096, N 576–2880), ≈ 1e-13 in float64 —
+ * which would otherwise pick the tail by noise that differs between backends and GEMM shapes. The floor sits
+ * ≈ 17× above that noise, since gains just above it are not resolved in float32 either (a true 1.5e-6 came
+ * out as 1.8e-6), and 30× below the smallest gain of the oracle fixtures (2.99e-4). A deviation from the
+ * official code, which keeps picking by those float32 residues (docs/DECISIONS.md).
+ */
+export const DPP_GAIN_FLOOR = 1e-5;
 
 /**
  * CDPruner's min–max normalisation (r − min + 1e-6) / (max − min), with min/max taken over `over` (default:
@@ -49,10 +62,15 @@ export function greedyDpp(xn: Float64Array, n: number, d: number, r: Float64Arra
  * the reference; small ones are summed over t ascending in TypeScript, large ones by onnxruntime's
  * matrix–vector product (same terms, float64, its own summation order).
  */
-export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Array, t: number, allowOrt = true): DppSelection {
+export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Array, t: number): DppSelection {
   const n = gram.n;
   const d2 = new Float64Array(n);
-  for (let i = 0; i < n; i++) d2[i] = r[i] * self[i] * r[i];
+  let maxL = 0;
+  for (let i = 0; i < n; i++) {
+    d2[i] = r[i] * self[i] * r[i];
+    if (d2[i] > maxL) maxL = d2[i];
+  }
+  const floor = DPP_GAIN_FLOOR * maxL;
   const c = new Float64Array(t * n);
   const row = new Float64Array(n);
   const proj = new Float64Array(n);
@@ -66,7 +84,7 @@ export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Arr
     let j = -1;
     for (let i = 0; i < n; i++) if (!picked[i] && (j === -1 || d2[i] > d2[j])) j = i;
     const gain = d2[j];
-    if (!(gain > 0)) {
+    if (!(gain > floor)) {
       exhaustedAt = step;
       break;
     }
@@ -74,7 +92,7 @@ export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Arr
     gains.push(gain);
     picked[j] = 1;
     gram.row(j, row, hint);
-    if (allowOrt && useOrt(step * n, ORT_MIN_GEMV_MACS)) {
+    if (useOrt(step * n, ORT_MIN_GEMV_MACS)) {
       // Σ_t c_t[j]·c_t as one float64 matrix–vector product (memory-bound: onnxruntime streams it faster).
       for (let s = 0; s < step; s++) coef[s] = c[s * n + j];
       gemmNN(coef.subarray(0, step), 1, c.subarray(0, step * n), step, n, proj, 0);
@@ -90,7 +108,7 @@ export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Arr
     d2[j] = -Infinity;
   }
   if (exhaustedAt >= 0) {
-    // Rank exhausted (√ of a non-positive d² would be NaN in the official code): fill by relevance.
+    // Rank exhausted (only rounding left; √ of a non-positive d² would be NaN in the official code): fill by relevance.
     const rest = Array.from({ length: n }, (_, i) => i).filter((i) => !picked[i]);
     rest.sort((a, b) => r[b] - r[a] || a - b);
     for (const i of rest.slice(0, t - order.length)) {
@@ -101,7 +119,7 @@ export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Arr
   }
   const residual = new Float64Array(n);
   for (let i = 0; i < n; i++) residual[i] = picked[i] ? 0 : d2[i];
-  return { order, gains, residual, exhaustedAt };
+  return { order, gains, residual, exhaustedAt, floor };
 }
 
 /**
