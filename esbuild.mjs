@@ -25,7 +25,8 @@ const builds = [
   { ...nodeCommon, entryPoints: ['extension/cli.ts'], outfile: 'dist/cli.cjs', banner: { js: '#!/usr/bin/env node' } },
   // The runtime worker process (onnxruntime runs only here); the host and the CLI fork it.
   { ...nodeCommon, entryPoints: ['extension/core/runtime/worker/entry.ts'], outfile: 'dist/worker.cjs' },
-  // The methods worker thread: the host's budget re-runs and counterfactual searches (pure core, no native modules).
+  // The methods worker process (forked): the host's budget re-runs and counterfactual searches, on the same
+  // kernels (onnxruntime included) as the host's own thread.
   { ...nodeCommon, entryPoints: ['extension/core/analyze/prune-worker-entry.ts'], outfile: 'dist/methods-worker.cjs' },
   {
     bundle: true,

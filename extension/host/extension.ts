@@ -24,7 +24,8 @@ export function activate(context: vscode.ExtensionContext): void {
     return worker;
   };
   const analyzer = new Analyzer(log, cache, getWorker);
-  // Method re-runs and counterfactual searches run on a worker thread, never on the extension host's.
+  // Method re-runs and counterfactual searches run in a child process (same kernels as this thread), never on
+  // the extension host's thread.
   const entry = defaultPruneWorkerEntry();
   methodsWorker = entry ? new PruneWorker(entry, (line) => log.info(line)) : null;
   if (!methodsWorker) log.warn('dist/methods-worker.cjs not found: method re-runs run on the extension host thread');

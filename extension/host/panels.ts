@@ -32,7 +32,7 @@ export class Panels implements vscode.WebviewPanelSerializer, vscode.Disposable 
     private readonly log: vscode.LogOutputChannel,
     private readonly cache: AnalysisCache,
     private readonly analyzer: Analyzer,
-    /** Runs methods for re-runs and searches (the methods worker thread when it is built). */
+    /** Runs methods for re-runs and searches (the methods worker process when it is built). */
     private readonly execute?: PruneExecutor,
   ) {}
 

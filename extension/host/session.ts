@@ -49,7 +49,7 @@ export class Session implements DecisionSession {
     outcome: AnalysisOutcome,
     readonly createdAt: string,
     private readonly cache?: AnalysisCache,
-    /** Where method runs happen: the methods worker thread in VS Code, this thread in tests. */
+    /** Where method runs happen: the methods worker process in VS Code, this thread in tests. */
     private readonly execute: PruneExecutor = inThreadExecutor,
   ) {
     this.baseline = outcome;

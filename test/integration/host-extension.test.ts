@@ -110,7 +110,8 @@ test('re-runs: debounced, superseded requests cancelled, the entry answered with
   assert.ok(entry.type === 'entry' && entry.requestId === 8 && entry.budget === 40);
   if (entry.type === 'entry' && entry.entry.status === 'ok') assert.equal(entry.entry.keep.length, 40);
   assert.ok(posted(panel.webview, 'requestCancelled').some((m) => m.type === 'requestCancelled' && m.requestId === 7));
-  assert.ok(!recorder.logs.some((l) => /methods-worker\.cjs not found/.test(l.text)), 're-runs go to the methods worker thread');
+  assert.ok(!recorder.logs.some((l) => /methods-worker\.cjs not found/.test(l.text)), 're-runs go to the methods worker process');
+  assert.ok(recorder.logs.some((l) => /methods worker: process \d+ started/.test(l.text)), 'a methods worker process ran them');
   assert.ok(recorder.logs.some((l) => /re-ran f3a at budget 40 in \d+ ms \(method [\d.]+ ms\)/.test(l.text)));
   panel.webview.send({ type: 'rerun', requestId: 9, method: 'f3a', budget: 100000 });
   const failed = await until('requestFailed', () => posted(panel.webview, 'requestFailed')[0]);

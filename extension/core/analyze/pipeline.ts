@@ -312,7 +312,7 @@ export function rerunMethod(outcome: AnalysisOutcome, methodId: string, change: 
 }
 
 /**
- * Runs `prune` somewhere else than the caller's code: a worker thread (the VS Code host, so a 0.5 s F³A
+ * Runs `prune` somewhere else than the caller's code: a child process (the VS Code host, so a 0.5 s F³A
  * run never blocks it) or this thread after a yield (tests, the fallback). Rejects with an error named
  * CancelledError or AbortError when `signal` aborts; any other rejection is the method's own failure.
  */

@@ -1,35 +1,50 @@
 /**
- * Method runs on a worker thread (dist/methods-worker.cjs): the VS Code host re-runs staged and greedy
- * methods for new budgets (F³A takes ~0.5 s at 576 tokens) and searches counterfactual budgets without
- * blocking its own thread. The core is pure TypeScript, so the worker needs no native module.
+ * Method runs in a child process (dist/methods-worker.cjs, forked): the VS Code host re-runs staged and
+ * greedy methods for new budgets (F³A takes ~0.5 s at 576 tokens) and searches counterfactual budgets
+ * without blocking its own thread. A process rather than a worker thread: it may load onnxruntime (a
+ * worker thread that did cannot be terminated without aborting the host), so it runs the same kernels as
+ * the host's thread and the CLI, and every context computes the same bits and shows the same decisions.
  *
- * One worker, one job at a time, in request order. Each bundle is sent once per worker (a few recent ones
- * stay loaded). Aborting a queued job drops it; aborting the running one terminates the worker (a method
- * run cannot be interrupted otherwise) and the next job starts a fresh one.
+ * One process, one job at a time, in request order. Each bundle is sent once per process (a few recent ones
+ * stay loaded). Aborting a queued job drops it; aborting the running one kills the process (a method run
+ * cannot be interrupted otherwise) and the next job starts a fresh one. While idle it does not keep the
+ * parent alive.
  */
+import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { Tensor } from '../bundle/tensor.ts';
 import type { BundleMeta, RoleMapping, TokenBundle } from '../bundle/types.ts';
 import { InputError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
 import type { PruneResult } from '../methods/types.ts';
+import { kernelSettings, type KernelBackend, type KernelPrecision } from '../numeric/gemm.ts';
+import { kernelThreads } from '../numeric/ort-gemm.ts';
 import { CancelledError } from '../runtime/worker/errors.ts';
+import { launchFor } from '../runtime/worker/launch.ts';
 import type { PruneExecutor } from './pipeline.ts';
+
+/** The kernel choice of the parent at the time of a run (configureKernels may have changed it since the fork). */
+export interface RunKernels {
+  backend: KernelBackend;
+  precision: KernelPrecision;
+}
 
 export type ToPruneWorker =
   | { type: 'load'; bundle: number; arrays: [string, Tensor][]; meta: BundleMeta }
   | { type: 'drop'; bundle: number }
-  | { type: 'run'; job: number; bundle: number; method: string; params: JsonObject; mapping: RoleMapping };
+  | { type: 'run'; job: number; bundle: number; method: string; params: JsonObject; mapping: RoleMapping; kernels: RunKernels };
 
 export type FromPruneWorker =
+  | { type: 'ready'; pid: number }
   | { type: 'done'; job: number; result: PruneResult; timeMs: number }
   | { type: 'failed'; job: number; message: string; input: boolean };
 
-/** Bundles kept loaded in the worker (the panels' current ones, typically). */
+/** Bundles kept loaded in the process (the panels' current ones, typically). */
 const MAX_LOADED = 4;
+/** Lines of the process's output kept for a crash message. */
+const TAIL_LINES = 5;
 
 interface Job {
   readonly id: number;
@@ -51,23 +66,43 @@ export function defaultPruneWorkerEntry(): string | null {
   return existsSync(entry) ? entry : null;
 }
 
+/**
+ * The child's environment: the parent's, with the kernel settings this process runs under made explicit
+ * (backend, precision, onnxruntime threads), so the child's GEMMs are the parent's GEMMs.
+ */
+export function pruneWorkerEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const k = kernelSettings();
+  const env: NodeJS.ProcessEnv = { ...base, PRUNELENS_KERNELS: k.backend, PRUNELENS_PRECISION: k.precision, PRUNELENS_THREADS: String(kernelThreads()) };
+  // Under Electron (the VS Code extension host) process.execPath is the editor: run it as plain Node.
+  if (process.versions.electron) env.ELECTRON_RUN_AS_NODE = '1';
+  return env;
+}
+
 export class PruneWorker {
-  private worker: Worker | null = null;
+  private proc: ChildProcess | null = null;
+  /** The current process has said it is listening. */
+  private ready = false;
   private readonly ids = new WeakMap<TokenBundle, number>();
-  /** Bundle ids loaded in the current worker, least recently used first. */
+  /** Bundle ids loaded in the current process, least recently used first. */
   private loaded: number[] = [];
   private readonly queue: Job[] = [];
   private running: Job | null = null;
   private nextBundle = 1;
   private nextJob = 1;
   private disposed = false;
-  /** Workers started so far (tests check that an abort restarts it). */
+  private tail: string[] = [];
+  /** Processes started so far (tests check that an abort restarts it). */
   starts = 0;
 
   constructor(
     private readonly entry: string,
     private readonly onLog: (line: string) => void = () => {},
   ) {}
+
+  /** The current process's pid, if one is running. */
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
 
   /** The executor for rerunMethodWith. */
   readonly execute: PruneExecutor = (bundle, method, params, mapping, signal) =>
@@ -83,16 +118,20 @@ export class PruneWorker {
       this.pump();
     });
 
-  /** Stops the worker; queued and running jobs are rejected. */
+  /** Kills the process; queued and running jobs are rejected. */
   async dispose(): Promise<void> {
     this.disposed = true;
     const pending = [...this.queue, ...(this.running ? [this.running] : [])];
     this.queue.length = 0;
     this.running = null;
     for (const j of pending) this.settle(j, () => j.reject(new CancelledError(j.method)));
-    const w = this.worker;
-    this.worker = null;
-    await w?.terminate();
+    const p = this.proc;
+    if (!p) return;
+    const gone = p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise<void>((res) => p.once('exit', () => res()));
+    // An idle process is unref'd; hold the loop until it is really gone.
+    setRef(p, true);
+    this.stopProcess();
+    await gone;
   }
 
   private settle(job: Job, report: () => void): void {
@@ -105,44 +144,53 @@ export class PruneWorker {
     if (i >= 0) {
       this.queue.splice(i, 1);
       this.settle(job, () => job.reject(new CancelledError(job.method)));
+      this.idle();
       return;
     }
     if (this.running !== job) return;
-    // A method run cannot be interrupted: stop the thread; the next job starts a fresh one.
-    this.onLog(`methods worker: ${job.method} cancelled while running; restarting the worker`);
+    // A method run cannot be interrupted: kill the process; the next job starts a fresh one.
+    this.onLog(`methods worker: ${job.method} cancelled while running; restarting the worker process`);
     this.running = null;
-    this.stopWorker();
+    this.stopProcess();
     this.settle(job, () => job.reject(new CancelledError(job.method)));
     this.pump();
   }
 
-  private stopWorker(): void {
-    const w = this.worker;
-    this.worker = null;
+  private stopProcess(): void {
+    const p = this.proc;
+    this.proc = null;
+    this.ready = false;
     this.loaded = [];
-    if (w) {
-      w.removeAllListeners();
-      // Errors from a worker being terminated are of no interest.
-      w.on('error', () => {});
-      void w.terminate();
+    if (p) {
+      p.removeAllListeners('message');
+      if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     }
   }
 
-  private start(): Worker {
-    const w = new Worker(this.entry, { name: 'prunelens-methods' });
+  private start(): ChildProcess {
+    const { entry, execArgv } = launchFor(this.entry);
+    const p = fork(entry, [], { execArgv, env: pruneWorkerEnv(), serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     this.starts++;
-    w.on('message', (m: FromPruneWorker) => this.onMessage(w, m));
-    w.on('error', (err) => this.onCrash(w, err));
-    w.on('exit', (code) => this.onCrash(w, new Error(`methods worker exited with code ${code}`)));
-    this.worker = w;
+    this.proc = p;
+    this.ready = false;
     this.loaded = [];
-    return w;
+    this.tail = [];
+    this.collect(p);
+    p.on('message', (m: FromPruneWorker) => this.onMessage(p, m));
+    p.on('error', (err) => this.onGone(p, `could not run it: ${err.message}`));
+    // 'close' comes after the last output, so a crash message can quote it.
+    p.on('close', (code, signal) => this.onGone(p, signal ? `signal ${signal}` : `exit code ${code}`));
+    return p;
   }
 
-  private onCrash(w: Worker, err: Error): void {
-    if (this.worker !== w) return;
-    this.onLog(`methods worker stopped: ${err.message}`);
-    this.worker = null;
+  /** The process ended (crash, exit, or a failed start): fail the job it was running; the next job restarts. */
+  private onGone(p: ChildProcess, how: string): void {
+    if (this.proc !== p) return;
+    const tail = this.tail.slice(-3).join(' | ').slice(-600);
+    const err = new Error(`methods worker process stopped (${how})${tail ? `; last output: ${tail}` : ''}`);
+    this.onLog(err.message);
+    this.proc = null;
+    this.ready = false;
     this.loaded = [];
     const job = this.running;
     this.running = null;
@@ -150,9 +198,16 @@ export class PruneWorker {
     this.pump();
   }
 
-  private onMessage(w: Worker, m: FromPruneWorker): void {
+  private onMessage(p: ChildProcess, m: FromPruneWorker): void {
+    if (this.proc !== p) return;
+    if (m.type === 'ready') {
+      this.ready = true;
+      this.onLog(`methods worker: process ${m.pid} started`);
+      if (this.running) this.dispatch(p, this.running);
+      return;
+    }
     const job = this.running;
-    if (this.worker !== w || !job || m.job !== job.id) return;
+    if (!job || m.job !== job.id) return;
     this.running = null;
     if (m.type === 'done') this.settle(job, () => job.resolve({ result: m.result, timeMs: m.timeMs }));
     else this.settle(job, () => job.reject(m.input ? new InputError(m.message) : new Error(m.message)));
@@ -168,7 +223,7 @@ export class PruneWorker {
     return id;
   }
 
-  private ensureLoaded(w: Worker, b: TokenBundle): number {
+  private ensureLoaded(p: ChildProcess, b: TokenBundle): number {
     const id = this.bundleId(b);
     const at = this.loaded.indexOf(id);
     if (at >= 0) {
@@ -176,14 +231,26 @@ export class PruneWorker {
       this.loaded.push(id);
       return id;
     }
-    const load: ToPruneWorker = { type: 'load', bundle: id, arrays: [...b.arrays.entries()], meta: b.meta };
-    w.postMessage(load);
+    send(p, { type: 'load', bundle: id, arrays: [...b.arrays.entries()], meta: b.meta });
     this.loaded.push(id);
     while (this.loaded.length > MAX_LOADED) {
       const old = this.loaded.shift() as number;
-      w.postMessage({ type: 'drop', bundle: old } satisfies ToPruneWorker);
+      send(p, { type: 'drop', bundle: old });
     }
     return id;
+  }
+
+  /** Sends the running job to a ready process. */
+  private dispatch(p: ChildProcess, job: Job): void {
+    try {
+      const bundle = this.ensureLoaded(p, job.bundle);
+      send(p, { type: 'run', job: job.id, bundle, method: job.method, params: job.params, mapping: job.mapping, kernels: kernelSettings() });
+    } catch (err) {
+      // e.g. a value that cannot be serialised: this job fails, the next may not.
+      this.running = null;
+      this.settle(job, () => job.reject(err));
+      this.pump();
+    }
   }
 
   private pump(): void {
@@ -196,22 +263,57 @@ export class PruneWorker {
       this.idle();
       return;
     }
-    const w = this.worker ?? this.start();
-    // Keep the process alive only while there is work (an idle worker must not hold up exit).
-    w.ref();
+    const p = this.proc ?? this.start();
+    // Keep the parent alive only while there is work (an idle process must not hold up its exit).
+    setRef(p, true);
     this.running = job;
-    try {
-      const bundle = this.ensureLoaded(w, job.bundle);
-      w.postMessage({ type: 'run', job: job.id, bundle, method: job.method, params: job.params, mapping: job.mapping } satisfies ToPruneWorker);
-    } catch (err) {
-      // e.g. a value that cannot be cloned: this job fails, the next may not.
-      this.running = null;
-      this.settle(job, () => job.reject(err));
-      this.pump();
-    }
+    // A process still starting gets the job once it says it is ready (onMessage).
+    if (this.ready) this.dispatch(p, job);
   }
 
   private idle(): void {
-    if (!this.running && this.queue.length === 0) this.worker?.unref();
+    if (!this.running && this.queue.length === 0 && this.proc) setRef(this.proc, false);
+  }
+
+  private collect(p: ChildProcess): void {
+    for (const stream of [p.stdout, p.stderr]) {
+      if (!stream) continue;
+      let partial = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) this.addLine(p, line);
+      });
+      stream.on('end', () => {
+        if (partial) this.addLine(p, partial);
+        partial = '';
+      });
+    }
+  }
+
+  private addLine(p: ChildProcess, raw: string): void {
+    // onnxruntime colours its log lines; keep the text.
+    const line = raw.replace(/\x1b\[[0-9;]*m/g, '').trimEnd();
+    if (!line) return;
+    if (this.proc === p) {
+      this.tail.push(line);
+      if (this.tail.length > TAIL_LINES) this.tail.shift();
+    }
+    this.onLog(`methods worker: ${line}`);
+  }
+}
+
+/** Throws at once when the message cannot be serialised; a process that is gone reports through 'exit'. */
+function send(p: ChildProcess, m: ToPruneWorker): void {
+  p.send(m, undefined, {}, () => {});
+}
+
+/** The process, its IPC channel and its pipes all hold the parent's event loop: (un)ref every one. */
+function setRef(p: ChildProcess, on: boolean): void {
+  const handles: ({ ref?(): void; unref?(): void } | null | undefined)[] = [p, p.channel, p.stdout as unknown as { ref?(): void; unref?(): void } | null, p.stderr as unknown as { ref?(): void; unref?(): void } | null];
+  for (const h of handles) {
+    if (on) h?.ref?.();
+    else h?.unref?.();
   }
 }
