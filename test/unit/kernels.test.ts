@@ -5,7 +5,6 @@ import { type Matrix, makeTensor } from '../../extension/core/bundle/tensor.ts';
 import { makeBundle } from '../../extension/core/bundle/validate.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
 import { rankDescending, topK } from '../../extension/core/numeric/ranking.ts';
-import { headWiring, tagAll, tagAllOrt, wtaShape } from '../../extension/core/methods/f3a/sensing.ts';
 import { configureKernels, f32DotErrorBound, gemmNT, kernelPlan, type KernelPlan, planErrorBound, tsGemmNT } from '../../extension/core/numeric/gemm.ts';
 import { rowGram, rowGramLimits, speculativeRows } from '../../extension/core/numeric/row-gram.ts';
 import { maxMinSelect } from '../../extension/core/methods/divprune.ts';
@@ -477,34 +476,5 @@ test('greedy DPP on speculative row batches: same picks and gains as on the whol
     const tol = plan.precision === 'f64' ? 1e-12 : 1e-5;
     got.gains.forEach((g, i) => assert.ok(Math.abs(g - want.gains[i]) <= tol * want.gains[i] + 1e-15, `${plan.precision} gain ${i}`));
     assert.ok(spec.computed() >= 40 && spec.computed() < n, `computed ${spec.computed()} rows`);
-  }
-});
-
-test('F³A tags from onnxruntime (GEMM + TopK, float64-settled band) equal the exact sparse gather, ties included', () => {
-  const rand = mulberry32(13);
-  for (const d of [64, 257, 1024]) {
-    const shape = wtaShape(d);
-    const wires = headWiring(1, d, shape);
-    const xs: Float64Array[] = [];
-    for (let i = 0; i < 40; i++) {
-      const x = new Float64Array(d);
-      // Quantised coordinates make many cell sums tie exactly; the rest are generic.
-      for (let j = 0; j < d; j++) x[j] = i % 2 === 0 ? Math.round((rand() - 0.5) * 4) / 4 : rand() - 0.5;
-      let s = 0;
-      for (let j = 0; j < d; j++) s += x[j] * x[j];
-      for (let j = 0; j < d; j++) x[j] /= Math.sqrt(s);
-      xs.push(x);
-    }
-    xs.push(new Float64Array(d)); // a zero vector: every cell ties at 0
-    configureKernels({ backend: 'ort' });
-    let got: Int32Array[] | null;
-    try {
-      got = tagAllOrt(xs, wires, shape, d);
-    } finally {
-      configureKernels({ backend: 'auto' });
-    }
-    assert.ok(got, 'onnxruntime available');
-    const want = tagAll(xs, wires, shape);
-    got.forEach((t, i) => assert.deepEqual(Array.from(t), Array.from(want[i]), `d=${d} vector ${i}`));
   }
 });

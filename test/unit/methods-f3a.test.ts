@@ -9,7 +9,7 @@ import type { JsonObject } from '../../extension/core/json.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
 import { getMethod } from '../../extension/core/methods/registry.ts';
 import { makeCells, waterFill } from '../../extension/core/methods/f3a/budget.ts';
-import { tag } from '../../extension/core/methods/f3a/sensing.ts';
+import { headWiring, tag, tagRows, wtaShape, type WtaShape } from '../../extension/core/methods/f3a/wta.ts';
 import { mulberry32 } from '../../extension/core/numeric/prng.ts';
 import { mulberry32 as builderMulberry } from '../../models/onnx/builder.ts';
 import { assertClose, recordsFor } from '../helpers/oracle.ts';
@@ -184,4 +184,41 @@ test('WTA tags break z ties by lower cell; water-filling respects caps and large
   assert.deepEqual(Array.from(waterFill(p, cells, 5)), [2, 1, 1, 1]);
   assert.deepEqual(Array.from(waterFill(p, cells, 10)), [2, 2, 2, 2]);
   assert.deepEqual(Array.from(waterFill(p, cells, 0)), [0, 0, 0, 0]);
+});
+
+/** The k cells of the largest sums (each summed from 0 in sampling order; ties: lower cell), ascending. */
+function naiveTag(x: Float64Array, wires: Int32Array, shape: WtaShape): number[] {
+  const z = Array.from({ length: shape.m }, (_, c) => {
+    let acc = 0;
+    for (let t = 0; t < shape.s; t++) acc += x[wires[c * shape.s + t]];
+    return acc;
+  });
+  const order = z.map((_, c) => c).sort((a, b) => (z[a] !== z[b] ? z[b] - z[a] : a - b));
+  return order.slice(0, shape.k).sort((a, b) => a - b);
+}
+
+test('WTA tags of many rows (blocks of eight, sampled threshold) equal a full sort, exact ties included', () => {
+  const rand = mulberry32(13);
+  for (const d of [2, 17, 64, 257, 1024]) {
+    const shape = wtaShape(d);
+    const wires = headWiring(1, d, shape);
+    const rows = 21; // not a multiple of the block
+    const X = new Float64Array(rows * d);
+    for (let i = 0; i < rows - 1; i++) {
+      // Quantised coordinates make many cell sums tie exactly; the rest are generic.
+      for (let j = 0; j < d; j++) X[i * d + j] = i % 2 === 0 ? Math.round((rand() - 0.5) * 4) / 4 : rand() - 0.5;
+    }
+    // The last row is zero: every cell ties at 0.
+    const got = tagRows(X, rows, d, wires, shape);
+    assert.equal(got.length, rows);
+    for (let i = 0; i < rows; i++) {
+      assert.deepEqual(Array.from(got[i]), naiveTag(X.subarray(i * d, (i + 1) * d), wires, shape), `d=${d} row ${i}`);
+    }
+  }
+  // Every sampled cell (each eighth) is large: fewer than k cells reach the sampled threshold, so all are candidates.
+  const m = 64;
+  const identity = Int32Array.from({ length: m }, (_, c) => c);
+  const x = Float64Array.from({ length: m }, (_, c) => (c % 8 === 0 ? 10 : (c * 7) % 5));
+  const shape = { m, s: 1, k: 16 };
+  assert.deepEqual(Array.from(tag(x, identity, shape)), naiveTag(x, identity, shape));
 });
