@@ -78,6 +78,19 @@ const revive = (m: Record<string, unknown>): Record<string, unknown> => {
   return out;
 };
 
+/** A slider drag: several budgets in one burst inside the page, so a loaded machine cannot stretch the gaps past the debounce. */
+async function dragBudget(ks: number[]): Promise<void> {
+  await page.locator('[data-testid="budget-input"]').evaluate((el, values) => {
+    const input = el as HTMLInputElement;
+    for (const v of values) {
+      input.value = String(v);
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    }
+  }, ks);
+  await settle();
+}
+
 async function setBudget(k: number): Promise<void> {
   await page.locator('[data-testid="budget-input"]').fill(String(k));
   await page.locator('[data-testid="budget-input"]').dispatchEvent('change');
@@ -122,7 +135,7 @@ describe('webview inside a (simulated) VS Code host', () => {
     assert.equal(await page.locator('[data-testid="theme-toggle"]').count(), 0, 'VS Code decides the theme');
     await page.locator('[data-testid="method-select"]').selectOption('gprune');
     const before = (await posted()).length;
-    for (const k of [180, 190, 200]) await setBudget(k);
+    await dragBudget([180, 190, 200]);
     assert.equal(await text('kept-count'), '200');
     // G-Prune re-ranks here (no re-run), but the host still hears the settled budget, once, for the side view.
     await page.waitForTimeout(400);
@@ -141,7 +154,7 @@ describe('webview inside a (simulated) VS Code host', () => {
     assert.match(await text('stale-note'), /re-running f3a at budget 200… \(showing budget 144\)/);
     // … and a slider drag that settles on 150 sends one request and cancels the stale one.
     const before = (await posted()).length;
-    for (const k of [148, 149, 150]) await setBudget(k);
+    await dragBudget([148, 149, 150]);
     await page.waitForTimeout(400);
     const after = (await posted()).slice(before);
     const reruns = after.filter((m) => m.type === 'rerun');
