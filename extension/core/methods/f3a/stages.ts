@@ -1,9 +1,11 @@
 // F³A Stages 2–4 (§4.3 [PROPOSED]): local refinement, coverage-preserving competition, recovery.
 import type { Grid } from '../types.ts';
-import { gemmNT, kernelPlan } from '../../numeric/gemm.ts';
 import { rankDescending } from '../../numeric/ranking.ts';
 import type { Cells } from './budget.ts';
 import { dot, npSum } from './npsum.ts';
+import { simRows as rowsOf } from './simrows.ts';
+
+const simRows = (f: Field, js: readonly number[]): Float64Array => rowsOf(f.centred, f.n, f.d, js);
 
 export const T_REF = 3;
 export const LAMBDA = 0.5;
@@ -108,20 +110,6 @@ export interface Competition {
   readonly rounds: CompetitionRound[];
   /** max_{j∈S} ṽ_i·ṽ_j after the stage (−1 where S is empty): the coverage Stage 4 starts from. */
   readonly red: Float64Array;
-}
-
-/**
- * Rows of the centred cosine ṽ·ṽ for several tokens at once (one float64 GEMM: [len × n]); small products
- * stay in TypeScript, where each dot is summed in index order like `dot`.
- */
-export function simRows(f: Field, js: readonly number[]): Float64Array {
-  const { n, d } = f;
-  const a = new Float64Array(js.length * d);
-  js.forEach((j, r) => a.set(f.centred.subarray(j * d, (j + 1) * d), r * d));
-  const out = new Float64Array(js.length * n);
-  const plan = kernelPlan(js.length * n * d);
-  gemmNT({ backend: plan.backend, precision: 'f64' }, a, js.length, f.centred, n, d, out);
-  return out;
 }
 
 /** exp(−‖Δpos‖²/(2σ²)) by integer squared distance (the same numbers as computing each one). */
