@@ -9,7 +9,8 @@ import type { JsonObject } from '../../extension/core/json.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
 import { getMethod } from '../../extension/core/methods/registry.ts';
 import { makeCells, waterFill } from '../../extension/core/methods/f3a/budget.ts';
-import { headWiring, tag, tagRows, wtaShape, type WtaShape } from '../../extension/core/methods/f3a/wta.ts';
+import { headWiring, tag, tagHeads, tagRows, wtaShape, type WtaShape } from '../../extension/core/methods/f3a/wta.ts';
+import { loadSums } from '../../extension/core/methods/f3a/sums-wasm.ts';
 import { mulberry32 } from '../../extension/core/numeric/prng.ts';
 import { mulberry32 as builderMulberry } from '../../models/onnx/builder.ts';
 import { assertClose, recordsFor } from '../helpers/oracle.ts';
@@ -197,7 +198,8 @@ function naiveTag(x: Float64Array, wires: Int32Array, shape: WtaShape): number[]
   return order.slice(0, shape.k).sort((a, b) => a - b);
 }
 
-test('WTA tags of many rows (blocks of eight, sampled threshold) equal a full sort, exact ties included', () => {
+test('WTA tags of many rows (blocks of eight, sampled threshold; SIMD and TypeScript sums) equal a full sort, exact ties included', () => {
+  assert.ok(loadSums(), 'WebAssembly SIMD available in this Node');
   const rand = mulberry32(13);
   for (const d of [2, 17, 64, 257, 1024]) {
     const shape = wtaShape(d);
@@ -209,11 +211,16 @@ test('WTA tags of many rows (blocks of eight, sampled threshold) equal a full so
       for (let j = 0; j < d; j++) X[i * d + j] = i % 2 === 0 ? Math.round((rand() - 0.5) * 4) / 4 : rand() - 0.5;
     }
     // The last row is zero: every cell ties at 0.
-    const got = tagRows(X, rows, d, wires, shape);
-    assert.equal(got.length, rows);
-    for (let i = 0; i < rows; i++) {
-      assert.deepEqual(Array.from(got[i]), naiveTag(X.subarray(i * d, (i + 1) * d), wires, shape), `d=${d} row ${i}`);
+    for (const kernel of ['auto', 'ts'] as const) {
+      const got = tagRows(X, rows, d, wires, shape, kernel);
+      assert.equal(got.length, rows);
+      for (let i = 0; i < rows; i++) {
+        assert.deepEqual(Array.from(got[i]), naiveTag(X.subarray(i * d, (i + 1) * d), wires, shape), `${kernel} d=${d} row ${i}`);
+      }
     }
+    const [h0, h1] = tagHeads(X, rows, d, [wires, headWiring(2, d, shape)], shape);
+    assert.deepEqual(h0.map((t) => Array.from(t)), tagRows(X, rows, d, wires, shape).map((t) => Array.from(t)), `heads d=${d}`);
+    assert.deepEqual(h1.map((t) => Array.from(t)), tagRows(X, rows, d, headWiring(2, d, shape), shape).map((t) => Array.from(t)), `second head d=${d}`);
   }
   // Every sampled cell (each eighth) is large: fewer than k cells reach the sampled threshold, so all are candidates.
   const m = 64;

@@ -1,7 +1,7 @@
 // F³A Stage 0 (§4.3 [PROPOSED]): centring, frozen sparse sensing heads, winner-take-all tags, odour map.
 import type { Matrix } from '../../bundle/tensor.ts';
 import { dot, npSum } from './npsum.ts';
-import { headWiring, tagRows, wtaShape, type WtaShape } from './wta.ts';
+import { headWiring, tagHeads, tagRows, wtaShape, type WtaShape } from './wta.ts';
 
 export const HEADS = 4;
 
@@ -114,10 +114,11 @@ export function sense(V: Matrix, cue: Matrix | null, dense: boolean): Sensing {
   const cueVotes = new Int32Array(n * M);
   const perHead: Float64Array[] = [];
   const counts = new Int32Array(M);
+  const heads = Array.from({ length: HEADS }, (_, h) => headWiring(h, d, shape));
+  const allTags = tagHeads(centred, n, d, heads, shape);
   for (let h = 0; h < HEADS; h++) {
-    const wires = headWiring(h, d, shape);
-    const byCell = cuesByCell(tagRows(qt, M, d, wires, shape), shape.m);
-    const tokenTags = tagRows(centred, n, d, wires, shape);
+    const byCell = cuesByCell(tagRows(qt, M, d, heads[h], shape), shape.m);
+    const tokenTags = allTags[h];
     const oh = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       counts.fill(0);

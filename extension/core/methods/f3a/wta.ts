@@ -1,6 +1,7 @@
 // F³A winner-take-all tags (§4.3 [PROPOSED]): frozen sparse heads, exact cell sums, the k best cells.
 import { mulberry32 } from '../../numeric/prng.ts';
 import { roundHalfUp } from '../../numeric/rounding.ts';
+import { loadSums } from './sums-wasm.ts';
 
 export const SEED = 1234;
 
@@ -52,31 +53,58 @@ function buildWiring(h: number, d: number, shape: WtaShape): Int32Array {
 const LANES = 8;
 
 /** Scratch reused across calls (grown on demand; the tags never alias it). */
-let xt = new Float64Array(0);
-let zs = new Float64Array(0);
 let candZ = new Float64Array(0);
 let candC = new Int32Array(0);
 let pick = new Float64Array(0);
+let tsXt = new Float64Array(0);
+let tsZ = new Float64Array(0);
 
-function ensure(d: number, m: number): void {
-  if (xt.length < d * LANES) xt = new Float64Array(d * LANES);
-  if (zs.length < m * LANES) zs = new Float64Array(m * LANES);
-  if (candZ.length < m) {
-    candZ = new Float64Array(m);
-    candC = new Int32Array(m);
+/** Where a block's transposed rows (xt[j·8 + l]), its sums (z[c·8 + l]) and the wirings live. */
+interface Workspace {
+  readonly xt: Float64Array;
+  readonly z: Float64Array;
+  /** Sums of the current block for wiring h. */
+  sums(h: number): void;
+}
+
+function workspace(d: number, heads: readonly Int32Array[], shape: WtaShape, kernel: 'auto' | 'ts'): Workspace {
+  const { m, s } = shape;
+  if (pick.length < m) {
+    candZ = new Float64Array(m * LANES);
+    candC = new Int32Array(m * LANES);
     pick = new Float64Array(m);
   }
+  const wasm = kernel === 'auto' ? loadSums() : null;
+  if (wasm) {
+    const xtBytes = d * LANES * 8;
+    const zBytes = m * LANES * 8;
+    const wBytes = m * s * 4;
+    wasm.reserve(xtBytes + zBytes + heads.length * wBytes);
+    const buf = wasm.buffer();
+    heads.forEach((w, h) => new Int32Array(buf, xtBytes + zBytes + h * wBytes, m * s).set(w));
+    return {
+      xt: new Float64Array(buf, 0, d * LANES),
+      z: new Float64Array(buf, xtBytes, m * LANES),
+      sums: (h) => wasm.sums(0, xtBytes, xtBytes + zBytes + h * wBytes, m, s),
+    };
+  }
+  if (tsXt.length < d * LANES) tsXt = new Float64Array(d * LANES);
+  if (tsZ.length < m * LANES) tsZ = new Float64Array(m * LANES);
+  const xt = tsXt;
+  const z = tsZ;
+  return { xt, z, sums: (h) => blockSums(xt, z, heads[h], m, s) };
 }
 
 /**
- * Tags of the `rows` rows of X (row-major, width d). z_c = Σ_{j ∈ W[c]} x_j starts at 0 and adds its s
- * inputs in sampling order (the pinned reading). Eight rows are transposed into one block so each wire
- * reads one contiguous group of eight values and the eight sums are independent.
+ * Tags of the `rows` rows of X (row-major, width d) under each wiring: out[h][i]. z_c = Σ_{j ∈ W[c]} x_j
+ * starts at 0 and adds its s inputs in sampling order (the pinned reading). Eight rows are transposed into
+ * one block, so each wire reads eight contiguous values and the eight sums are independent; the block is
+ * summed for every head while it is in cache (WebAssembly SIMD where available, else TypeScript, same sums).
  */
-export function tagRows(X: Float64Array, rows: number, d: number, wires: Int32Array, shape: WtaShape): Int32Array[] {
-  const { m, s } = shape;
-  ensure(d, m);
-  const out: Int32Array[] = [];
+export function tagHeads(X: Float64Array, rows: number, d: number, heads: readonly Int32Array[], shape: WtaShape, kernel: 'auto' | 'ts' = 'auto'): Int32Array[][] {
+  const ws = workspace(d, heads, shape, kernel);
+  const { xt, z } = ws;
+  const out = heads.map((): Int32Array[] => []);
   for (let r0 = 0; r0 < rows; r0 += LANES) {
     const lanes = Math.min(LANES, rows - r0);
     if (lanes < LANES) xt.fill(0);
@@ -84,16 +112,21 @@ export function tagRows(X: Float64Array, rows: number, d: number, wires: Int32Ar
       const src = (r0 + l) * d;
       for (let j = 0; j < d; j++) xt[j * LANES + l] = X[src + j];
     }
-    blockSums(wires, m, s);
-    for (let l = 0; l < lanes; l++) out.push(winners(zs, l * m, shape));
+    for (let h = 0; h < heads.length; h++) {
+      ws.sums(h);
+      winnersBlock(z, lanes, shape, out[h]);
+    }
   }
   return out;
 }
 
-/** zs[l·m + c] for the eight lanes of `xt`. */
-function blockSums(wires: Int32Array, m: number, s: number): void {
-  const x = xt;
-  const z = zs;
+/** Tags of the rows of X under one wiring. */
+export function tagRows(X: Float64Array, rows: number, d: number, wires: Int32Array, shape: WtaShape, kernel: 'auto' | 'ts' = 'auto'): Int32Array[] {
+  return tagHeads(X, rows, d, [wires], shape, kernel)[0];
+}
+
+/** z[c·8 + l] for the eight lanes of xt (the TypeScript kernel). */
+function blockSums(x: Float64Array, z: Float64Array, wires: Int32Array, m: number, s: number): void {
   for (let c = 0; c < m; c++) {
     const o = c * s;
     let a0 = 0;
@@ -115,14 +148,15 @@ function blockSums(wires: Int32Array, m: number, s: number): void {
       a6 += x[b + 6];
       a7 += x[b + 7];
     }
-    z[c] = a0;
-    z[m + c] = a1;
-    z[2 * m + c] = a2;
-    z[3 * m + c] = a3;
-    z[4 * m + c] = a4;
-    z[5 * m + c] = a5;
-    z[6 * m + c] = a6;
-    z[7 * m + c] = a7;
+    const q = c * LANES;
+    z[q] = a0;
+    z[q + 1] = a1;
+    z[q + 2] = a2;
+    z[q + 3] = a3;
+    z[q + 4] = a4;
+    z[q + 5] = a5;
+    z[q + 6] = a6;
+    z[q + 7] = a7;
   }
 }
 
@@ -165,33 +199,64 @@ function kthLargest(a: Float64Array, len: number, k: number): number {
   return a[target];
 }
 
-/** Sample stride and the sample rank whose value serves as the candidate threshold (≈ 1.5·k candidates expected). */
+/** Sample stride: one cell in eight gives the candidate threshold (≈ 1.5·k candidates expected). */
 const STRIDE = 8;
+const cuts = new Float64Array(LANES);
+const counts = new Int32Array(LANES);
 
 /**
- * The k cells of z[off..off+m) with the largest values (ties: lower cell first), ascending. A threshold from
- * a strided sample keeps the few cells that can win; when fewer than k pass it, all m cells are candidates.
+ * Tags of the block's first `lanes` lanes: the k cells with the largest z[c·8 + l] (ties: lower cell first),
+ * ascending, appended to `out`. A threshold from a strided sample of each lane keeps the few cells that can
+ * win (one pass over z for all lanes); a lane with fewer than k cells past it takes all m as candidates.
  */
-function winners(z: Float64Array, off: number, shape: WtaShape): Int32Array {
+function winnersBlock(z: Float64Array, lanes: number, shape: WtaShape, out: Int32Array[]): void {
   const { m, k } = shape;
-  let cut = -Infinity;
   const samples = Math.floor(m / STRIDE);
   const rank = Math.ceil((1.5 * k * samples) / m) + 1;
-  if (rank < samples) {
-    for (let t = 0; t < samples; t++) pick[t] = z[off + t * STRIDE];
-    cut = kthLargest(pick, samples, rank);
+  for (let l = 0; l < LANES; l++) {
+    let cut = l < lanes ? -Infinity : Infinity;
+    if (l < lanes && rank < samples) {
+      for (let t = 0; t < samples; t++) pick[t] = z[l + t * STRIDE * LANES];
+      cut = kthLargest(pick, samples, rank);
+    }
+    cuts[l] = cut;
+    counts[l] = 0;
   }
-  let n = collect(z, off, m, cut);
-  if (n < k) n = collect(z, off, m, -Infinity);
-  // n ≥ k candidates in ascending cell order; every cell not among them is below the k-th value.
-  pick.set(candZ.subarray(0, n));
+  for (let c = 0; c < m; c++) {
+    const q = c * LANES;
+    for (let l = 0; l < LANES; l++) {
+      const v = z[q + l];
+      if (v >= cuts[l]) {
+        const p = l * m + counts[l]++;
+        candZ[p] = v;
+        candC[p] = c;
+      }
+    }
+  }
+  for (let l = 0; l < lanes; l++) {
+    const base = l * m;
+    let n = counts[l];
+    if (n < k) {
+      n = 0;
+      for (let c = 0; c < m; c++) {
+        candZ[base + n] = z[c * LANES + l];
+        candC[base + n++] = c;
+      }
+    }
+    out.push(choose(base, n, k));
+  }
+}
+
+/** From n ≥ k candidates at candZ/candC[base…] in ascending cell order (every other cell is below the k-th value). */
+function choose(base: number, n: number, k: number): Int32Array {
+  pick.set(candZ.subarray(base, base + n));
   const kth = kthLargest(pick, n, k);
   let above = 0;
-  for (let t = 0; t < n; t++) if (candZ[t] > kth) above++;
+  for (let t = base; t < base + n; t++) if (candZ[t] > kth) above++;
   const out = new Int32Array(k);
   let taken = 0;
   let tiesLeft = k - above;
-  for (let t = 0; t < n && taken < k; t++) {
+  for (let t = base; t < base + n && taken < k; t++) {
     const v = candZ[t];
     if (v > kth) out[taken++] = candC[t];
     else if (v === kth && tiesLeft > 0) {
@@ -200,17 +265,4 @@ function winners(z: Float64Array, off: number, shape: WtaShape): Int32Array {
     }
   }
   return out;
-}
-
-/** Cells with z ≥ cut into candZ/candC (ascending cell order); returns their count. */
-function collect(z: Float64Array, off: number, m: number, cut: number): number {
-  let n = 0;
-  for (let c = 0; c < m; c++) {
-    const v = z[off + c];
-    if (v >= cut) {
-      candZ[n] = v;
-      candC[n++] = c;
-    }
-  }
-  return n;
 }
