@@ -1,26 +1,6 @@
-// Rows of the centred cosine ṽ·ṽ for Stages 3–4.
-import { gemmNT, kernelPlan } from '../../numeric/gemm.ts';
-
+// Rows of the centred cosine ṽ·ṽ for Stages 3–4, in TypeScript.
 /** Summation depth of tsGemmNT: each entry is ((0 + Σ₀) + Σ₁) + …, Σ_b summed in index order over 256 coordinates. */
 export const TS_DEPTH = 256;
-
-/**
- * out[r·n + j] = ṽ_{js[r]}·ṽ_j for every j (float64). Large products run on the GEMM plan's backend; in
- * TypeScript each entry is summed exactly as tsGemmNT sums it, four columns at a time (independent sums,
- * so a single row is not latency-bound).
- */
-export function simRows(centred: Float64Array, n: number, d: number, js: readonly number[], out = new Float64Array(js.length * n)): Float64Array {
-  if (js.length === 0) return out;
-  const plan = kernelPlan(js.length * n * d);
-  if (plan.backend === 'ts') {
-    js.forEach((j, r) => rowDots(centred, j * d, n, d, out, r * n));
-    return out;
-  }
-  const a = new Float64Array(js.length * d);
-  js.forEach((j, r) => a.set(centred.subarray(j * d, (j + 1) * d), r * d));
-  gemmNT({ backend: plan.backend, precision: 'f64' }, a, js.length, centred, n, d, out);
-  return out;
-}
 
 /** out[o + j] = X[a..a+d) · X_j for every row j of X (n × d), in tsGemmNT's order. */
 export function rowDots(X: Float64Array, a: number, n: number, d: number, out: Float64Array, o: number): void {

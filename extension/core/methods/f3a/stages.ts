@@ -2,10 +2,9 @@
 import type { Grid } from '../types.ts';
 import { rankDescending } from '../../numeric/ranking.ts';
 import type { Cells } from './budget.ts';
-import { dot, npSum } from './npsum.ts';
-import { simRows as rowsOf } from './simrows.ts';
-
-const simRows = (f: Field, js: readonly number[]): Float64Array => rowsOf(f.centred, f.n, f.d, js);
+import { npSum } from './npsum.ts';
+import { Coverage } from './coverage.ts';
+import { Medoids } from './medoid.ts';
 
 export const T_REF = 3;
 export const LAMBDA = 0.5;
@@ -119,33 +118,32 @@ function crowdTable(grid: Grid, sigma: number): Float64Array {
   return Float64Array.from({ length: maxSq + 1 }, (_, q) => Math.exp(-q / twoSigma2));
 }
 
-/** Rows fetched per speculative batch in the competition (the pick plus the next best gains). */
-const COMP_BATCH = 8;
+/** Rows fetched per speculative batch (the pick plus the likeliest next picks). */
+const SPEC_BATCH = 8;
 
 /** Stage 3: B_comp greedy picks of o − λ·max(red,0) − μ·crowd. */
 export function compete(f: Field, B_comp: number, sel: Selection): Competition {
   const n = f.n;
   const w = f.grid.w;
-  const red = new Float64Array(n).fill(-1);
+  const cover = new Coverage(f.centred, n, f.d, new Float64Array(n).fill(-1));
+  const red = cover.best;
   const crowd = new Float64Array(n);
   const table = crowdTable(f.grid, SIGMA_S);
-  const absorb = (j: number, s: Float64Array, off: number): void => {
+  const crowdBy = (j: number): void => {
     const rj = Math.floor(j / w);
     const cj = j % w;
     for (let i = 0; i < n; i++) {
-      if (s[off + i] > red[i]) red[i] = s[off + i];
       const dr = Math.floor(i / w) - rj;
       const dc = (i % w) - cj;
       const near = table[dr * dr + dc * dc];
       if (near > crowd[i]) crowd[i] = near;
     }
   };
-  // Every token selected so far in one product.
-  const first = simRows(f, sel.order);
-  sel.order.forEach((j, r) => absorb(j, first, r * n));
+  // Every token selected so far at once.
+  cover.absorbAll(sel.order);
+  for (const j of sel.order) crowdBy(j);
   const rounds: CompetitionRound[] = [];
   const gain = new Float64Array(n);
-  const cache = new Map<number, Float64Array>();
   for (let r = 0; r < B_comp && sel.size < n; r++) {
     let best = -1;
     let bestGain = -Infinity;
@@ -162,28 +160,22 @@ export function compete(f: Field, B_comp: number, sel: Selection): Competition {
     }
     rounds.push({ token: best, gain: bestGain, redPenalty: LAMBDA * Math.max(red[best], 0), crowdPenalty: MU * crowd[best] });
     sel.add(best, 'comp');
-    let row = cache.get(best);
-    if (!row) {
-      // The pick's row together with the rows of the next best gains (likely the next picks).
-      const ids = [best, ...bestOthers(gain, best, cache, Math.min(COMP_BATCH, B_comp - r) - 1)];
-      const rows = simRows(f, ids);
-      ids.forEach((id, k) => cache.set(id, rows.subarray(k * n, (k + 1) * n)));
-      row = cache.get(best) as Float64Array;
-    }
-    cache.delete(best);
-    absorb(best, row, 0);
+    // The pick's row together with the rows of the next best gains (likely the next picks).
+    if (!cover.has(best)) cover.prefetch([best, ...bestOthers(gain, best, cover, Math.min(SPEC_BATCH, B_comp - r) - 1)]);
+    cover.absorb(best);
+    crowdBy(best);
   }
   return { rounds, red };
 }
 
-/** The `count` tokens with the largest gain other than `skip` and those already cached. */
-function bestOthers(gain: Float64Array, skip: number, cache: Map<number, Float64Array>, count: number): number[] {
+/** The `count` tokens with the largest gain other than `skip` and those already fetched. */
+function bestOthers(gain: Float64Array, skip: number, cover: Coverage, count: number): number[] {
   const out: number[] = [];
   if (count <= 0) return out;
-  const picks = new Set<number>([skip, ...cache.keys()]);
+  const picks = new Set<number>([skip]);
   for (let c = 0; c < count; c++) {
     let best = -1;
-    for (let i = 0; i < gain.length; i++) if (!picks.has(i) && gain[i] > -Infinity && (best === -1 || gain[i] > gain[best])) best = i;
+    for (let i = 0; i < gain.length; i++) if (gain[i] > -Infinity && !picks.has(i) && !cover.has(i) && (best === -1 || gain[i] > gain[best])) best = i;
     if (best < 0) break;
     picks.add(best);
     out.push(best);
@@ -206,30 +198,12 @@ export interface Recovery {
 
 const clip = (x: number): number => Math.min(1, Math.max(-1, x));
 
-/** ṽ_i·ṽ_j over a cell's members (row a = member a), cached per run: a cell can be recovered several times. */
-function cellGram(f: Field, cell: number, mem: readonly number[], cache: Map<number, Float64Array>): Float64Array {
-  let g = cache.get(cell);
-  if (!g) {
-    const m = mem.length;
-    g = new Float64Array(m * m);
-    for (let a = 0; a < m; a++) {
-      for (let b = a; b < m; b++) {
-        // dot(i, j) and dot(j, i) take the same products in the same order.
-        const v = dot(f.centred, mem[a] * f.d, f.centred, mem[b] * f.d, f.d);
-        g[a * m + b] = v;
-        g[b * m + a] = v;
-      }
-    }
-    cache.set(cell, g);
-  }
-  return g;
-}
-
 /** Stage 4: B_rec times, add the medoid (over the whole cell) of the least-covered cell. */
 export function recover(f: Field, cells: Cells, B_rec: number, sel: Selection, cover: Float64Array): Recovery {
-  const grams = new Map<number, Float64Array>();
-  const cov = Float64Array.from(cover);
-  const coverBefore = Float64Array.from(cov);
+  const medoids = new Medoids(f.centred, f.d);
+  const coverage = new Coverage(f.centred, f.n, f.d, cover);
+  const cov = coverage.best;
+  const coverBefore = Float64Array.from(cover);
   const rounds: RecoveryRound[] = [];
   for (let r = 0; r < B_rec && sel.size < f.n; r++) {
     const U = Float64Array.from(cells.members, (mem) =>
@@ -237,23 +211,17 @@ export function recover(f: Field, cells: Cells, B_rec: number, sel: Selection, c
     );
     let cell = 0;
     for (let c = 1; c < U.length; c++) if (U[c] > U[cell]) cell = c;
-    const mem = cells.members[cell];
-    const gram = cellGram(f, cell, mem, grams);
-    let token = -1;
-    let bestScore = -Infinity;
-    for (let a = 0; a < mem.length; a++) {
-      const i = mem[a];
-      if (sel.taken[i]) continue;
-      const score = npSum(gram.subarray(a * mem.length, (a + 1) * mem.length)) / mem.length;
-      if (token === -1 || score > bestScore) {
-        token = i;
-        bestScore = score;
-      }
-    }
+    const token = medoids.of(cell, cells.members[cell], sel.taken);
     rounds.push({ U, cell, token });
     sel.add(token, 'rec');
-    const s = simRows(f, [token]);
-    for (let i = 0; i < f.n; i++) if (s[i] > cov[i]) cov[i] = s[i];
+    if (!coverage.has(token)) {
+      // With the medoids of the next least-covered cells (likely the next picks).
+      const next = rankDescending(U)
+        .filter((c) => c !== cell && U[c] > -Infinity)
+        .slice(0, Math.min(SPEC_BATCH, B_rec - r) - 1);
+      coverage.prefetch([token, ...next.map((c) => medoids.of(c, cells.members[c], sel.taken))]);
+    }
+    coverage.absorb(token);
   }
   return { rounds, coverBefore, coverAfter: cov };
 }
