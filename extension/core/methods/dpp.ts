@@ -123,12 +123,33 @@ export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Arr
 }
 
 /**
- * proj[i] = Σ_{s<steps} c_s[j]·c_s[i], added in s order (as the reference's inner loop), four rows of c
- * per pass over proj.
+ * proj[i] = Σ_{s<steps} c_s[j]·c_s[i], added in s order (as the reference's inner loop), eight rows of c
+ * per pass over proj (then four, then one: the same additions in the same order, fewer passes).
  */
 function project(c: Float64Array, n: number, steps: number, j: number, proj: Float64Array): void {
   proj.fill(0);
   let s = 0;
+  for (; s + 8 <= steps; s += 8) {
+    const o0 = s * n;
+    const o1 = o0 + n;
+    const o2 = o1 + n;
+    const o3 = o2 + n;
+    const o4 = o3 + n;
+    const o5 = o4 + n;
+    const o6 = o5 + n;
+    const o7 = o6 + n;
+    const a0 = c[o0 + j];
+    const a1 = c[o1 + j];
+    const a2 = c[o2 + j];
+    const a3 = c[o3 + j];
+    const a4 = c[o4 + j];
+    const a5 = c[o5 + j];
+    const a6 = c[o6 + j];
+    const a7 = c[o7 + j];
+    for (let i = 0; i < n; i++) {
+      proj[i] = proj[i] + a0 * c[o0 + i] + a1 * c[o1 + i] + a2 * c[o2 + i] + a3 * c[o3 + i] + a4 * c[o4 + i] + a5 * c[o5 + i] + a6 * c[o6 + i] + a7 * c[o7 + i];
+    }
+  }
   for (; s + 4 <= steps; s += 4) {
     const o0 = s * n;
     const o1 = o0 + n;
