@@ -1,9 +1,10 @@
 import { InputError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
 import { pyRound } from '../numeric/rounding.ts';
-import { sortedAscending, toArray, topK } from '../numeric/ranking.ts';
+import { toArray, topKSplit } from '../numeric/ranking.ts';
 import { optNum, str } from './params.ts';
-import type { MethodInput, MethodSpec, Params } from './types.ts';
+import type { MethodSpec, Params } from './types.ts';
+import type { Matrix } from '../bundle/tensor.ts';
 
 const DEFAULT_R = 0.5;
 
@@ -30,18 +31,13 @@ function checkVariant(params: Params, usedR: boolean): void {
   if (isHf !== usedR) throw new InputError(`fastv variant "${v}" does not match the budget parameter given (${usedR ? 'R' : 'attention_rank'}).`);
 }
 
-/** Per-token score from the llm_attn role: the last query row (code) or the causal mean over queries (paper). */
-function scoreOf(input: MethodInput, mode: string): Float64Array {
-  const a = input.matrix('llm_attn');
-  const n = input.n;
-  const name = input.sourceName('llm_attn');
+/**
+ * Per-token score from the llm_attn role: the last query row (code; a view, not a copy) or the causal mean
+ * over queries (paper).
+ */
+function scoreOf(a: Matrix, n: number, name: string, mode: string): ArrayLike<number> {
   if (a.cols !== n) throw new InputError(`llm_attn "${name}" has ${a.cols} key columns but the bundle has ${n} image tokens.`);
-  const out = new Float64Array(n);
-  if (mode === 'lastToken') {
-    const base = (a.rows - 1) * n;
-    for (let i = 0; i < n; i++) out[i] = a.data[base + i];
-    return out;
-  }
+  if (mode === 'lastToken') return a.data.subarray((a.rows - 1) * n, a.rows * n);
   // meanReceived: row q sits at image-relative position q (rows ≥ N are the text after the image);
   // token i is seen by the causal queries q ≥ i.
   if (a.rows < n) {
@@ -49,6 +45,7 @@ function scoreOf(input: MethodInput, mode: string): Float64Array {
       `fastv score "meanReceived" needs a 2-D llm_attn [Q,N] with Q ≥ N query rows (image tokens first, then text); "${name}" has ${a.rows} row(s).`,
     );
   }
+  const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let s = 0;
     for (let q = i; q < a.rows; q++) s += a.data[q * n + i];
@@ -88,9 +85,9 @@ export const fastv: MethodSpec = {
     const { K, R } = keptCount(n, params);
     checkVariant(params, R !== null);
     const mode = str(params, 'score');
-    const a = scoreOf(input, mode);
-    const order = topK(a, K);
-    const keep = sortedAscending(order);
+    const attn = input.matrix('llm_attn');
+    const a = scoreOf(attn, n, input.sourceName('llm_attn'), mode);
+    const { order, ascending: keep } = topKSplit(a, K);
     const resolved: JsonObject = { ...params };
     if (R !== null) resolved.R = R;
     const notes: string[] = [];
@@ -104,7 +101,7 @@ export const fastv: MethodSpec = {
       scoreName: mode === 'lastToken' ? 'last_token_attention' : 'mean_received_attention',
       selection: 'ranked',
       output: { K, keep, topk_order: order },
-      trace: { score_variant: mode, attention_rows: input.matrix('llm_attn').rows },
+      trace: { score_variant: mode, attention_rows: attn.rows },
       notes,
     };
   },

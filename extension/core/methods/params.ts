@@ -6,45 +6,48 @@ function describe(v: JsonValue): string {
   return JSON.stringify(v);
 }
 
+function bad(method: string, spec: ParamSpec, v: JsonValue, want: string): never {
+  throw new InputError(`Parameter ${spec.name} of ${method} must be ${want}, got ${describe(v)}.`);
+}
+
+function checkRange(method: string, spec: ParamSpec, v: JsonValue, x: number): void {
+  if (spec.min !== undefined && x < spec.min) bad(method, spec, v, `≥ ${spec.min}`);
+  if (spec.max !== undefined && x > spec.max) bad(method, spec, v, `≤ ${spec.max}`);
+}
+
+// Plain functions, no per-call closures: prune() validates on every run, including sub-millisecond ones.
 function check(method: string, spec: ParamSpec, v: JsonValue): JsonValue {
-  const bad = (want: string): never => {
-    throw new InputError(`Parameter ${spec.name} of ${method} must be ${want}, got ${describe(v)}.`);
-  };
-  const range = (x: number): void => {
-    if (spec.min !== undefined && x < spec.min) bad(`≥ ${spec.min}`);
-    if (spec.max !== undefined && x > spec.max) bad(`≤ ${spec.max}`);
-  };
   switch (spec.kind) {
     case 'number':
-      if (typeof v !== 'number' || !Number.isFinite(v)) bad('a finite number');
-      range(v as number);
+      if (typeof v !== 'number' || !Number.isFinite(v)) bad(method, spec, v, 'a finite number');
+      checkRange(method, spec, v, v as number);
       return v;
     case 'integer':
-      if (typeof v !== 'number' || !Number.isInteger(v)) bad('an integer');
-      range(v as number);
+      if (typeof v !== 'number' || !Number.isInteger(v)) bad(method, spec, v, 'an integer');
+      checkRange(method, spec, v, v as number);
       return v;
     case 'boolean':
-      if (typeof v !== 'boolean') bad('true or false');
+      if (typeof v !== 'boolean') bad(method, spec, v, 'true or false');
       return v;
     case 'enum':
-      if (typeof v !== 'string' || !(spec.values ?? []).includes(v)) bad(`one of ${(spec.values ?? []).join('|')}`);
+      if (typeof v !== 'string' || !(spec.values ?? []).includes(v)) bad(method, spec, v, `one of ${(spec.values ?? []).join('|')}`);
       return v;
     case 'string':
-      if (typeof v !== 'string') bad('a string');
+      if (typeof v !== 'string') bad(method, spec, v, 'a string');
       return v;
     case 'integer-list':
-      if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'number' || !Number.isInteger(x))) bad('a non-empty list of integers');
-      (v as number[]).forEach(range);
+      if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'number' || !Number.isInteger(x))) bad(method, spec, v, 'a non-empty list of integers');
+      for (const x of v as number[]) checkRange(method, spec, v, x);
       return v;
   }
 }
 
 /** Validate user parameters against a method's declared schema and fill defaults. */
 export function resolveParams(spec: MethodSpec, given: Params): JsonObject {
-  const known = new Map(spec.params.map((p) => [p.name, p]));
   const out: JsonObject = {};
-  for (const [name, value] of Object.entries(given)) {
-    const p = known.get(name);
+  for (const name of Object.keys(given)) {
+    const value = given[name];
+    const p = spec.params.find((q) => q.name === name);
     if (!p) {
       const names = spec.params.filter((q) => !q.informational).map((q) => q.name);
       throw new InputError(`Unknown parameter "${name}" for ${spec.id}; known: ${names.join(', ')}.`);

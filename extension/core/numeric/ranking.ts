@@ -9,39 +9,124 @@ export function rankAscending(scores: ArrayLike<number>): number[] {
   return rankDescending(neg);
 }
 
-/**
- * The top k indices by (score desc, index asc), returned in that order. The k-th largest value is found
- * with a native numeric sort of a copy, so only the k winners go through the comparator.
- */
+/** The top k indices by (score desc, index asc), returned in that order (see topKSplit). */
 export function topK(scores: ArrayLike<number>, k: number): number[] {
-  const n = scores.length;
-  const want = Math.max(0, Math.min(k, n));
-  if (want === 0) return [];
-  if (want === n || n < 64) return rankDescending(scores).slice(0, want);
-  const work = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = scores[i];
-    if (Number.isNaN(v)) return rankDescending(scores).slice(0, want);
-    work[i] = v;
-  }
-  const kth = kthLargest(work, want);
-  let above = 0;
-  for (let i = 0; i < n; i++) if (scores[i] > kth) above++;
-  // Every value above the k-th, then the lowest-index ties at it.
-  let ties = want - above;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const v = scores[i];
-    if (v > kth) out.push(i);
-    else if (v === kth && ties > 0) {
-      out.push(i);
-      ties--;
-    }
-  }
-  return out.sort((a, b) => (scores[a] !== scores[b] ? (scores[b] > scores[a] ? 1 : -1) : a - b));
+  return topKSplit(scores, k).order;
 }
 
-/** The k-th largest value (1-based) of `a` by in-place quickselect (`a` is reordered); no NaN. */
+/**
+ * topK's winners twice: `order` (score desc, index asc) and `ascending` (index order, as a kept set).
+ *
+ * A threshold t with at least k scores ≥ t is guessed from a strided sample (checked; else the exact k-th
+ * largest by quickselect), so only the candidates ≥ t — typically ≈ 1.4·k — are sorted. A candidate's
+ * place is the number of larger candidate values (binary search in the sorted values) plus the equal ones
+ * met before it in index order, so ties go to the lower index and no comparator sort runs.
+ */
+export function topKSplit(scores: ArrayLike<number>, k: number): { order: number[]; ascending: number[] } {
+  const n = scores.length;
+  const want = Math.max(0, Math.min(k, n));
+  if (want === 0) return { order: [], ascending: [] };
+  if (want === n || n < 64) return ranked(scores, want);
+  const cand = new Int32Array(n);
+  let count = candidatesAtLeast(scores, sampledThreshold(scores, want), cand);
+  if (count < 0) return ranked(scores, want); // NaN: the comparator order puts it last
+  if (count < want || count > 2 * want + 64) {
+    const work = new Float64Array(n);
+    for (let i = 0; i < n; i++) work[i] = scores[i];
+    count = candidatesAtLeast(scores, kthLargest(work, want), cand);
+  }
+  if (scores instanceof Float32Array && n <= KEY_INDEX) return splitByKeys(scores, cand, count, want);
+  const values = new Float64Array(count);
+  for (let c = 0; c < count; c++) values[c] = scores[cand[c]];
+  values.sort();
+  const used = new Int32Array(count + 1);
+  const order = new Array<number>(want);
+  const ascending = new Array<number>(want);
+  let kept = 0;
+  for (let c = 0; c < count && kept < want; c++) {
+    const i = cand[c];
+    const v = scores[i];
+    // Upper bound of v: every candidate after it is larger.
+    let lo = 0;
+    let hi = count;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (values[mid] > v) hi = mid;
+      else lo = mid + 1;
+    }
+    const place = count - lo + used[lo]++;
+    if (place < want) {
+      order[place] = i;
+      ascending[kept++] = i;
+    }
+  }
+  return { order, ascending };
+}
+
+const KEY_INDEX = 2 ** 21;
+const bits32 = new Float32Array(1);
+const bitsU32 = new Uint32Array(bits32.buffer);
+
+/**
+ * Float32 scores: each candidate as one exact float64 key, (descending rank of its bit pattern)·2²¹ + its
+ * slot (candidates are in index order), so a native sort of the k smallest keys is the (score desc,
+ * index asc) order; −0 counts as +0.
+ */
+function splitByKeys(scores: Float32Array, cand: Int32Array, count: number, want: number): { order: number[]; ascending: number[] } {
+  const keys = new Float64Array(count);
+  for (let c = 0; c < count; c++) {
+    bits32[0] = scores[cand[c]] + 0; // −0 + 0 = +0
+    const u = bitsU32[0];
+    // Unsigned bit patterns that grow with the value, flipped so that larger values get smaller keys.
+    const rising = u >= 0x80000000 ? 0xffffffff - u : u + 0x80000000;
+    keys[c] = (0xffffffff - rising) * KEY_INDEX + c;
+  }
+  // The `want` smallest keys to the front (quickselect leaves them there), then sorted.
+  if (count > want) kthLargest(keys, count - want + 1);
+  const top = keys.subarray(0, want).sort();
+  const order = new Array<number>(want);
+  const won = new Uint8Array(count);
+  for (let m = 0; m < want; m++) {
+    const key = top[m];
+    const c = key - Math.floor(key / KEY_INDEX) * KEY_INDEX; // exact (power of two); `%` is a slow fmod
+    order[m] = cand[c];
+    won[c] = 1;
+  }
+  const ascending = new Array<number>(want);
+  for (let c = 0, m = 0; c < count; c++) if (won[c]) ascending[m++] = cand[c];
+  return { order, ascending };
+}
+
+function ranked(scores: ArrayLike<number>, want: number): { order: number[]; ascending: number[] } {
+  const order = rankDescending(scores).slice(0, want);
+  return { order, ascending: sortedAscending(order) };
+}
+
+/** A value near the k-th largest from ≈ 128 strided samples, placed a little low so ≥ k scores reach it. */
+function sampledThreshold(scores: ArrayLike<number>, want: number): number {
+  const n = scores.length;
+  const stride = Math.max(1, Math.floor(n / 128));
+  const m = Math.ceil(n / stride);
+  const sample = new Float64Array(m);
+  for (let j = 0; j < m; j++) sample[j] = scores[j * stride];
+  return kthLargest(sample, Math.min(m, Math.ceil((want / n) * m * 1.3) + 6));
+}
+
+/** Indices with score ≥ t into `out` in index order; their count, or −1 when a score is NaN. */
+function candidatesAtLeast(scores: ArrayLike<number>, t: number, out: Int32Array): number {
+  let count = 0;
+  for (let i = 0; i < scores.length; i++) {
+    const v = scores[i];
+    if (v >= t) out[count++] = i;
+    else if (v !== v) return -1;
+  }
+  return count;
+}
+
+/**
+ * The k-th largest value (1-based) of `a` by in-place quickselect; no NaN. `a` is reordered so that the
+ * entries after position a.length − k are ≥ it and those before are ≤ it (splitByKeys relies on it).
+ */
 export function kthLargest(a: Float64Array, k: number): number {
   const target = a.length - k;
   let lo = 0;
@@ -75,7 +160,14 @@ export function toArray(a: ArrayLike<number>): number[] {
 
 /** Token indices ascending (a native integer sort: several times faster than a comparator sort). */
 export function sortedAscending(indices: Iterable<number>): number[] {
-  const sorted = Int32Array.from(indices).sort();
+  let sorted: Int32Array;
+  if (Array.isArray(indices)) {
+    // Plain arrays are copied by index: Int32Array.from goes through the iterator protocol.
+    const a = indices as readonly number[];
+    sorted = new Int32Array(a.length);
+    for (let i = 0; i < a.length; i++) sorted[i] = a[i];
+  } else sorted = Int32Array.from(indices);
+  sorted.sort();
   const out = new Array<number>(sorted.length);
   for (let i = 0; i < sorted.length; i++) out[i] = sorted[i];
   return out;
