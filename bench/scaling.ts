@@ -140,11 +140,13 @@ async function benchSize(size: Size, d: number, runs: number, ref: ReferenceProc
     const row: ScalingRow = { n: size.n, d, method, k, oursMs: [], refMs: null, refNote: '', agree: '—', f64: '—', batch: 1 };
     try {
       const useRef = size.n <= (REF_MAX_N[method] ?? 0);
-      // Warm-up: sessions, buffers and the JIT's optimised code (at least 3 runs and 300 ms, at most 20 runs).
+      // Warm-up: sessions, buffers and the JIT's optimised code (at least 3 runs and 300 ms). The run cap
+      // only bounds sub-millisecond methods, which need thousands of calls before V8 optimises them (at 20
+      // runs their first timed batches still ran unoptimised code, 5–10× slower).
       let keep: number[] = [];
       let spent = 0;
       let last = Infinity;
-      for (let w = 0; w < 20 && (w === 0 || spent < 300 || (w < 3 && last < 1000)); w++) spent += last = timeOnce(() => (keep = prune(bundle, method, params, mapping).keep));
+      for (let w = 0; w < 5000 && (w === 0 || spent < 300 || (w < 3 && last < 1000)); w++) spent += last = timeOnce(() => (keep = prune(bundle, method, params, mapping).keep));
       // Sub-millisecond methods are timed in back-to-back batches (≈ 25 ms each, as `prune --repeat` does),
       // the reference with the same batch size; a sample is the batch mean.
       const batch = Math.max(1, Math.min(25, Math.ceil(25 / Math.max(last, 1e-3))));
