@@ -33,11 +33,6 @@ export interface OrtGemm {
   /** out = a·b for row-major a [m,k], b [k,n]. */
   gemmNN<T extends FloatArray>(a: T, m: number, b: T, k: number, n: number, out: T): void;
   /**
-   * The entries of (a·bᵀ)_ij·pa_i·pb_j that are ≥ lo (float32 throughout), in row-major order: row and
-   * column indices and values. Thresholding inside the graph keeps the n² scan out of JavaScript.
-   */
-  thresholdNT(a: Float32Array, m: number, b: Float32Array, n: number, k: number, pa: Float32Array, pb: Float32Array, lo: number): { rows: Int32Array; cols: Int32Array; values: Float32Array };
-  /**
    * The `top` largest cosines of every row of a against the rows of b (norms, product and division in
    * float32 inside the graph; norms clamped at 1e-12), descending: values [m,top] and column indices.
    */
@@ -66,45 +61,6 @@ function gemmModel(elem: number, transB: boolean): Uint8Array {
       node: [{ opType: 'Gemm', name: 'gemm', input: ['A', 'B'], output: ['C'], attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: transB ? 1 : 0 }] }],
       input: [info('A', ['m', 'k']), info('B', transB ? ['n', 'k'] : ['k', 'n'])],
       output: [info('C', ['m', 'n'])],
-    },
-  };
-  return onnx.ModelProto.encode(model).finish();
-}
-
-/** Gemm(A, B, transB) · pa ⊗ pb, then the entries ≥ lo as (NonZero indices, Compress values). */
-function thresholdModel(): Uint8Array {
-  const F = onnx.TensorProto.DataType.FLOAT;
-  const I64 = onnx.TensorProto.DataType.INT64;
-  const I32 = onnx.TensorProto.DataType.INT32;
-  const T = onnx.AttributeProto.AttributeType;
-  const info = (name: string, elem: number, dims: string[]) => ({
-    name,
-    type: { tensorType: { elemType: elem, shape: { dim: dims.map((d) => ({ dimParam: d })) } } },
-  });
-  const i64 = (name: string, values: number[]) => ({ name, dims: [values.length], dataType: I64, rawData: new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer) });
-  const node = (opType: string, input: string[], output: string[], attribute: object[] = []) => ({ opType, name: output[0], input, output, attribute });
-  const model = {
-    irVersion: 8,
-    producerName: 'prunelens-kernels',
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'threshold_nt',
-      initializer: [i64('axis1', [1]), i64('axis0', [0]), i64('flat', [-1])],
-      node: [
-        node('Gemm', ['A', 'B'], ['G'], [{ name: 'transB', type: T.INT, i: 1 }]),
-        node('Unsqueeze', ['PA', 'axis1'], ['PA2']),
-        node('Unsqueeze', ['PB', 'axis0'], ['PB2']),
-        node('Mul', ['G', 'PA2'], ['GA']),
-        node('Mul', ['GA', 'PB2'], ['S']),
-        node('GreaterOrEqual', ['S', 'LO'], ['M']),
-        node('NonZero', ['M'], ['NZ']),
-        node('Cast', ['NZ'], ['IDX'], [{ name: 'to', type: T.INT, i: I32 }]),
-        node('Reshape', ['S', 'flat'], ['SF']),
-        node('Reshape', ['M', 'flat'], ['MF']),
-        node('Compress', ['SF', 'MF'], ['V'], [{ name: 'axis', type: T.INT, i: 0 }]),
-      ],
-      input: [info('A', F, ['m', 'k']), info('B', F, ['n', 'k']), info('PA', F, ['m']), info('PB', F, ['n']), { name: 'LO', type: { tensorType: { elemType: F, shape: { dim: [] } } } }],
-      output: [info('IDX', I32, ['two', 'nnz']), info('V', F, ['nnz'])],
     },
   };
   return onnx.ModelProto.encode(model).finish();
@@ -228,19 +184,13 @@ export function loadOrtGemm(): OrtGemm | null {
     bindingModule.initOrt();
     const threads = kernelThreads();
     const sessions = new Map<string, NativeSession>();
-    const session = (dtype: Dtype, transB = true, kind: 'gemm' | 'threshold' | 'top' | 'cos2' | 'cosmean' = 'gemm'): NativeSession => {
+    const session = (dtype: Dtype, transB = true, kind: 'gemm' | 'top' | 'cos2' | 'cosmean' = 'gemm'): NativeSession => {
       const key = `${kind}:${dtype}:${transB}`;
       let s = sessions.get(key);
       if (!s) {
         s = new bindingModule.binding.InferenceSession();
         const bytes =
-          kind === 'threshold'
-            ? thresholdModel()
-            : kind === 'top'
-              ? topModel()
-              : kind === 'cos2' || kind === 'cosmean'
-                ? cosineTopModel(kind === 'cosmean')
-                : gemmModel(dtype === 'float32' ? 1 : 11, transB);
+          kind === 'top' ? topModel() : kind === 'cos2' || kind === 'cosmean' ? cosineTopModel(kind === 'cosmean') : gemmModel(dtype === 'float32' ? 1 : 11, transB);
         s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
           intraOpNumThreads: threads,
           interOpNumThreads: 1,
@@ -269,17 +219,6 @@ export function loadOrtGemm(): OrtGemm | null {
         const K = new common.Tensor('int64', BigInt64Array.of(BigInt(top)), [1]);
         const out = session('float32', true, 'top').run({ A: f32(a, [m, k]), B: f32(b, [n, k]), K }, { V: null, I: null }, {});
         return { values: out.V.data as Float32Array, indices: out.I.data as Int32Array };
-      },
-      thresholdNT(a, m, b, n, k, pa, pb, lo) {
-        const out = session('float32', true, 'threshold').run(
-          { A: f32(a, [m, k]), B: f32(b, [n, k]), PA: f32(pa, [m]), PB: f32(pb, [n]), LO: f32(Float32Array.of(lo), []) },
-          { IDX: null, V: null },
-          {},
-        );
-        const idx = out.IDX.data as Int32Array;
-        const values = out.V.data as Float32Array;
-        const nnz = values.length;
-        return { rows: idx.subarray(0, nnz), cols: idx.subarray(nnz, 2 * nnz), values };
       },
       gemmNT(a, m, b, n, k, out) {
         const dtype: Dtype = a instanceof Float64Array ? 'float64' : 'float32';

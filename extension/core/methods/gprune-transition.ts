@@ -1,0 +1,229 @@
+import type { Graph } from './gprune-edges.ts';
+import { type GPruneSettings, NON_EDGE, gpruneLimits } from './gprune-limits.ts';
+
+export interface GraphEdges {
+  /** Group-local source / target node and transition weight P_ij, strongest first per source. */
+  readonly src: number[];
+  readonly dst: number[];
+  readonly weight: number[];
+}
+
+/** Row-stochastic transition matrix P on the graph's edges. */
+export interface Transition {
+  readonly degree: Int32Array;
+  /** P_ii. */
+  readonly pDiag: Float64Array;
+  /** Cached P_ij (row i's weight) and P_ji (row j's weight) per stored edge, or null (recompute). */
+  readonly pUp: Float64Array | null;
+  readonly pLo: Float64Array | null;
+  readonly max: Float64Array;
+  readonly sum: Float64Array;
+  readonly temperature: number;
+  /** Shared-reference weights (see softmax): exp(z − c)·scale[i] instead of exp(z − max_i). */
+  readonly shared: boolean;
+  readonly c: number;
+  readonly scale: Float64Array;
+}
+
+/** Unnormalised weight of logit z in row i, computed the same way everywhere. */
+function rowWeight(p: Transition, z: number, i: number): number {
+  return p.shared ? Math.exp(z - p.c) * p.scale[i] : Math.exp(z - p.max[i]);
+}
+
+/**
+ * Row softmax over the edges of each row (non-edges contribute exp(−5000 − max) = 0 exactly), offering
+ * every weight to `top`. Returns null when a row falls outside that regime (no edge at all, or logits so
+ * low that masked entries count), which the dense path handles. Sums run in column order per row, as the
+ * dense loop adds them: lower entries arrive from earlier rows (ascending), then self, then upper ones.
+ */
+export function softmax(g: Graph, s: GPruneSettings, top: TopEdges): Transition | null {
+  const { n, start, col, sim, diag, selfEdge } = g;
+  const T = s.temperature;
+  const edges = start[n];
+  const max = new Float64Array(n).fill(-Infinity);
+  for (let i = 0; i < n; i++) if (selfEdge[i] && diag[i] / T > max[i]) max[i] = diag[i] / T;
+  // Row maxima and the smallest logit in one pass.
+  let minZ = Infinity;
+  for (let i = 0; i < n; i++) {
+    let mi = max[i];
+    const end = start[i + 1];
+    for (let e = start[i]; e < end; e++) {
+      const z = sim[e] / T;
+      const j = col[e];
+      if (z > mi) mi = z;
+      if (z > max[j]) max[j] = z;
+      if (z < minZ) minZ = z;
+    }
+    max[i] = mi;
+  }
+  // The dense loop skips exp for masked entries only when max − NON_EDGE > 800; require the same here.
+  for (let i = 0; i < n; i++) if (!(max[i] - NON_EDGE > 800)) return null;
+
+  // One exp per edge: exp(z − max_i) = exp(z − c)·exp(c − max_i) with a shared reference c (the largest
+  // row maximum), exact to a few ulps, when no weight underflows on the way; otherwise one exp per entry.
+  let c = -Infinity;
+  for (let i = 0; i < n; i++) if (max[i] > c) c = max[i];
+  const shared = minZ - c > -600;
+  const scale = new Float64Array(n);
+  if (shared) for (let i = 0; i < n; i++) scale[i] = Math.exp(c - max[i]);
+  const cache = edges <= gpruneLimits.pCacheEdges;
+  const pUp = cache ? new Float64Array(edges) : null;
+  const pLo = cache ? new Float64Array(edges) : null;
+  const sum = new Float64Array(n);
+  const pDiag = new Float64Array(n);
+  const p: Transition = { degree: new Int32Array(n), pDiag, pUp, pLo, max, sum, temperature: T, shared, c, scale };
+  for (let i = 0; i < n; i++) {
+    let si = sum[i];
+    if (selfEdge[i]) {
+      pDiag[i] = Math.exp(diag[i] / T - max[i]);
+      si += pDiag[i];
+    }
+    const mi = max[i];
+    const fi = scale[i];
+    const end = start[i + 1];
+    for (let e = start[i]; e < end; e++) {
+      const z = sim[e] / T;
+      const j = col[e];
+      let a: number;
+      let b: number;
+      if (shared) {
+        const w = Math.exp(z - c);
+        a = w * fi;
+        b = w * scale[j];
+      } else {
+        a = Math.exp(z - mi);
+        b = Math.exp(z - max[j]);
+      }
+      si += a;
+      sum[j] += b;
+      if (pUp && pLo) {
+        pUp[e] = a;
+        pLo[e] = b;
+      }
+    }
+    sum[i] = si;
+  }
+  normalise(g, p, top);
+  return p;
+}
+
+/** P = weights / row sums in place (or recomputed when not cached); degrees and top-edge offers. */
+function normalise(g: Graph, p: Transition, top: TopEdges): void {
+  const { n, start, col, sim } = g;
+  const { pDiag, pUp, pLo, sum, degree, temperature: T } = p;
+  for (let i = 0; i < n; i++) {
+    pDiag[i] /= sum[i];
+    if (pDiag[i] > 0) degree[i]++;
+  }
+  for (let i = 0; i < n; i++) {
+    const si = sum[i];
+    let di = 0;
+    const end = start[i + 1];
+    for (let e = start[i]; e < end; e++) {
+      const j = col[e];
+      let a: number;
+      let b: number;
+      if (pUp && pLo) {
+        a = pUp[e] /= si;
+        b = pLo[e] /= sum[j];
+      } else {
+        const z = sim[e] / T;
+        a = rowWeight(p, z, i) / si;
+        b = rowWeight(p, z, j) / sum[j];
+      }
+      if (a > 0) di++;
+      if (b > 0) degree[j]++;
+      top.offer(i, j, a);
+      top.offer(j, i, b);
+    }
+    degree[i] += di;
+  }
+}
+
+/**
+ * m′_j = Σ_i m_i P_ij with the terms of every m′_j added in ascending i, as the dense loop does: entries
+ * (i<j) arrive while row i is processed; self and (i>j) entries are added when row j is processed.
+ */
+export function stepMass(m: Float64Array, p: Transition, g: Graph): Float64Array {
+  const n = g.n;
+  const out = new Float64Array(n);
+  const { start, col, sim } = g;
+  const { pUp, pLo, sum, pDiag, temperature: T } = p;
+  if (pUp && pLo) {
+    for (let i = 0; i < n; i++) {
+      const mi = m[i];
+      let acc = out[i] + mi * pDiag[i];
+      const end = start[i + 1];
+      for (let e = start[i]; e < end; e++) {
+        const j = col[e];
+        out[j] += mi * pUp[e];
+        acc += m[j] * pLo[e];
+      }
+      out[i] = acc;
+    }
+    return out;
+  }
+  for (let i = 0; i < n; i++) {
+    const mi = m[i];
+    let acc = out[i] + mi * pDiag[i];
+    for (let e = start[i]; e < start[i + 1]; e++) {
+      const j = col[e];
+      const z = sim[e] / T;
+      out[j] += mi * (rowWeight(p, z, i) / sum[i]);
+      acc += m[j] * (rowWeight(p, z, j) / sum[j]);
+    }
+    out[i] = acc;
+  }
+  return out;
+}
+
+/** Per-row insertion lists of the strongest `perNode` weights (descending; equal weights keep the first). */
+export class TopEdges {
+  private readonly count: Int32Array;
+  private readonly bestJ: Int32Array;
+  private readonly bestW: Float64Array;
+  /** Weight a candidate must beat: 0 until the row's list is full, then its smallest entry. */
+  private readonly floor: Float64Array;
+  constructor(
+    private readonly n: number,
+    private readonly perNode: number,
+  ) {
+    this.count = new Int32Array(n);
+    this.bestJ = new Int32Array(n * perNode);
+    this.bestW = new Float64Array(n * perNode);
+    this.floor = new Float64Array(n);
+  }
+  offer(i: number, j: number, w: number): void {
+    if (!(w > this.floor[i])) return;
+    const k = this.perNode;
+    if (k === 0) return;
+    const base = i * k;
+    const bestW = this.bestW;
+    const bestJ = this.bestJ;
+    let c = this.count[i];
+    if (c === k && w <= bestW[base + c - 1]) return;
+    let pos = c < k ? c++ : k - 1;
+    this.count[i] = c;
+    while (pos > 0 && bestW[base + pos - 1] < w) {
+      bestW[base + pos] = bestW[base + pos - 1];
+      bestJ[base + pos] = bestJ[base + pos - 1];
+      pos--;
+    }
+    bestW[base + pos] = w;
+    bestJ[base + pos] = j;
+    if (c === k) this.floor[i] = bestW[base + k - 1];
+  }
+  edges(): GraphEdges {
+    const src: number[] = [];
+    const dst: number[] = [];
+    const weight: number[] = [];
+    for (let i = 0; i < this.n; i++) {
+      for (let e = 0; e < this.count[i]; e++) {
+        src.push(i);
+        dst.push(this.bestJ[i * this.perNode + e]);
+        weight.push(this.bestW[i * this.perNode + e]);
+      }
+    }
+    return { src, dst, weight };
+  }
+}
