@@ -52,11 +52,25 @@ export class Medoids {
     let sc = this.cells.get(cell);
     if (!sc) {
       const m = mem.length;
-      const exact = new Float64Array(m).fill(NaN);
-      sc = { exact, approx: kernelPlan(m * m * this.d).backend === 'ts' ? null : this.approxScores(mem) };
+      sc = kernelPlan(m * m * this.d).backend === 'ts' ? { exact: this.exactScores(mem), approx: null } : { exact: new Float64Array(m).fill(NaN), approx: this.approxScores(mem) };
       this.cells.set(cell, sc);
     }
     return sc;
+  }
+
+  /** Every member's score from the cell's Gram (each pair once: dot(a, b) and dot(b, a) are the same sum). */
+  private exactScores(mem: readonly number[]): Float64Array {
+    const { X, d } = this;
+    const m = mem.length;
+    const g = new Float64Array(m * m);
+    for (let a = 0; a < m; a++) {
+      for (let b = a; b < m; b++) {
+        const v = dot(X, mem[a] * d, X, mem[b] * d, d);
+        g[a * m + b] = v;
+        g[b * m + a] = v;
+      }
+    }
+    return Float64Array.from({ length: m }, (_, a) => npSum(g, a * m, m) / m);
   }
 
   private exactScore(mem: readonly number[], a: number): number {

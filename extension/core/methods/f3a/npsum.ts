@@ -9,12 +9,27 @@ export function npSum(a: ArrayLike<number>, start = 0, n = a.length - start): nu
     return res;
   }
   if (n <= 128) {
-    const r = [a[start], a[start + 1], a[start + 2], a[start + 3], a[start + 4], a[start + 5], a[start + 6], a[start + 7]];
+    let r0 = a[start];
+    let r1 = a[start + 1];
+    let r2 = a[start + 2];
+    let r3 = a[start + 3];
+    let r4 = a[start + 4];
+    let r5 = a[start + 5];
+    let r6 = a[start + 6];
+    let r7 = a[start + 7];
     let i = 8;
     for (; i < n - (n % 8); i += 8) {
-      for (let j = 0; j < 8; j++) r[j] += a[start + i + j];
+      const o = start + i;
+      r0 += a[o];
+      r1 += a[o + 1];
+      r2 += a[o + 2];
+      r3 += a[o + 3];
+      r4 += a[o + 4];
+      r5 += a[o + 5];
+      r6 += a[o + 6];
+      r7 += a[o + 7];
     }
-    let res = r[0] + r[1] + (r[2] + r[3]) + (r[4] + r[5] + (r[6] + r[7]));
+    let res = r0 + r1 + (r2 + r3) + (r4 + r5 + (r6 + r7));
     for (; i < n; i++) res += a[start + i];
     return res;
   }

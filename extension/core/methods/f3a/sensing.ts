@@ -22,8 +22,10 @@ export interface Sensing {
   readonly wta: WtaShape | null;
 }
 
+const f64 = (x: Float32Array | Float64Array): Float64Array => (x instanceof Float64Array ? x : Float64Array.from(x));
+
 /** Column mean over the rows of X (rows added in order, NumPy's axis-0 reduction). */
-function columnMean(X: ArrayLike<number>, rows: number, d: number): Float64Array {
+function columnMean(X: Float64Array, rows: number, d: number): Float64Array {
   const mu = new Float64Array(d);
   for (let i = 0; i < rows; i++) {
     const o = i * d;
@@ -37,7 +39,7 @@ function columnMean(X: ArrayLike<number>, rows: number, d: number): Float64Array
  * Rows of X minus `mu` (or as they are when null), each scaled to unit length: the norm from NumPy's pairwise
  * sum of squares, then a division per coordinate (a zero row stays zero).
  */
-function unitRows(X: ArrayLike<number>, rows: number, d: number, mu: Float64Array | null): Float64Array {
+function unitRows(X: Float64Array, rows: number, d: number, mu: Float64Array | null): Float64Array {
   const out = new Float64Array(rows * d);
   const sq = new Float64Array(d);
   for (let i = 0; i < rows; i++) {
@@ -77,20 +79,22 @@ export function minMax(x: Float64Array): Float64Array {
 export function sense(V: Matrix, cue: Matrix | null, dense: boolean): Sensing {
   const n = V.rows;
   const d = V.cols;
-  const mu = columnMean(V.data, n, d);
-  const centred = unitRows(V.data, n, d, mu);
+  // One element type through the loops below (float32 inputs widen exactly).
+  const data = f64(V.data);
+  const mu = columnMean(data, n, d);
+  const centred = unitRows(data, n, d, mu);
   const argmaxCue = new Int32Array(n).fill(-1);
 
   if (!cue || cue.rows === 0) {
     // Text-agnostic distinctiveness: −x̂_i · normalize(mean_j x̂_j).
-    const xh = unitRows(V.data, n, d, null);
+    const xh = unitRows(data, n, d, null);
     const dir = unitRows(columnMean(xh, n, d), 1, d, null);
     const raw = Float64Array.from({ length: n }, (_, i) => -dot(xh, i * d, dir, 0, d));
     return { mode: 'no-cue', odour: minMax(raw), raw, perHead: [raw], argmaxCue, centred, wta: null };
   }
 
   const M = cue.rows;
-  const qt = unitRows(cue.data, M, d, mu);
+  const qt = unitRows(f64(cue.data), M, d, mu);
 
   if (dense) {
     // §4.3 step 6: o_i = max_u cos(q̃_u, ṽ_i) (identical for every head).

@@ -104,7 +104,7 @@ function workspace(d: number, heads: readonly Int32Array[], shape: WtaShape, ker
 export function tagHeads(X: Float64Array, rows: number, d: number, heads: readonly Int32Array[], shape: WtaShape, kernel: 'auto' | 'ts' = 'auto'): Int32Array[][] {
   const ws = workspace(d, heads, shape, kernel);
   const { xt, z } = ws;
-  const out = heads.map((): Int32Array[] => []);
+  const out = heads.map(() => new Array<Int32Array>(rows));
   for (let r0 = 0; r0 < rows; r0 += LANES) {
     const lanes = Math.min(LANES, rows - r0);
     if (lanes < LANES) xt.fill(0);
@@ -114,7 +114,7 @@ export function tagHeads(X: Float64Array, rows: number, d: number, heads: readon
     }
     for (let h = 0; h < heads.length; h++) {
       ws.sums(h);
-      winnersBlock(z, lanes, shape, out[h]);
+      winnersBlock(z, lanes, shape, out[h], r0, h === 0);
     }
   }
   return out;
@@ -206,61 +206,118 @@ const counts = new Int32Array(LANES);
 
 /**
  * Tags of the block's first `lanes` lanes: the k cells with the largest z[c·8 + l] (ties: lower cell first),
- * ascending, appended to `out`. A threshold from a strided sample of each lane keeps the few cells that can
+ * ascending, into out[at + l]. A threshold from a strided sample of each lane keeps the few cells that can
  * win (one pass over z for all lanes); a lane with fewer than k cells past it takes all m as candidates.
  */
-function winnersBlock(z: Float64Array, lanes: number, shape: WtaShape, out: Int32Array[]): void {
+function winnersBlock(z: Float64Array, lanes: number, shape: WtaShape, out: Int32Array[], at: number, resample: boolean): void {
   const { m, k } = shape;
+  const cz = candZ;
+  const cc = candC;
   const samples = Math.floor(m / STRIDE);
   const rank = Math.ceil((1.5 * k * samples) / m) + 1;
-  for (let l = 0; l < LANES; l++) {
+  // Every head sums the same rows over equally drawn cells, so the first head's cuts serve the others.
+  for (let l = 0; resample && l < LANES; l++) {
     let cut = l < lanes ? -Infinity : Infinity;
     if (l < lanes && rank < samples) {
-      for (let t = 0; t < samples; t++) pick[t] = z[l + t * STRIDE * LANES];
-      cut = kthLargest(pick, samples, rank);
+      const pk = pick;
+      for (let t = 0; t < samples; t++) pk[t] = z[l + t * STRIDE * LANES];
+      cut = kthLargest(pk, samples, rank);
     }
     cuts[l] = cut;
-    counts[l] = 0;
   }
-  for (let c = 0; c < m; c++) {
-    const q = c * LANES;
-    for (let l = 0; l < LANES; l++) {
-      const v = z[q + l];
-      if (v >= cuts[l]) {
-        const p = l * m + counts[l]++;
-        candZ[p] = v;
-        candC[p] = c;
-      }
+  // One pass over the block for all eight lanes; lane l's candidates go to cz/cc[l·m …].
+  const [u0, u1, u2, u3, u4, u5, u6, u7] = cuts;
+  let n0 = 0;
+  let n1 = m;
+  let n2 = 2 * m;
+  let n3 = 3 * m;
+  let n4 = 4 * m;
+  let n5 = 5 * m;
+  let n6 = 6 * m;
+  let n7 = 7 * m;
+  for (let c = 0, q = 0; c < m; c++, q += LANES) {
+    const v0 = z[q];
+    const v1 = z[q + 1];
+    const v2 = z[q + 2];
+    const v3 = z[q + 3];
+    const v4 = z[q + 4];
+    const v5 = z[q + 5];
+    const v6 = z[q + 6];
+    const v7 = z[q + 7];
+    if (v0 >= u0) {
+      cz[n0] = v0;
+      cc[n0++] = c;
+    }
+    if (v1 >= u1) {
+      cz[n1] = v1;
+      cc[n1++] = c;
+    }
+    if (v2 >= u2) {
+      cz[n2] = v2;
+      cc[n2++] = c;
+    }
+    if (v3 >= u3) {
+      cz[n3] = v3;
+      cc[n3++] = c;
+    }
+    if (v4 >= u4) {
+      cz[n4] = v4;
+      cc[n4++] = c;
+    }
+    if (v5 >= u5) {
+      cz[n5] = v5;
+      cc[n5++] = c;
+    }
+    if (v6 >= u6) {
+      cz[n6] = v6;
+      cc[n6++] = c;
+    }
+    if (v7 >= u7) {
+      cz[n7] = v7;
+      cc[n7++] = c;
     }
   }
+  counts[0] = n0;
+  counts[1] = n1 - m;
+  counts[2] = n2 - 2 * m;
+  counts[3] = n3 - 3 * m;
+  counts[4] = n4 - 4 * m;
+  counts[5] = n5 - 5 * m;
+  counts[6] = n6 - 6 * m;
+  counts[7] = n7 - 7 * m;
   for (let l = 0; l < lanes; l++) {
     const base = l * m;
-    let n = counts[l];
-    if (n < k) {
-      n = 0;
-      for (let c = 0; c < m; c++) {
-        candZ[base + n] = z[c * LANES + l];
-        candC[base + n++] = c;
-      }
-    }
-    out.push(choose(base, n, k));
+    const n = counts[l] < k ? allCandidates(z, l, m, base) : counts[l];
+    out[at + l] = choose(base, n, k);
   }
+}
+
+/** Every cell of lane l as a candidate (the sampled threshold let fewer than k through). */
+function allCandidates(z: Float64Array, l: number, m: number, base: number): number {
+  for (let c = 0; c < m; c++) {
+    candZ[base + c] = z[c * LANES + l];
+    candC[base + c] = c;
+  }
+  return m;
 }
 
 /** From n ≥ k candidates at candZ/candC[base…] in ascending cell order (every other cell is below the k-th value). */
 function choose(base: number, n: number, k: number): Int32Array {
-  pick.set(candZ.subarray(base, base + n));
-  const kth = kthLargest(pick, n, k);
+  const candZ_ = candZ;
+  const candC_ = candC;
+  const pk = pick;
+  for (let t = 0; t < n; t++) pk[t] = candZ_[base + t];
+  const kth = kthLargest(pk, n, k);
   let above = 0;
-  for (let t = base; t < base + n; t++) if (candZ[t] > kth) above++;
+  for (let t = base; t < base + n; t++) if (candZ_[t] > kth) above++;
   const out = new Int32Array(k);
   let taken = 0;
   let tiesLeft = k - above;
   for (let t = base; t < base + n && taken < k; t++) {
-    const v = candZ[t];
-    if (v > kth) out[taken++] = candC[t];
+    const v = candZ_[t];
+    if (v > kth) out[taken++] = candC_[t];
     else if (v === kth && tiesLeft > 0) {
-      out[taken++] = candC[t];
+      out[taken++] = candC_[t];
       tiesLeft--;
     }
   }
