@@ -22,12 +22,17 @@ export interface Sensing {
   readonly wta: WtaShape | null;
 }
 
-const f64 = (x: Float32Array | Float64Array): Float64Array => (x instanceof Float64Array ? x : Float64Array.from(x));
+const f64 = (x: Float32Array | Float64Array): Float64Array => (x instanceof Float64Array ? x : new Float64Array(x));
 
-/** Column mean over the rows of X (rows added in order, NumPy's axis-0 reduction). */
+/** Column mean over the rows of X (rows added in order, NumPy's axis-0 reduction; four rows per pass, same sums). */
 function columnMean(X: Float64Array, rows: number, d: number): Float64Array {
   const mu = new Float64Array(d);
-  for (let i = 0; i < rows; i++) {
+  let i = 0;
+  for (; i + 3 < rows; i += 4) {
+    const o = i * d;
+    for (let k = 0; k < d; k++) mu[k] = mu[k] + X[o + k] + X[o + d + k] + X[o + 2 * d + k] + X[o + 3 * d + k];
+  }
+  for (; i < rows; i++) {
     const o = i * d;
     for (let k = 0; k < d; k++) mu[k] += X[o + k];
   }
@@ -40,15 +45,12 @@ function columnMean(X: Float64Array, rows: number, d: number): Float64Array {
  * sum of squares, then a division per coordinate (a zero row stays zero).
  */
 function unitRows(X: Float64Array, rows: number, d: number, mu: Float64Array | null): Float64Array {
-  const out = new Float64Array(rows * d);
+  const out = mu ? new Float64Array(rows * d) : Float64Array.from(X.subarray(0, rows * d));
   const sq = new Float64Array(d);
   for (let i = 0; i < rows; i++) {
     const o = i * d;
-    for (let k = 0; k < d; k++) {
-      const v = mu ? X[o + k] - mu[k] : X[o + k];
-      out[o + k] = v;
-      sq[k] = v * v;
-    }
+    if (mu) for (let k = 0; k < d; k++) out[o + k] = X[o + k] - mu[k];
+    for (let k = 0; k < d; k++) sq[k] = out[o + k] * out[o + k];
     const norm = Math.sqrt(npSum(sq));
     if (norm > 0) for (let k = 0; k < d; k++) out[o + k] /= norm;
     else out.fill(0, o, o + d);
