@@ -26,6 +26,14 @@ export function asFloat32(x: Float64Array): Float32Array {
   return y;
 }
 
+/**
+ * Whether similarities over these tokens are screened in float32 on onnxruntime: when a batch of eight rows
+ * would run there. Only speed depends on it — the values kept are the same float64 entries either way.
+ */
+export function screenOnOrt(n: number, d: number): boolean {
+  return kernelPlan(8 * n * d).backend === 'ort';
+}
+
 /** Rows per onnxruntime call when many tokens are absorbed at once (bounds the float32 buffer). */
 const CHUNK = 256;
 
@@ -39,6 +47,7 @@ export class Coverage {
   readonly best: Float64Array;
   private readonly rows = new Map<number, { exact: boolean; row: Float32Array | Float64Array }>();
   private readonly eps: number;
+  private readonly screen: boolean;
 
   constructor(
     private readonly X: Float64Array,
@@ -49,6 +58,7 @@ export class Coverage {
     this.best = Float64Array.from(init);
     // float32 screening error plus any float64 summation error (unit rows).
     this.eps = f32DotErrorBound(d) + d * 2 ** -50;
+    this.screen = screenOnOrt(n, d);
   }
 
   has(j: number): boolean {
@@ -60,7 +70,7 @@ export class Coverage {
     const todo = js.filter((j) => !this.rows.has(j));
     if (todo.length === 0) return;
     const { n, d, X } = this;
-    if (kernelPlan(todo.length * n * d).backend === 'ts') {
+    if (!this.screen) {
       for (const j of todo) {
         const row = new Float64Array(n);
         rowDots(X, j * d, n, d, row, 0);
@@ -95,7 +105,7 @@ export class Coverage {
   absorbAll(js: readonly number[]): void {
     const { n, d } = this;
     if (js.length === 0) return;
-    if (kernelPlan(Math.min(js.length, CHUNK) * n * d).backend === 'ts') {
+    if (!this.screen) {
       for (const j of js) this.absorb(j);
       return;
     }

@@ -1,5 +1,5 @@
 // Stage 4's medoid: the untaken member of a cell with the largest mean ṽ·ṽ over the whole cell.
-import { f32DotErrorBound, gemmNT, kernelPlan } from '../../numeric/gemm.ts';
+import { f32DotErrorBound, gemmNT } from '../../numeric/gemm.ts';
 import { asFloat32 } from './coverage.ts';
 import { dot, npSum } from './npsum.ts';
 
@@ -12,8 +12,8 @@ interface CellScores {
 
 /**
  * Medoids of cells, cached per run (a cell can be recovered several times). A member's score is
- * npSum(ṽ_a·ṽ_b over the cell's members b, each by `dot`) / |c|. Small cells are scored exactly; large ones
- * first in float32 (one onnxruntime product per cell), and only members that float32 cannot rule out are
+ * npSum(ṽ_a·ṽ_b over the cell's members b, each by `dot`) / |c|. Without screening every member is scored
+ * exactly; with it, first in float32 (one onnxruntime product per cell), and only members that float32 cannot rule out are
  * scored exactly, so the choice — the first best member in cell order — is the one the exact scores make.
  */
 export class Medoids {
@@ -22,6 +22,8 @@ export class Medoids {
   constructor(
     private readonly X: Float64Array,
     private readonly d: number,
+    /** Score large cells in float32 first (see screenOnOrt). */
+    private readonly screen: boolean,
   ) {}
 
   /** The medoid of `mem` among members not taken, or −1 when every member is taken. */
@@ -52,7 +54,7 @@ export class Medoids {
     let sc = this.cells.get(cell);
     if (!sc) {
       const m = mem.length;
-      sc = kernelPlan(m * m * this.d).backend === 'ts' ? { exact: this.exactScores(mem), approx: null } : { exact: new Float64Array(m).fill(NaN), approx: this.approxScores(mem) };
+      sc = this.screen ? { exact: new Float64Array(m).fill(NaN), approx: this.approxScores(mem) } : { exact: this.exactScores(mem), approx: null };
       this.cells.set(cell, sc);
     }
     return sc;

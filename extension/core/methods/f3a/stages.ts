@@ -3,7 +3,7 @@ import type { Grid } from '../types.ts';
 import { rankDescending } from '../../numeric/ranking.ts';
 import type { Cells } from './budget.ts';
 import { npSum } from './npsum.ts';
-import { Coverage } from './coverage.ts';
+import { Coverage, screenOnOrt } from './coverage.ts';
 import { Medoids } from './medoid.ts';
 
 export const T_REF = 3;
@@ -200,7 +200,7 @@ const clip = (x: number): number => Math.min(1, Math.max(-1, x));
 
 /** Stage 4: B_rec times, add the medoid (over the whole cell) of the least-covered cell. */
 export function recover(f: Field, cells: Cells, B_rec: number, sel: Selection, cover: Float64Array): Recovery {
-  const medoids = new Medoids(f.centred, f.d);
+  const medoids = new Medoids(f.centred, f.d, screenOnOrt(f.n, f.d));
   const coverage = new Coverage(f.centred, f.n, f.d, cover);
   const cov = coverage.best;
   const coverBefore = Float64Array.from(cover);
