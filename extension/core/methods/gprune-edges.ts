@@ -1,4 +1,4 @@
-import { type KernelPlan, planErrorBound } from '../numeric/gemm.ts';
+import { type FloatArray, type KernelPlan, planErrorBound } from '../numeric/gemm.ts';
 import { type CosineRows, exactDot, forEachUpperBlock } from '../numeric/gram.ts';
 import { type GPruneSettings, isEdge } from './gprune-limits.ts';
 
@@ -35,36 +35,18 @@ export function buildGraph(u: CosineRows, s: GPruneSettings, plan: KernelPlan): 
   }
   const start = new Int32Array(n + 1);
   const edges = new EdgeList(Math.min(Math.max(1024, n * 16, lastEdges), (n * (n - 1)) / 2 + 1));
+  let maxPost = 0;
+  for (let i = 0; i < n; i++) if (post[i] > maxPost) maxPost = post[i];
+  const band: Band = { eps, lo: s.theta - eps, hi: s.theta + eps, maskBand: 1e-6 * s.temperature + eps, maxPost };
   let rechecked = 0;
-  // Values that decide without a re-check: clearly above θ and clearly outside the mask band.
-  const hi = s.theta + eps;
-  const lo = s.theta - eps;
-  const maskBand = 1e-6 * s.temperature + eps;
   forEachUpperBlock(u, plan, (b) => {
-    const data = b.data;
     for (let r = 0; r < b.rows; r++) {
       const i = b.i0 + r;
       start[i] = edges.count;
+      edges.reserve(n - i - 1);
       const off = r * b.cols - b.i0;
-      const pi = post[i];
-      if (eps === 0) {
-        for (let j = i + 1; j < n; j++) {
-          const v = data[off + j] * pi * post[j];
-          if (isEdge(v, s)) edges.push(j, v);
-        }
-        continue;
-      }
-      for (let j = i + 1; j < n; j++) {
-        const v = data[off + j] * pi * post[j];
-        if (v < lo) continue;
-        if (v >= hi && Math.abs(v) >= maskBand) {
-          edges.push(j, v);
-          continue;
-        }
-        rechecked++;
-        const e = exactDot(u, i, j);
-        if (isEdge(e, s)) edges.push(j, e);
-      }
+      if (b.data instanceof Float32Array && eps > 0) rechecked += scanRowF32(b.data, off, i, u, s, band, edges);
+      else rechecked += scanRow(b.data, off, i, u, s, band, edges);
     }
   });
   start[n] = edges.count;
@@ -72,24 +54,97 @@ export function buildGraph(u: CosineRows, s: GPruneSettings, plan: KernelPlan): 
   return { n, diag, start, col: edges.cols(), sim: edges.values(), selfEdge, rechecked };
 }
 
-/** Growable (column, similarity) list. */
+/** Decision band of a plan: values in [lo, hi) (or inside the mask band) are settled in float64. */
+interface Band {
+  readonly eps: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly maskBand: number;
+  /** Largest row scale (bounds g·post_i·post_j from above). */
+  readonly maxPost: number;
+}
+
+/**
+ * Row i of a float32 block: edges j > i appended to `edges` (capacity reserved). A float32 entry g below
+ * gLo has g·post_i·post_j < lo for every j, so most non-edges cost one compare.
+ */
+function scanRowF32(data: Float32Array, off: number, i: number, u: CosineRows, s: GPruneSettings, band: Band, edges: EdgeList): number {
+  const n = u.n;
+  const post = u.post;
+  const pi = post[i];
+  const { lo, hi, maskBand } = band;
+  const gLo = lo > 0 ? (lo * (1 - 1e-9)) / (pi * band.maxPost) : -Infinity;
+  const col = edges.col;
+  const sim = edges.sim;
+  let count = edges.count;
+  let rechecked = 0;
+  for (let j = i + 1; j < n; j++) {
+    const g = data[off + j];
+    if (g < gLo) continue;
+    const v = g * pi * post[j];
+    if (v < lo) continue;
+    if (v >= hi && Math.abs(v) >= maskBand) {
+      col[count] = j;
+      sim[count++] = v;
+      continue;
+    }
+    // Within the float32 error of a decision: settle it in float64.
+    rechecked++;
+    const e = exactDot(u, i, j);
+    if (isEdge(e, s)) {
+      col[count] = j;
+      sim[count++] = e;
+    }
+  }
+  edges.count = count;
+  return rechecked;
+}
+
+/** Row i of any block; float64 products (eps = 0) decide on the value itself, as the dense code did. */
+function scanRow(data: FloatArray, off: number, i: number, u: CosineRows, s: GPruneSettings, band: Band, edges: EdgeList): number {
+  const n = u.n;
+  const post = u.post;
+  const pi = post[i];
+  let rechecked = 0;
+  for (let j = i + 1; j < n; j++) {
+    const v = data[off + j] * pi * post[j];
+    if (band.eps === 0) {
+      if (isEdge(v, s)) edges.push(j, v);
+      continue;
+    }
+    if (v < band.lo) continue;
+    if (v >= band.hi && Math.abs(v) >= band.maskBand) {
+      edges.push(j, v);
+      continue;
+    }
+    rechecked++;
+    const e = exactDot(u, i, j);
+    if (isEdge(e, s)) edges.push(j, e);
+  }
+  return rechecked;
+}
+
+/** Growable (column, similarity) list; `reserve` before writing `col`/`sim` directly. */
 class EdgeList {
   count = 0;
-  private col: Int32Array;
-  private sim: Float64Array;
+  col: Int32Array;
+  sim: Float64Array;
   constructor(capacity: number) {
     this.col = new Int32Array(capacity);
     this.sim = new Float64Array(capacity);
   }
+  reserve(extra: number): void {
+    const need = this.count + extra;
+    if (need <= this.col.length) return;
+    const cap = Math.max(need, this.col.length * 2);
+    const c = new Int32Array(cap);
+    c.set(this.col.subarray(0, this.count));
+    this.col = c;
+    const v = new Float64Array(cap);
+    v.set(this.sim.subarray(0, this.count));
+    this.sim = v;
+  }
   push(j: number, v: number): void {
-    if (this.count === this.col.length) {
-      const c = new Int32Array(this.col.length * 2);
-      c.set(this.col);
-      this.col = c;
-      const v2 = new Float64Array(this.sim.length * 2);
-      v2.set(this.sim);
-      this.sim = v2;
-    }
     this.col[this.count] = j;
     this.sim[this.count++] = v;
   }

@@ -72,39 +72,67 @@ export function softmax(g: Graph, s: GPruneSettings, top: TopEdges): Transition 
   const sum = new Float64Array(n);
   const pDiag = new Float64Array(n);
   const p: Transition = { degree: new Int32Array(n), pDiag, pUp, pLo, max, sum, temperature: T, shared, c, scale };
+  if (shared && pUp && pLo) sharedWeights(g, T, p, pUp, pLo);
+  else {
+    for (let i = 0; i < n; i++) {
+      let si = sum[i];
+      if (selfEdge[i]) {
+        pDiag[i] = Math.exp(diag[i] / T - max[i]);
+        si += pDiag[i];
+      }
+      const mi = max[i];
+      const fi = scale[i];
+      for (let e = start[i]; e < start[i + 1]; e++) {
+        const z = sim[e] / T;
+        const j = col[e];
+        let a: number;
+        let b: number;
+        if (shared) {
+          const w = Math.exp(z - c);
+          a = w * fi;
+          b = w * scale[j];
+        } else {
+          a = Math.exp(z - mi);
+          b = Math.exp(z - max[j]);
+        }
+        si += a;
+        sum[j] += b;
+        if (pUp && pLo) {
+          pUp[e] = a;
+          pLo[e] = b;
+        }
+      }
+      sum[i] = si;
+    }
+  }
+  normalise(g, p, top);
+  return p;
+}
+
+/** The common case of the weight pass (shared reference, cached weights) without per-edge branches. */
+function sharedWeights(g: Graph, T: number, p: Transition, pUp: Float64Array, pLo: Float64Array): void {
+  const { n, start, col, sim, diag, selfEdge } = g;
+  const { max, scale, sum, pDiag, c } = p;
   for (let i = 0; i < n; i++) {
     let si = sum[i];
     if (selfEdge[i]) {
       pDiag[i] = Math.exp(diag[i] / T - max[i]);
       si += pDiag[i];
     }
-    const mi = max[i];
     const fi = scale[i];
     const end = start[i + 1];
     for (let e = start[i]; e < end; e++) {
-      const z = sim[e] / T;
+      const w = Math.exp(sim[e] / T - c);
       const j = col[e];
-      let a: number;
-      let b: number;
-      if (shared) {
-        const w = Math.exp(z - c);
-        a = w * fi;
-        b = w * scale[j];
-      } else {
-        a = Math.exp(z - mi);
-        b = Math.exp(z - max[j]);
-      }
+      const a = w * fi;
+      const b = w * scale[j];
       si += a;
       sum[j] += b;
-      if (pUp && pLo) {
-        pUp[e] = a;
-        pLo[e] = b;
-      }
+      pUp[e] = a;
+      pLo[e] = b;
     }
     sum[i] = si;
   }
-  normalise(g, p, top);
-  return p;
 }
 
 /** P = weights / row sums in place (or recomputed when not cached); degrees and top-edge offers. */
@@ -115,26 +143,32 @@ function normalise(g: Graph, p: Transition, top: TopEdges): void {
     pDiag[i] /= sum[i];
     if (pDiag[i] > 0) degree[i]++;
   }
+  const floor = top.floor;
   for (let i = 0; i < n; i++) {
     const si = sum[i];
     let di = 0;
     const end = start[i + 1];
-    for (let e = start[i]; e < end; e++) {
-      const j = col[e];
-      let a: number;
-      let b: number;
-      if (pUp && pLo) {
-        a = pUp[e] /= si;
-        b = pLo[e] /= sum[j];
-      } else {
-        const z = sim[e] / T;
-        a = rowWeight(p, z, i) / si;
-        b = rowWeight(p, z, j) / sum[j];
+    if (pUp && pLo) {
+      for (let e = start[i]; e < end; e++) {
+        const j = col[e];
+        const a = (pUp[e] /= si);
+        const b = (pLo[e] /= sum[j]);
+        if (a > 0) di++;
+        if (b > 0) degree[j]++;
+        if (a > floor[i]) top.insert(i, j, a);
+        if (b > floor[j]) top.insert(j, i, b);
       }
-      if (a > 0) di++;
-      if (b > 0) degree[j]++;
-      top.offer(i, j, a);
-      top.offer(j, i, b);
+    } else {
+      for (let e = start[i]; e < end; e++) {
+        const j = col[e];
+        const z = sim[e] / T;
+        const a = rowWeight(p, z, i) / si;
+        const b = rowWeight(p, z, j) / sum[j];
+        if (a > 0) di++;
+        if (b > 0) degree[j]++;
+        top.offer(i, j, a);
+        top.offer(j, i, b);
+      }
     }
     degree[i] += di;
   }
@@ -182,8 +216,8 @@ export class TopEdges {
   private readonly count: Int32Array;
   private readonly bestJ: Int32Array;
   private readonly bestW: Float64Array;
-  /** Weight a candidate must beat: 0 until the row's list is full, then its smallest entry. */
-  private readonly floor: Float64Array;
+  /** Weight a candidate must beat: 0 until the row's list is full, then its smallest entry (∞ if perNode = 0). */
+  readonly floor: Float64Array;
   constructor(
     private readonly n: number,
     private readonly perNode: number,
@@ -191,17 +225,18 @@ export class TopEdges {
     this.count = new Int32Array(n);
     this.bestJ = new Int32Array(n * perNode);
     this.bestW = new Float64Array(n * perNode);
-    this.floor = new Float64Array(n);
+    this.floor = new Float64Array(n).fill(perNode > 0 ? 0 : Infinity);
   }
   offer(i: number, j: number, w: number): void {
-    if (!(w > this.floor[i])) return;
+    if (w > this.floor[i]) this.insert(i, j, w);
+  }
+  /** Adds (j, w) to row i's list; callers check w > floor[i] first. */
+  insert(i: number, j: number, w: number): void {
     const k = this.perNode;
-    if (k === 0) return;
     const base = i * k;
     const bestW = this.bestW;
     const bestJ = this.bestJ;
     let c = this.count[i];
-    if (c === k && w <= bestW[base + c - 1]) return;
     let pos = c < k ? c++ : k - 1;
     this.count[i] = c;
     while (pos > 0 && bestW[base + pos - 1] < w) {
