@@ -115,10 +115,10 @@ export class Coverage {
       const part = js.slice(c0, c0 + CHUNK);
       const out = this.rows32(part);
       // Every entry below floor_i = max(best_i, max_j s32_ij − eps) − eps is below the final maximum.
-      for (let i = 0; i < n; i++) {
-        let top = -Infinity;
-        for (let r = 0; r < part.length; r++) if (out[r * n + i] > top) top = out[r * n + i];
-        floor[i] = Math.max(best[i], top - eps);
+      floor.set(best);
+      for (let r = 0; r < part.length; r++) {
+        const o = r * n;
+        for (let i = 0; i < n; i++) if (out[o + i] - eps > floor[i]) floor[i] = out[o + i] - eps;
       }
       part.forEach((j, r) => {
         const o = r * n;

@@ -168,17 +168,20 @@ export function compete(f: Field, B_comp: number, sel: Selection): Competition {
   return { rounds, red };
 }
 
-/** The `count` tokens with the largest gain other than `skip` and those already fetched. */
+/** The `count` tokens with the largest gain (ties: lower index) other than `skip` and those already fetched. */
 function bestOthers(gain: Float64Array, skip: number, cover: Coverage, count: number): number[] {
   const out: number[] = [];
   if (count <= 0) return out;
-  const picks = new Set<number>([skip]);
-  for (let c = 0; c < count; c++) {
-    let best = -1;
-    for (let i = 0; i < gain.length; i++) if (gain[i] > -Infinity && !picks.has(i) && !cover.has(i) && (best === -1 || gain[i] > gain[best])) best = i;
-    if (best < 0) break;
-    picks.add(best);
-    out.push(best);
+  // Insertion into a short list sorted by gain desc; later indices only displace strictly smaller gains.
+  for (let i = 0; i < gain.length; i++) {
+    const g = gain[i];
+    if (g === -Infinity || i === skip || (out.length === count && g <= gain[out[count - 1]]) || cover.has(i)) continue;
+    let at = out.length === count ? count - 1 : out.length;
+    while (at > 0 && gain[out[at - 1]] < g) {
+      out[at] = out[at - 1];
+      at--;
+    }
+    out[at] = i;
   }
   return out;
 }
