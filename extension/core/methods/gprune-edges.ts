@@ -1,5 +1,6 @@
 import { type FloatArray, type KernelPlan, planErrorBound } from '../numeric/gemm.ts';
 import { type CosineRows, exactDot, forEachUpperBlock } from '../numeric/gram.ts';
+import { scratchF64, scratchI32 } from '../numeric/scratch.ts';
 import { type GPruneSettings, isEdge } from './gprune-limits.ts';
 
 /** Thresholded similarity graph: diagonal in float64 plus upper-triangle edges (j > i) in CSR. */
@@ -124,23 +125,26 @@ function scanRow(data: FloatArray, off: number, i: number, u: CosineRows, s: GPr
   return rechecked;
 }
 
-/** Growable (column, similarity) list; `reserve` before writing `col`/`sim` directly. */
+/**
+ * Growable (column, similarity) list in reused scratch buffers (warm runs write the same memory again);
+ * `reserve` before writing `col`/`sim` directly. Valid until the next graph is built.
+ */
 class EdgeList {
   count = 0;
   col: Int32Array;
   sim: Float64Array;
   constructor(capacity: number) {
-    this.col = new Int32Array(capacity);
-    this.sim = new Float64Array(capacity);
+    this.col = scratchI32('gprune.col', capacity);
+    this.sim = scratchF64('gprune.sim', capacity);
   }
   reserve(extra: number): void {
     const need = this.count + extra;
     if (need <= this.col.length) return;
     const cap = Math.max(need, this.col.length * 2);
-    const c = new Int32Array(cap);
+    const c = scratchI32('gprune.col', cap);
     c.set(this.col.subarray(0, this.count));
     this.col = c;
-    const v = new Float64Array(cap);
+    const v = scratchF64('gprune.sim', cap);
     v.set(this.sim.subarray(0, this.count));
     this.sim = v;
   }

@@ -1,3 +1,4 @@
+import { scratchF64 } from '../numeric/scratch.ts';
 import type { Graph } from './gprune-edges.ts';
 import { type GPruneSettings, NON_EDGE, gpruneLimits } from './gprune-limits.ts';
 
@@ -67,8 +68,9 @@ export function softmax(g: Graph, s: GPruneSettings, top: TopEdges): Transition 
   const scale = new Float64Array(n);
   if (shared) for (let i = 0; i < n; i++) scale[i] = Math.exp(c - max[i]);
   const cache = edges <= gpruneLimits.pCacheEdges;
-  const pUp = cache ? new Float64Array(edges) : null;
-  const pLo = cache ? new Float64Array(edges) : null;
+  // Every cached weight is written below; the buffers are reused by the next run.
+  const pUp = cache ? scratchF64('gprune.pUp', edges) : null;
+  const pLo = cache ? scratchF64('gprune.pLo', edges) : null;
   const sum = new Float64Array(n);
   const pDiag = new Float64Array(n);
   const p: Transition = { degree: new Int32Array(n), pDiag, pUp, pLo, max, sum, temperature: T, shared, c, scale };

@@ -4,8 +4,9 @@
 
 const RETAIN_BYTES = 192 << 20;
 
-type Kind = 'f32' | 'f64';
-const pool = new Map<string, Float32Array | Float64Array>();
+type Kind = 'f32' | 'f64' | 'i32';
+type Buffer = Float32Array | Float64Array | Int32Array;
+const pool = new Map<string, Buffer>();
 
 function retained(): number {
   let total = 0;
@@ -13,12 +14,12 @@ function retained(): number {
   return total;
 }
 
-function get(kind: Kind, key: string, length: number): Float32Array | Float64Array {
+function get(kind: Kind, key: string, length: number): Buffer {
   const id = `${kind}:${key}`;
   const hit = pool.get(id);
   if (hit && hit.length >= length) return hit.subarray(0, length);
   if (hit) pool.delete(id);
-  const buf = kind === 'f32' ? new Float32Array(length) : new Float64Array(length);
+  const buf = kind === 'f32' ? new Float32Array(length) : kind === 'i32' ? new Int32Array(length) : new Float64Array(length);
   if (retained() + buf.byteLength <= RETAIN_BYTES) pool.set(id, buf);
   return buf;
 }
@@ -31,6 +32,11 @@ export function scratchF32(key: string, length: number): Float32Array {
 /** A float64 work buffer of `length` (contents unspecified). */
 export function scratchF64(key: string, length: number): Float64Array {
   return get('f64', key, length) as Float64Array;
+}
+
+/** An int32 work buffer of `length` (contents unspecified). */
+export function scratchI32(key: string, length: number): Int32Array {
+  return get('i32', key, length) as Int32Array;
 }
 
 /** Drop every retained buffer (e.g. after a one-off 16k-token run). */
