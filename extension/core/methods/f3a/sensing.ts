@@ -45,12 +45,17 @@ function columnMean(X: Float64Array, rows: number, d: number): Float64Array {
  * sum of squares, then a division per coordinate (a zero row stays zero).
  */
 function unitRows(X: Float64Array, rows: number, d: number, mu: Float64Array | null): Float64Array {
-  const out = mu ? new Float64Array(rows * d) : Float64Array.from(X.subarray(0, rows * d));
+  const out = new Float64Array(rows * d);
   const sq = new Float64Array(d);
+  const zero = mu ?? new Float64Array(d);
   for (let i = 0; i < rows; i++) {
     const o = i * d;
-    if (mu) for (let k = 0; k < d; k++) out[o + k] = X[o + k] - mu[k];
-    for (let k = 0; k < d; k++) sq[k] = out[o + k] * out[o + k];
+    for (let k = 0; k < d; k++) {
+      // Without mu: x − 0 is exactly x.
+      const v = X[o + k] - zero[k];
+      out[o + k] = v;
+      sq[k] = v * v;
+    }
     const norm = Math.sqrt(npSum(sq));
     if (norm > 0) for (let k = 0; k < d; k++) out[o + k] /= norm;
     else out.fill(0, o, o + d);
@@ -58,11 +63,15 @@ function unitRows(X: Float64Array, rows: number, d: number, mu: Float64Array | n
   return out;
 }
 
-/** For each cell, the cues whose tag contains it (turns overlap counting into a sparse walk). */
-function cuesByCell(cueTags: Int32Array[], m: number): number[][] {
-  const byCell: number[][] = Array.from({ length: m }, () => []);
-  cueTags.forEach((t, u) => t.forEach((c) => byCell[c].push(u)));
-  return byCell;
+/** For each cell c, the cues whose tag contains it: cues[start[c] … start[c+1]) (overlap counting becomes a sparse walk). */
+function cuesByCell(cueTags: Int32Array[], m: number): { start: Int32Array; cues: Int32Array } {
+  const start = new Int32Array(m + 1);
+  for (const t of cueTags) for (const c of t) start[c + 1]++;
+  for (let c = 0; c < m; c++) start[c + 1] += start[c];
+  const cues = new Int32Array(start[m]);
+  const fill = start.slice(0, m);
+  cueTags.forEach((t, u) => t.forEach((c) => (cues[fill[c]++] = u)));
+  return { start, cues };
 }
 
 /** Min–max to [0,1]; a constant map becomes 0.5 everywhere. */
@@ -123,12 +132,13 @@ export function sense(V: Matrix, cue: Matrix | null, dense: boolean): Sensing {
   const heads = Array.from({ length: HEADS }, (_, h) => headWiring(h, d, shape));
   const allTags = tagHeads(centred, n, d, heads, shape);
   for (let h = 0; h < HEADS; h++) {
-    const byCell = cuesByCell(tagRows(qt, M, d, heads[h], shape), shape.m);
+    const { start, cues } = cuesByCell(tagRows(qt, M, d, heads[h], shape), shape.m);
     const tokenTags = allTags[h];
     const oh = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       counts.fill(0);
-      for (const c of tokenTags[i]) for (const u of byCell[c]) counts[u]++;
+      const t = tokenTags[i];
+      for (let a = 0; a < t.length; a++) for (let b = start[t[a]]; b < start[t[a] + 1]; b++) counts[cues[b]]++;
       let best = 0;
       for (let u = 0; u < M; u++) {
         cueVotes[i * M + u] += counts[u];
