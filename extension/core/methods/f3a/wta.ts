@@ -303,21 +303,34 @@ function allCandidates(z: Float64Array, l: number, m: number, base: number): num
 
 /** From n ≥ k candidates at candZ/candC[base…] in ascending cell order (every other cell is below the k-th value). */
 function choose(base: number, n: number, k: number): Int32Array {
-  const candZ_ = candZ;
-  const candC_ = candC;
+  const cz = candZ;
+  const cc = candC;
   const pk = pick;
-  for (let t = 0; t < n; t++) pk[t] = candZ_[base + t];
+  for (let t = 0; t < n; t++) pk[t] = cz[base + t];
   const kth = kthLargest(pk, n, k);
-  let above = 0;
-  for (let t = base; t < base + n; t++) if (candZ_[t] > kth) above++;
   const out = new Int32Array(k);
+  // Usually exactly k cells reach the k-th value: they are the tag.
+  let taken = 0;
+  for (let t = base; t < base + n; t++) {
+    if (cz[t] >= kth) {
+      if (taken === k) return chooseTies(base, n, k, kth, out);
+      out[taken++] = cc[t];
+    }
+  }
+  return out;
+}
+
+/** More than k cells reach the k-th value: all above it, then the lowest tied cells. */
+function chooseTies(base: number, n: number, k: number, kth: number, out: Int32Array): Int32Array {
+  let above = 0;
+  for (let t = base; t < base + n; t++) if (candZ[t] > kth) above++;
   let taken = 0;
   let tiesLeft = k - above;
   for (let t = base; t < base + n && taken < k; t++) {
-    const v = candZ_[t];
-    if (v > kth) out[taken++] = candC_[t];
+    const v = candZ[t];
+    if (v > kth) out[taken++] = candC[t];
     else if (v === kth && tiesLeft > 0) {
-      out[taken++] = candC_[t];
+      out[taken++] = candC[t];
       tiesLeft--;
     }
   }
