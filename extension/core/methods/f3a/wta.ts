@@ -3,7 +3,7 @@ import { mulberry32 } from '../../numeric/prng.ts';
 import { roundHalfUp } from '../../numeric/rounding.ts';
 import { loadSums } from './sums-wasm.ts';
 
-export const SEED = 1234;
+const SEED = 1234;
 
 export interface WtaShape {
   /** Kenyon cells per head. */
@@ -160,18 +160,9 @@ function blockSums(x: Float64Array, z: Float64Array, wires: Int32Array, m: numbe
   }
 }
 
-/** Tags of several vectors (each of length d). */
-export function tagAll(xs: readonly Float64Array[], wires: Int32Array, shape: WtaShape): Int32Array[] {
-  if (xs.length === 0) return [];
-  const d = xs[0].length;
-  const X = new Float64Array(xs.length * d);
-  xs.forEach((x, i) => X.set(x, i * d));
-  return tagRows(X, xs.length, d, wires, shape);
-}
-
 /** WTA tag of one vector: the k cells with the largest z (ties: lower cell first), ascending cell ids. */
 export function tag(x: Float64Array, wires: Int32Array, shape: WtaShape): Int32Array {
-  return tagAll([x], wires, shape)[0];
+  return tagRows(x, 1, x.length, wires, shape)[0];
 }
 
 /** The k-th largest of a[0..len) (1-based) by in-place quickselect; `a` is scrambled. */
