@@ -1,11 +1,11 @@
 import { InputError, MissingInputError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
 import type { Matrix } from '../bundle/tensor.ts';
-import { f32DotErrorBound, type KernelPlan, kernelPlan, planErrorBound } from '../numeric/gemm.ts';
-import { loadOrtGemm } from '../numeric/ort-gemm.ts';
+import { type KernelPlan, kernelPlan, planErrorBound } from '../numeric/gemm.ts';
 import { cosineRows, crossCosines, exactCross } from '../numeric/gram.ts';
 import { rankDescending, sortedAscending, toArray, topK } from '../numeric/ranking.ts';
 import { pyRound } from '../numeric/rounding.ts';
+import { ortMax } from './codebook-ort.ts';
 import { num, str } from './params.ts';
 import type { MethodSpec, Params } from './types.ts';
 
@@ -75,81 +75,6 @@ function similarity(x: Matrix, cb: Matrix, plan: KernelPlan): Similarity {
   const u = cosineRows(x, null, plan, 1e-12, 'codebook.rows');
   const v = cosineRows(cb, null, plan, 1e-12, 'codebook.protos');
   return { sim: crossCosines(u, v, plan, 'codebook.sim'), eps: planErrorBound(plan, x.cols), exact: (i, p) => exactCross(u, i, v, p) };
-}
-
-/**
- * Modes A and B from onnxruntime: norms, product and the 32 best prototypes per token inside one graph,
- * so JavaScript sees 32·L numbers instead of L·P. Values are float32 (bound 3ε); rows whose runner-up is
- * within 2·3ε are settled on the contenders in float64, the rest keep the float32 max (certified argmax).
- */
-function onnxMax(x: Matrix, cb: Matrix): { r: Float64Array; arg: number[]; settled: Uint8Array; sims: Similarity } | null {
-  const L = x.rows;
-  const P = cb.rows;
-  const d = x.cols;
-  const plan = kernelPlan(L * P * d);
-  const ort = plan.backend === 'ort' && plan.precision === 'f32' && P >= 2 ? loadOrtGemm() : null;
-  if (!ort) return null;
-  const f32 = (m: Matrix): Float32Array => (m.data instanceof Float32Array ? m.data : Float32Array.from(m.data));
-  const T = Math.min(P, d >= 2048 ? 32 : 8);
-  const top = ort.cosineTop(f32(x), L, f32(cb), P, d, T);
-  const eps = 3 * f32DotErrorBound(d);
-  const inv = (m: Matrix, cache: Float64Array, i: number): number => {
-    if (Number.isNaN(cache[i])) {
-      let sq = 0;
-      for (let k = 0; k < d; k++) sq += m.data[i * d + k] * m.data[i * d + k];
-      cache[i] = 1 / Math.max(Math.sqrt(sq), 1e-12);
-    }
-    return cache[i];
-  };
-  const invX = new Float64Array(L).fill(NaN);
-  const invC = new Float64Array(P).fill(NaN);
-  const exact = (i: number, p: number): number => {
-    // Raw dot in float64, then both norms: the float64 cosine up to rounding.
-    const xa = x.data;
-    const ca = cb.data;
-    const a = i * d;
-    const b = p * d;
-    let s0 = 0;
-    let s1 = 0;
-    let k = 0;
-    for (; k + 1 < d; k += 2) {
-      s0 += xa[a + k] * ca[b + k];
-      s1 += xa[a + k + 1] * ca[b + k + 1];
-    }
-    if (k < d) s0 += xa[a + k] * ca[b + k];
-    return (s0 + s1) * inv(x, invX, i) * inv(cb, invC, p);
-  };
-  const r = new Float64Array(L);
-  const arg: number[] = [];
-  const settled = new Uint8Array(L);
-  const ambiguous: number[] = [];
-  for (let i = 0; i < L; i++) {
-    const o = i * T;
-    r[i] = top.values[o];
-    arg.push(top.indices[o]);
-    if (top.values[o + 1] >= top.values[o] - 2 * eps) ambiguous.push(i);
-  }
-  // Near-tied best prototypes: the contenders in float64 (every prototype if they fill the top T), first
-  // maximum in prototype order.
-  for (const i of ambiguous) {
-    const o = i * T;
-    const best = top.values[o];
-    const all = T < P && top.values[o + T - 1] >= best - 2 * eps;
-    const contenders = all ? Array.from({ length: P }, (_, p) => p) : Array.from(top.indices.subarray(o, o + T)).filter((_, t) => top.values[o + t] >= best - 2 * eps).sort((u, w) => u - w);
-    let v = -Infinity;
-    let p0 = -1;
-    for (const p of contenders) {
-      const e = exact(i, p);
-      if (e > v) {
-        v = e;
-        p0 = p;
-      }
-    }
-    r[i] = v;
-    arg[i] = p0;
-    settled[i] = 1;
-  }
-  return { r, arg, settled, sims: { sim: new Float64Array(0), eps, exact } };
 }
 
 /**
@@ -336,8 +261,8 @@ export const codebook: MethodSpec = {
     let arg: number[];
     if (mode === 'A' || mode === 'B') {
       // On onnxruntime the L×P matrix never reaches JavaScript (onnxMax).
-      const fastMax = onnxMax(x, cb);
-      const sims = fastMax ? fastMax.sims : similarity(x, cb, plan);
+      const fastMax = ortMax(x, cb);
+      const sims: Similarity = fastMax ? { sim: new Float64Array(0), eps: fastMax.eps, exact: (i, p) => fastMax.exact.cosine(i, p) } : similarity(x, cb, plan);
       const m = fastMax ?? certifiedMax(sims, L, P);
       ({ r, arg } = m);
       if (mode === 'A') {

@@ -1,0 +1,216 @@
+// Codebook modes A and B on onnxruntime: one graph run gives the float32 token × prototype products and
+// both sets of row sums of squares; what float32 cannot decide is settled in float64 here.
+import type { Matrix } from '../bundle/tensor.ts';
+import { f32DotErrorBound, kernelPlan } from '../numeric/gemm.ts';
+import { loadOrtGemm } from '../numeric/ort-gemm.ts';
+import { scratchF32 } from '../numeric/scratch.ts';
+
+/** Float64 cosines of token rows against prototype rows, from the source values; norms computed on demand. */
+export class ExactCosines {
+  private readonly invX: Float64Array;
+  private readonly invC: Float64Array;
+  private readonly d: number;
+  private readonly pair = new Float64Array(2);
+
+  constructor(
+    private readonly x: Matrix,
+    private readonly cb: Matrix,
+  ) {
+    this.d = x.cols;
+    this.invX = new Float64Array(x.rows).fill(NaN);
+    this.invC = new Float64Array(cb.rows).fill(NaN);
+  }
+
+  /** x̂_i · ĉ_p: the raw float64 dot times both inverse norms (norms clamped at 1e-12). */
+  cosine(i: number, p: number): number {
+    const d = this.d;
+    let s: number;
+    if (Number.isNaN(this.invX[i])) {
+      // The token's norm from the same pass over its row.
+      dotAndSquares(this.x.data, i * d, this.cb.data, p * d, d, this.pair);
+      s = this.pair[0];
+      this.invX[i] = 1 / Math.max(Math.sqrt(this.pair[1]), 1e-12);
+    } else s = dot(this.x.data, i * d, this.cb.data, p * d, d);
+    if (Number.isNaN(this.invC[p])) this.invC[p] = 1 / Math.max(Math.sqrt(sumSquares(this.cb.data, p * d, d)), 1e-12);
+    return s * this.invX[i] * this.invC[p];
+  }
+}
+
+type Floats = Float32Array | Float64Array;
+
+// Float64 sums with four partial sums each (hides the add latency); sumSquares adds them up in the same
+// order as the Gram kernels' row norms.
+
+function dot(a: Floats, ao: number, b: Floats, bo: number, d: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const end = d & ~3;
+  let k = 0;
+  for (; k < end; k += 4) {
+    s0 += a[ao + k] * b[bo + k];
+    s1 += a[ao + k + 1] * b[bo + k + 1];
+    s2 += a[ao + k + 2] * b[bo + k + 2];
+    s3 += a[ao + k + 3] * b[bo + k + 3];
+  }
+  for (; k < d; k++) s0 += a[ao + k] * b[bo + k];
+  return s0 + s1 + (s2 + s3);
+}
+
+function sumSquares(a: Floats, ao: number, d: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const end = d & ~3;
+  let k = 0;
+  for (; k < end; k += 4) {
+    const x0 = a[ao + k];
+    const x1 = a[ao + k + 1];
+    const x2 = a[ao + k + 2];
+    const x3 = a[ao + k + 3];
+    s0 += x0 * x0;
+    s1 += x1 * x1;
+    s2 += x2 * x2;
+    s3 += x3 * x3;
+  }
+  for (; k < d; k++) s0 += a[ao + k] * a[ao + k];
+  return s0 + s1 + (s2 + s3);
+}
+
+/** out[0] = Σ a_k·b_k and out[1] = Σ a_k², from one pass (each sum as dot and sumSquares form it). */
+function dotAndSquares(a: Floats, ao: number, b: Floats, bo: number, d: number, out: Float64Array): void {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let q0 = 0;
+  let q1 = 0;
+  let q2 = 0;
+  let q3 = 0;
+  const end = d & ~3;
+  let k = 0;
+  for (; k < end; k += 4) {
+    const x0 = a[ao + k];
+    const x1 = a[ao + k + 1];
+    const x2 = a[ao + k + 2];
+    const x3 = a[ao + k + 3];
+    s0 += x0 * b[bo + k];
+    s1 += x1 * b[bo + k + 1];
+    s2 += x2 * b[bo + k + 2];
+    s3 += x3 * b[bo + k + 3];
+    q0 += x0 * x0;
+    q1 += x1 * x1;
+    q2 += x2 * x2;
+    q3 += x3 * x3;
+  }
+  for (; k < d; k++) {
+    s0 += a[ao + k] * b[bo + k];
+    q0 += a[ao + k] * a[ao + k];
+  }
+  out[0] = s0 + s1 + (s2 + s3);
+  out[1] = q0 + q1 + (q2 + q3);
+}
+
+export interface OrtMax {
+  /** Per token the max cosine: from the float32 product (within `eps` of float64) unless settled. */
+  readonly r: Float64Array;
+  /** Argmax prototype per token (certified: the float64 argmax, first maximum in prototype order). */
+  readonly arg: number[];
+  /** 1 where r is the float64 cosine. */
+  readonly settled: Uint8Array;
+  /** Bound on |r − float64 r| for unsettled tokens. */
+  readonly eps: number;
+  readonly exact: ExactCosines;
+}
+
+/**
+ * Bound on |cos' − cos| for cos' = G·(1/√SA)·(1/√SB) in float64 from the graph's float32 product G and
+ * row sums of squares SA, SB; b = f32DotErrorBound(d) = γ_d + 3u. G errs by ≤ γ_d·‖a‖‖c‖ (any summation
+ * order), each sum of squares by ≤ γ_d relative, so each inverse norm by ≤ γ_d/2·(1 + 2γ_d):
+ * |cos' − cos| ≤ 2γ_d + 3.25γ_d² + O(1e-16) ≤ 2b + 4b². Sources rounded to float32 on the way in move each
+ * cosine by ≤ 2u per side (+ 8u, with room).
+ */
+export function graphErrorBound(d: number, roundedInputs: boolean): number {
+  const b = f32DotErrorBound(d);
+  return 2 * b + 4 * b * b + (roundedInputs ? 8 * 2 ** -24 : 0);
+}
+
+/** Norms in this range keep float32 products and squares clear of overflow and underflow. */
+const RAW_MIN = 1e-12;
+const RAW_MAX = 1e12;
+
+function inverseNorms(squares: Float32Array): Float64Array | null {
+  const inv = new Float64Array(squares.length);
+  for (let i = 0; i < squares.length; i++) {
+    const nrm = Math.sqrt(squares[i]);
+    if (!(nrm >= RAW_MIN && nrm <= RAW_MAX)) return null;
+    inv[i] = 1 / nrm;
+  }
+  return inv;
+}
+
+/**
+ * Max cosine and argmax prototype per token from one onnxruntime run (float32 product and sums of squares;
+ * the L×P products land in a reused buffer and are scanned here, cheaper than the graph's TopK), or null
+ * when the plan is not float32 on onnxruntime or a norm lies outside [1e-12, 1e12]. Rows whose runner-up
+ * lies within 2·eps of the max are settled on those contenders in float64 (first maximum in prototype
+ * order); the others keep the float32-based max with a certified argmax.
+ */
+export function ortMax(x: Matrix, cb: Matrix): OrtMax | null {
+  const L = x.rows;
+  const P = cb.rows;
+  const d = x.cols;
+  const plan = kernelPlan(L * P * d);
+  const ort = plan.backend === 'ort' && plan.precision === 'f32' && P >= 2 ? loadOrtGemm() : null;
+  if (!ort) return null;
+  const f32 = (m: Matrix): Float32Array => (m.data instanceof Float32Array ? m.data : Float32Array.from(m.data));
+  const prod = scratchF32('codebook.product', L * P);
+  const { sa, sb } = ort.gemmNTSquares(f32(x), L, f32(cb), P, d, prod);
+  const invX = inverseNorms(sa);
+  const invC = inverseNorms(sb);
+  if (!invX || !invC) return null;
+  const eps = graphErrorBound(d, !(x.data instanceof Float32Array && cb.data instanceof Float32Array));
+  const exact = new ExactCosines(x, cb);
+  const r = new Float64Array(L);
+  const arg = new Array<number>(L);
+  const settled = new Uint8Array(L);
+  for (let i = 0; i < L; i++) {
+    const o = i * P;
+    // Best and runner-up of G·(1/‖c‖) (strict >: the first maximum keeps the lower prototype).
+    let b1 = -Infinity;
+    let b2 = -Infinity;
+    let best = 0;
+    for (let p = 0; p < P; p++) {
+      const v = prod[o + p] * invC[p];
+      if (v > b2) {
+        if (v > b1) {
+          b2 = b1;
+          b1 = v;
+          best = p;
+        } else b2 = v;
+      }
+    }
+    const sx = invX[i];
+    const top = b1 * sx;
+    r[i] = top;
+    arg[i] = best;
+    if (!(b2 * sx >= top - 2 * eps)) continue;
+    // Near-tied best prototypes: every contender in float64, first maximum in prototype order.
+    let v = -Infinity;
+    let p0 = -1;
+    for (let p = 0; p < P; p++) {
+      if (!(prod[o + p] * invC[p] * sx >= top - 2 * eps)) continue;
+      const e = exact.cosine(i, p);
+      if (e > v) {
+        v = e;
+        p0 = p;
+      }
+    }
+    r[i] = v;
+    arg[i] = p0;
+    settled[i] = 1;
+  }
+  return { r, arg, settled, eps, exact };
+}
