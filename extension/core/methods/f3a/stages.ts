@@ -59,8 +59,10 @@ export function localize(f: Field, cells: Cells, quotas: Int32Array, B_loc: numb
   const reach = cells.g / 2 + 1;
   const rows = Float64Array.from({ length: f.n }, (_, i) => rowOf(f, i));
   const cols = Float64Array.from({ length: f.n }, (_, i) => colOf(f, i));
-  const weightsAt = (pr: number, pc: number): Float64Array =>
-    f.odour.map((o, i) => o * Math.exp(-((rows[i] - pr) ** 2 + (cols[i] - pc) ** 2) / twoSigma2));
+  const weight = (i: number, pr: number, pc: number): number => f.odour[i] * Math.exp(-((rows[i] - pr) ** 2 + (cols[i] - pc) ** 2) / twoSigma2);
+  const w = new Float64Array(f.n);
+  const wr = new Float64Array(f.n);
+  const wc = new Float64Array(f.n);
   const out: Refinement[] = [];
   quotas.forEach((q, c) => {
     if (q <= 0) return;
@@ -70,19 +72,23 @@ export function localize(f: Field, cells: Cells, quotas: Int32Array, B_loc: numb
     let pc = cols[start];
     const path: [number, number][] = [[pr, pc]];
     for (let t = 0; t < T_REF; t++) {
-      const w = weightsAt(pr, pc);
+      for (let i = 0; i < f.n; i++) w[i] = weight(i, pr, pc);
       const total = npSum(w);
       if (total === 0) break;
-      pr = npSum(w.map((v, i) => v * rows[i])) / total;
-      pc = npSum(w.map((v, i) => v * cols[i])) / total;
+      for (let i = 0; i < f.n; i++) {
+        wr[i] = w[i] * rows[i];
+        wc[i] = w[i] * cols[i];
+      }
+      pr = npSum(wr) / total;
+      pc = npSum(wc) / total;
       path.push([pr, pc]);
     }
-    const local = weightsAt(pr, pc);
     const region: number[] = [];
     for (let i = 0; i < f.n; i++) {
       if (!sel.taken[i] && Math.abs(rows[i] - pr) <= reach && Math.abs(cols[i] - pc) <= reach) region.push(i);
     }
-    const ranked = rankDescending(region.map((i) => local[i])).slice(0, q);
+    // Local scores (the weights at the converged point) are needed only inside the region.
+    const ranked = rankDescending(region.map((i) => weight(i, pr, pc))).slice(0, q);
     const picked = ranked.map((t) => region[t]);
     for (const i of picked) sel.add(i, 'loc');
     out.push({ cell: c, quota: q, path, picked });
