@@ -54,7 +54,7 @@ export function cosineRows(m: Matrix, rows: readonly number[] | null, plan: Kern
   const self = new Float64Array(n);
   let rawOk = true;
   for (let i = 0; i < n; i++) {
-    const sq = rowSumSq(x, idx[i] * d, d);
+    const sq = x instanceof Float32Array ? rowSumSq32(x, idx[i] * d, d) : rowSumSq64(x, idx[i] * d, d);
     const nrm = Math.sqrt(sq);
     norms[i] = nrm;
     const f = 1 / Math.max(nrm, eps);
@@ -88,8 +88,32 @@ function identity(n: number): Int32Array {
   return out;
 }
 
-/** Σ x_k² of one row with four partial sums (hides the add latency). */
-function rowSumSq(x: FloatArray, base: number, d: number): number {
+/**
+ * Σ x_k² of one row with four partial sums (hides the add latency). One copy per array type, so each
+ * copy's element loads stay monomorphic (a mixed-type call site ran ≈ 2× slower); the arithmetic is the same.
+ */
+function rowSumSq32(x: Float32Array, base: number, d: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  const end = base + (d & ~3);
+  let k = base;
+  for (; k < end; k += 4) {
+    const a = x[k];
+    const b = x[k + 1];
+    const c = x[k + 2];
+    const e = x[k + 3];
+    s0 += a * a;
+    s1 += b * b;
+    s2 += c * c;
+    s3 += e * e;
+  }
+  for (; k < base + d; k++) s0 += x[k] * x[k];
+  return s0 + s1 + (s2 + s3);
+}
+
+function rowSumSq64(x: Float64Array, base: number, d: number): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
