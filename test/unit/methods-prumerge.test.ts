@@ -6,6 +6,10 @@ import { prune } from '../../extension/core/methods/prune.ts';
 import { parseRoleMapping, resultJson } from '../../extension/cli/prune.ts';
 import { loadOracleCase, recordsFor } from '../helpers/oracle.ts';
 import { assertMatchesRecord, replayOf } from '../helpers/oracle-replay.ts';
+import { makeTensor } from '../../extension/core/bundle/tensor.ts';
+import { makeBundle } from '../../extension/core/bundle/validate.ts';
+import { configureKernels } from '../../extension/core/numeric/gemm.ts';
+import { mulberry32 } from '../../extension/core/numeric/prng.ts';
 
 const PM = { cls_attn: 'pm_cls_attn' } as const;
 
@@ -76,4 +80,37 @@ test('prumerge rejects bad parameters', () => {
   assert.deepEqual([res.output.step_length, res.output.spacing], [16, 5]);
   const extras = res.output.added as number[];
   assert.deepEqual(extras, [0, 5, 10].filter((i) => !(res.output.topk_order as number[]).includes(i)));
+});
+
+test('prumerge kNN on onnxruntime (float32, float64 re-scoring near the k-th) equals the float64 TypeScript kNN on crowded keys', () => {
+  const n = 400;
+  const dk = 64;
+  const rand = mulberry32(23);
+  const keys = Float32Array.from({ length: n * dk }, () => rand() - 0.5);
+  // Groups of near-identical and identical keys put many cosines within the float32 error of the k-th.
+  for (let i = 0; i < n; i++) {
+    const src = (i % 50) * dk;
+    if (i >= 50) for (let c = 0; c < dk; c++) keys[i * dk + c] = keys[src + c] + (i % 3 === 0 ? 0 : 1e-6 * (rand() - 0.5));
+  }
+  const attn = Float64Array.from({ length: n }, (_, i) => (i % 37 === 0 ? 0.05 : 0.001 * rand()));
+  const feats = Float32Array.from({ length: n * 8 }, () => rand());
+  const bundle = makeBundle(
+    new Map([
+      ['features', makeTensor('float32', [n, 8], feats)],
+      ['pm_cls_attn', makeTensor('float64', [n], attn)],
+      ['keys', makeTensor('float32', [n, dk], keys)],
+    ]),
+    { source: 'test', model: '', weightsKind: 'synthetic', layer: null, extra: {} },
+  );
+  try {
+    configureKernels({ backend: 'ts', precision: 'f64' });
+    const want = prune(bundle, 'prumerge', { variant: 'prumerge_plus' }, PM);
+    configureKernels({ backend: 'auto', precision: 'auto' });
+    const got = prune(bundle, 'prumerge', { variant: 'prumerge_plus' }, PM);
+    assert.ok(want.keep.length * n * dk >= 1 << 18, 'large enough for the onnxruntime kNN');
+    assert.deepEqual(got.trace.neighbours, want.trace.neighbours);
+    assert.deepEqual(got.output, want.output);
+  } finally {
+    configureKernels({ backend: 'auto', precision: 'auto' });
+  }
 });

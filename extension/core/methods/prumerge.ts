@@ -1,11 +1,28 @@
 import { InputError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
 import type { Matrix } from '../bundle/tensor.ts';
-import { kernelPlan, planErrorBound } from '../numeric/gemm.ts';
+import { type KernelPlan, kernelPlan, kernelSettings, planErrorBound, useOrt } from '../numeric/gemm.ts';
 import { cosineRows, crossCosines, exactCross } from '../numeric/gram.ts';
 import { kthLargest, sortedAscending, toArray, topK } from '../numeric/ranking.ts';
 import { num, str } from './params.ts';
 import type { MethodInput, MethodSpec } from './types.ts';
+
+/**
+ * The kNN product is thin (kept × N × key width, keys ≈ 64 wide): onnxruntime beats the TypeScript kernel
+ * from far smaller products than the square Gram products the global threshold was measured on (30×576×64:
+ * ≈ 0.05 ms vs ≈ 0.7 ms; 56×576×64: ≈ 0.2 ms vs ≈ 1.1 ms). The §8 toys and the 4×4 and 8×8 oracle bundles
+ * stay in float64 TypeScript.
+ */
+const KNN_ORT_MIN_MACS = 1 << 18;
+
+function knnPlan(macs: number): KernelPlan {
+  const plan = kernelPlan(macs);
+  if (plan.backend === 'ts' && useOrt(macs, KNN_ORT_MIN_MACS)) {
+    const precision = kernelSettings().precision;
+    return { backend: 'ort', precision: precision === 'auto' ? 'f32' : precision };
+  }
+  return plan;
+}
 
 /**
  * For each kept token (position p of `kept`), its k nearest other tokens by key cosine, ranked by (cosine
@@ -15,18 +32,22 @@ import type { MethodInput, MethodSpec } from './types.ts';
  */
 function nearestKeys(keys: Matrix, kept: number[], cand: number[], k: number): number[][] {
   const n = cand.length;
-  const plan = kernelPlan(kept.length * n * keys.cols);
+  const plan = knnPlan(kept.length * n * keys.cols);
   const eps = planErrorBound(plan, keys.cols);
   const uk = cosineRows(keys, kept, plan, 1e-12, 'prumerge.kept');
   const uc = cosineRows(keys, cand, plan, 1e-12, 'prumerge.cand');
   const sims = crossCosines(uk, uc, plan, 'prumerge.sims');
   const vals = new Float64Array(n - 1);
+  const work = new Float64Array(n - 1);
   return kept.map((_, p) => {
     if (k <= 0) return [];
     // Row p over the candidates without itself (q = p is the token's own entry in cand).
     const o = p * n;
     for (let q = 0, r = 0; q < n; q++) if (q !== p) vals[r++] = sims[o + q];
-    const kth = kthLargest(Float64Array.from(vals), k);
+    // Float64 similarities: the top k by (cosine desc, position asc) directly.
+    if (eps === 0) return topK(vals, k).map((r) => cand[r < p ? r : r + 1]);
+    work.set(vals);
+    const kth = kthLargest(work, k);
     const floor = kth - 2 * eps;
     const chosen: { pos: number; v: number }[] = [];
     for (let r = 0; r < n - 1; r++) {
