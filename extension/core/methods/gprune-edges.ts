@@ -3,7 +3,10 @@ import { type CosineRows, exactDot, forEachUpperBlock } from '../numeric/gram.ts
 import { scratchF64, scratchI32 } from '../numeric/scratch.ts';
 import { type GPruneSettings, isEdge } from './gprune-limits.ts';
 
-/** Thresholded similarity graph: diagonal in float64 plus upper-triangle edges (j > i) in CSR. */
+/**
+ * Thresholded similarity graph: diagonal in float64 plus upper-triangle edges (j > i) in CSR. `col` and `sim`
+ * live in reused scratch buffers: valid until the next graph is built.
+ */
 export interface Graph {
   readonly n: number;
   readonly diag: Float64Array;
