@@ -3,7 +3,7 @@ import type { JsonObject } from '../json.ts';
 import type { Matrix } from '../bundle/tensor.ts';
 import { type KernelPlan, kernelPlan, kernelSettings, planErrorBound, useOrt } from '../numeric/gemm.ts';
 import { cosineRows, crossCosines, exactCross } from '../numeric/gram.ts';
-import { kthLargest, sortedAscending, toArray, topK } from '../numeric/ranking.ts';
+import { sortedAscending, toArray, topK } from '../numeric/ranking.ts';
 import { num, str } from './params.ts';
 import type { MethodInput, MethodSpec } from './types.ts';
 
@@ -27,8 +27,8 @@ function knnPlan(macs: number): KernelPlan {
 /**
  * For each kept token (position p of `kept`), its k nearest other tokens by key cosine, ranked by (cosine
  * desc, position in the candidate list `cand` without p asc), as topk over the official candidate order.
- * One GEMM gives every cosine; with a float32 product, every candidate within 2ε of the k-th is re-scored
- * in float64 and the winners are ranked on float64 values.
+ * One GEMM gives every cosine; with a float32 product, the candidates within 2ε of the k-th join the top k
+ * and whatever float32 cannot order (values within 2ε of each other) is ranked on float64 cosines.
  */
 function nearestKeys(keys: Matrix, kept: number[], cand: number[], k: number): number[][] {
   const n = cand.length;
@@ -38,26 +38,38 @@ function nearestKeys(keys: Matrix, kept: number[], cand: number[], k: number): n
   const uc = cosineRows(keys, cand, plan, 1e-12, 'prumerge.cand');
   const sims = crossCosines(uk, uc, plan, 'prumerge.sims');
   const vals = new Float64Array(n - 1);
-  const work = new Float64Array(n - 1);
+  const inTop = new Uint8Array(n - 1);
+  const exactAt = new Float64Array(n - 1);
   return kept.map((_, p) => {
     if (k <= 0) return [];
     // Row p over the candidates without itself (q = p is the token's own entry in cand).
     const o = p * n;
     for (let q = 0, r = 0; q < n; q++) if (q !== p) vals[r++] = sims[o + q];
-    // Float64 similarities: the top k by (cosine desc, position asc) directly.
-    if (eps === 0) return topK(vals, k).map((r) => cand[r < p ? r : r + 1]);
-    work.set(vals);
-    const kth = kthLargest(work, k);
-    const floor = kth - 2 * eps;
-    const chosen: { pos: number; v: number }[] = [];
-    for (let r = 0; r < n - 1; r++) {
-      const v = vals[r];
-      if (!(v >= floor)) continue;
-      const q = r < p ? r : r + 1;
-      chosen.push({ pos: r, v: eps > 0 ? exactCross(uk, p, uc, q) : v });
+    const toToken = (r: number): number => cand[r < p ? r : r + 1];
+    // Positions by (cosine desc, position asc): final for float64 similarities.
+    const order = topK(vals, k);
+    if (eps === 0) return order.map(toToken);
+    // Float32: positions within 2ε below the k-th may belong to the top k as well.
+    const floor = vals[order[k - 1]] - 2 * eps;
+    for (const r of order) inTop[r] = 1;
+    const extras: number[] = [];
+    for (let r = 0; r < n - 1; r++) if (!inTop[r] && vals[r] >= floor) extras.push(r);
+    for (const r of order) inTop[r] = 0;
+    extras.sort((a, b) => (vals[a] !== vals[b] ? (vals[b] > vals[a] ? 1 : -1) : a - b));
+    const list = order.concat(extras);
+    // Neighbours in this order more than 2ε apart keep their float64 order; each run of values within 2ε
+    // of the next is re-ranked on float64 cosines (position asc on ties). Runs past the k-th do not matter.
+    for (let a = 0; a < k; ) {
+      let b = a + 1;
+      while (b < list.length && vals[list[b - 1]] - vals[list[b]] <= 2 * eps) b++;
+      if (b - a > 1) {
+        for (let t = a; t < b; t++) exactAt[list[t]] = exactCross(uk, p, uc, list[t] < p ? list[t] : list[t] + 1);
+        const run = list.slice(a, b).sort((x, y) => (exactAt[x] !== exactAt[y] ? (exactAt[y] > exactAt[x] ? 1 : -1) : x - y));
+        for (let t = a; t < b; t++) list[t] = run[t - a];
+      }
+      a = b;
     }
-    chosen.sort((a, b) => (a.v !== b.v ? (b.v > a.v ? 1 : -1) : a.pos - b.pos));
-    return chosen.slice(0, k).map((c) => cand[c.pos < p ? c.pos : c.pos + 1]);
+    return list.slice(0, k).map(toToken);
   });
 }
 

@@ -18,7 +18,8 @@ export function topK(scores: ArrayLike<number>, k: number): number[] {
  * topK's winners twice: `order` (score desc, index asc) and `ascending` (index order, as a kept set).
  *
  * A threshold t with at least k scores ≥ t is guessed from a strided sample (checked; else the exact k-th
- * largest by quickselect), so only the candidates ≥ t — typically ≈ 1.4·k — are sorted. A candidate's
+ * largest by quickselect), so only the candidates ≥ t — typically ≈ 1.4·k — are sorted; a guess that
+ * admits too many is narrowed to the k-th largest among its candidates. A candidate's
  * place is the number of larger candidate values (binary search in the sorted values) plus the equal ones
  * met before it in index order, so ties go to the lower index and no comparator sort runs.
  */
@@ -30,10 +31,18 @@ export function topKSplit(scores: ArrayLike<number>, k: number): { order: number
   const cand = new Int32Array(n);
   let count = candidatesAtLeast(scores, sampledThreshold(scores, want), cand);
   if (count < 0) return ranked(scores, want); // NaN: the comparator order puts it last
-  if (count < want || count > 2 * want + 64) {
+  if (count < want) {
     const work = new Float64Array(n);
     for (let i = 0; i < n; i++) work[i] = scores[i];
     count = candidatesAtLeast(scores, kthLargest(work, want), cand);
+  } else if (count > 2 * want + 64) {
+    // Too loose a guess: the candidates hold every winner, so their k-th largest is the k-th overall.
+    const work = new Float64Array(count);
+    for (let c = 0; c < count; c++) work[c] = scores[cand[c]];
+    const kth = kthLargest(work, want);
+    let kept = 0;
+    for (let c = 0; c < count; c++) if (scores[cand[c]] >= kth) cand[kept++] = cand[c];
+    count = kept;
   }
   if (scores instanceof Float32Array && n <= KEY_INDEX) return splitByKeys(scores, cand, count, want);
   const values = new Float64Array(count);
