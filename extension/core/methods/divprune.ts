@@ -77,24 +77,42 @@ export function maxMinSelect(u: CosineRows, plan: KernelPlan, k: number): MaxMin
   let repickStep = -1;
   const minDistance = new Float64Array(n).fill(Infinity);
   const row = new Float64Array(n);
+  // The next pick (first maximum over unpicked, non-NaN scores) and the runner-up value: the float64 settling
+  // scan runs only when the runner-up lies within 2ε.
+  let best = -1;
+  let second = -Infinity;
+  for (let j = 0; j < n; j++) {
+    const v = nnDistance[j];
+    if (best === -1 ? v === v : v > nnDistance[best]) {
+      if (best !== -1) second = nnDistance[best];
+      best = j;
+    } else if (v > second) second = v;
+  }
   for (let step = 0; step < k; step++) {
     const current = step === 0 ? nnDistance : minDistance;
-    let best = -1;
-    for (let j = 0; j < n; j++) {
-      if (picked[j] || Number.isNaN(current[j])) continue;
-      if (best === -1 || current[j] > current[best]) best = j;
-    }
     let score = current[best];
-    if (eps > 0) [best, score] = exact.settle(current, picked, best, order);
+    if (eps > 0 && second >= score - 2 * eps) [best, score] = exact.settle(current, picked, best, order);
     if (repickStep < 0 && step > 0 && exact.wouldRepick(minDistance, order, best, score)) repickStep = step;
     order.push(best);
     stepScores.push(score);
     picked[best] = 1;
     gram.row(best, row);
+    // Distances to the grown set and, in the same pass, the next pick and its runner-up.
+    let next = -1;
+    let nextValue = -Infinity;
+    second = -Infinity;
     for (let j = 0; j < n; j++) {
+      let m = minDistance[j];
       const v = 1 - row[j];
-      if (v < minDistance[j]) minDistance[j] = v;
+      if (v < m) minDistance[j] = m = v;
+      if (picked[j]) continue;
+      if (next === -1 ? m === m : m > nextValue) {
+        if (next !== -1) second = nextValue;
+        next = j;
+        nextValue = m;
+      } else if (m > second) second = m;
     }
+    best = next;
   }
   return { order, stepScores, nnDistance, minDistance, repickStep };
 }
