@@ -240,10 +240,8 @@ export function loadOrtGemm(): OrtGemm | null {
           executionMode: 'sequential',
           graphOptimizationLevel: 'all',
           // Idle pool threads sleep instead of spinning: the JavaScript between GEMM calls (and other
-          // processes on a small machine) keeps the cores; measured no slower per call. Except the
-          // codebook graph (five parallel nodes per run, one run per prune): waking the sleeping worker
-          // for each node cost ≈ 10 % (576×1024×256: 2.9 → 2.6 ms median).
-          extra: { session: { intra_op: { allow_spinning: kind === 'gemmsq' ? '1' : '0' } } },
+          // processes on a small machine) keeps the cores; measured no slower per call.
+          extra: { session: { intra_op: { allow_spinning: '0' } } },
         });
         sessions.set(key, s);
       }
