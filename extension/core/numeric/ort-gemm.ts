@@ -33,19 +33,12 @@ export interface OrtGemm {
   /** out = a·b for row-major a [m,k], b [k,n]. */
   gemmNN<T extends FloatArray>(a: T, m: number, b: T, k: number, n: number, out: T): void;
   /**
-   * The `top` largest cosines of every row of a against the rows of b (norms, product and division in
-   * float32 inside the graph; norms clamped at 1e-12), descending: values [m,top] and column indices.
-   */
-  cosineTop(a: Float32Array, m: number, b: Float32Array, n: number, k: number, top: number): { values: Float32Array; indices: Int32Array };
-  /**
    * out = a·bᵀ (float32, written into `out`, which must hold m·n values) and, from the same graph run, the
    * float32 row sums of squares of a [m] and of b [n].
    */
   gemmNTSquares(a: Float32Array, m: number, b: Float32Array, n: number, k: number, out: Float32Array): { sa: Float32Array; sb: Float32Array };
   /** mean_j cos(a_i, b_j) for every row of a (float32 inside the graph, norms clamped at 1e-12). */
   cosineMean(a: Float32Array, m: number, b: Float32Array, n: number, k: number): Float32Array;
-  /** The `top` largest entries of every row of a·bᵀ (float32), sorted descending: values and column indices. */
-  topNT(a: Float32Array, m: number, b: Float32Array, n: number, k: number, top: number): { values: Float32Array; indices: Int32Array };
   readonly threads: number;
 }
 
@@ -71,66 +64,30 @@ function gemmModel(elem: number, transB: boolean): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-/** Gemm(A, B, transB) then TopK along rows (largest, sorted), indices cast to int32. */
-function topModel(): Uint8Array {
-  const F = onnx.TensorProto.DataType.FLOAT;
-  const I64 = onnx.TensorProto.DataType.INT64;
-  const I32 = onnx.TensorProto.DataType.INT32;
-  const T = onnx.AttributeProto.AttributeType;
-  const info = (name: string, elem: number, dims: string[]) => ({
-    name,
-    type: { tensorType: { elemType: elem, shape: { dim: dims.map((d) => ({ dimParam: d })) } } },
-  });
-  const node = (opType: string, input: string[], output: string[], attribute: object[] = []) => ({ opType, name: output[0], input, output, attribute });
-  const model = {
-    irVersion: 8,
-    producerName: 'prunelens-kernels',
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'top_nt',
-      node: [
-        node('Gemm', ['A', 'B'], ['G'], [{ name: 'transB', type: T.INT, i: 1 }]),
-        node('TopK', ['G', 'K'], ['V', 'I64'], [
-          { name: 'axis', type: T.INT, i: 1 },
-          { name: 'largest', type: T.INT, i: 1 },
-          { name: 'sorted', type: T.INT, i: 1 },
-        ]),
-        node('Cast', ['I64'], ['I'], [{ name: 'to', type: T.INT, i: I32 }]),
-      ],
-      input: [info('A', F, ['m', 'k']), info('B', F, ['n', 'k']), info('K', I64, ['one'])],
-      output: [info('V', F, ['m', 'top']), info('I', I32, ['m', 'top'])],
-    },
-  };
-  return onnx.ModelProto.encode(model).finish();
-}
-
 /**
  * Whether kernels may load onnxruntime in this thread without being asked to. Not in worker threads:
  * terminating a worker that has loaded onnxruntime-node aborts the whole process ("terminate called after
- * throwing an instance of 'Napi::Error'"), and callers cancel method runs by terminating their worker.
- * PRUNELENS_KERNELS=ort (or configureKernels({ backend: 'ort' })) opts a worker in explicitly.
+ * throwing an instance of 'Napi::Error'"). PruneLens runs methods off the main thread in a child process
+ * (which may be killed safely), so this only guards embedders' worker threads; PRUNELENS_KERNELS=ort (or
+ * configureKernels({ backend: 'ort' })) opts a worker in explicitly.
  */
 export function ortByDefaultHere(): boolean {
   return isMainThread;
 }
 
-/** Row-normalised Gemm(A, B, transB) followed by TopK(K) per row, or by the mean over columns. */
-function cosineTopModel(mean = false): Uint8Array {
+/** Row-normalised Gemm(A, B, transB) followed by the mean over columns (norms clamped at 1e-12). */
+function cosineMeanModel(): Uint8Array {
   const F = onnx.TensorProto.DataType.FLOAT;
   const I64 = onnx.TensorProto.DataType.INT64;
-  const I32 = onnx.TensorProto.DataType.INT32;
   const T = onnx.AttributeProto.AttributeType;
-  const info = (name: string, elem: number, dims: string[]) => ({
-    name,
-    type: { tensorType: { elemType: elem, shape: { dim: dims.map((d) => ({ dimParam: d })) } } },
-  });
+  const info = (name: string, dims: string[]) => ({ name, type: { tensorType: { elemType: F, shape: { dim: dims.map((d) => ({ dimParam: d })) } } } });
   const node = (opType: string, input: string[], output: string[], attribute: object[] = []) => ({ opType, name: output[0], input, output, attribute });
   const model = {
     irVersion: 8,
     producerName: 'prunelens-kernels',
     opsetImport: [{ domain: '', version: 17 }],
     graph: {
-      name: 'cosine_top2',
+      name: 'cosine_mean',
       initializer: [
         { name: 'eps', dims: [], dataType: F, rawData: new Uint8Array(Float32Array.of(1e-12).buffer) },
         { name: 'rowShape', dims: [2], dataType: I64, rawData: new Uint8Array(BigInt64Array.of(1n, -1n).buffer) },
@@ -144,19 +101,10 @@ function cosineTopModel(mean = false): Uint8Array {
         node('Gemm', ['A', 'B'], ['G'], [{ name: 'transB', type: T.INT, i: 1 }]),
         node('Div', ['G', 'NA'], ['GA']),
         node('Div', ['GA', 'NB'], ['S']),
-        ...(mean
-          ? [node('ReduceMean', ['S'], ['R'], [{ name: 'axes', type: T.INTS, ints: [1] }, { name: 'keepdims', type: T.INT, i: 0 }])]
-          : [
-              node('TopK', ['S', 'K'], ['V', 'I64'], [
-                { name: 'axis', type: T.INT, i: 1 },
-                { name: 'largest', type: T.INT, i: 1 },
-                { name: 'sorted', type: T.INT, i: 1 },
-              ]),
-              node('Cast', ['I64'], ['I'], [{ name: 'to', type: T.INT, i: I32 }]),
-            ]),
+        node('ReduceMean', ['S'], ['R'], [{ name: 'axes', type: T.INTS, ints: [1] }, { name: 'keepdims', type: T.INT, i: 0 }]),
       ],
-      input: mean ? [info('A', F, ['m', 'k']), info('B', F, ['n', 'k'])] : [info('A', F, ['m', 'k']), info('B', F, ['n', 'k']), info('K', I64, ['one'])],
-      output: mean ? [info('R', F, ['m'])] : [info('V', F, ['m', 'top']), info('I', I32, ['m', 'top'])],
+      input: [info('A', ['m', 'k']), info('B', ['n', 'k'])],
+      output: [info('R', ['m'])],
     },
   };
   return onnx.ModelProto.encode(model).finish();
@@ -221,19 +169,12 @@ export function loadOrtGemm(): OrtGemm | null {
     bindingModule.initOrt();
     const threads = kernelThreads();
     const sessions = new Map<string, NativeSession>();
-    const session = (dtype: Dtype, transB = true, kind: 'gemm' | 'top' | 'cos2' | 'cosmean' | 'gemmsq' = 'gemm'): NativeSession => {
+    const session = (dtype: Dtype, transB = true, kind: 'gemm' | 'cosmean' | 'gemmsq' = 'gemm'): NativeSession => {
       const key = `${kind}:${dtype}:${transB}`;
       let s = sessions.get(key);
       if (!s) {
         s = new bindingModule.binding.InferenceSession();
-        const bytes =
-          kind === 'top'
-            ? topModel()
-            : kind === 'gemmsq'
-              ? gemmSquaresModel()
-              : kind === 'cos2' || kind === 'cosmean'
-                ? cosineTopModel(kind === 'cosmean')
-                : gemmModel(dtype === 'float32' ? 1 : 11, transB);
+        const bytes = kind === 'gemmsq' ? gemmSquaresModel() : kind === 'cosmean' ? cosineMeanModel() : gemmModel(dtype === 'float32' ? 1 : 11, transB);
         s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
           intraOpNumThreads: threads,
           interOpNumThreads: 1,
@@ -253,20 +194,10 @@ export function loadOrtGemm(): OrtGemm | null {
       cosineMean(a, m, b, n, k) {
         return session('float32', true, 'cosmean').run({ A: f32(a, [m, k]), B: f32(b, [n, k]) }, { R: null }, {}).R.data as Float32Array;
       },
-      cosineTop(a, m, b, n, k, top) {
-        const K = new common.Tensor('int64', BigInt64Array.of(BigInt(top)), [1]);
-        const out = session('float32', true, 'cos2').run({ A: f32(a, [m, k]), B: f32(b, [n, k]), K }, { V: null, I: null }, {});
-        return { values: out.V.data as Float32Array, indices: out.I.data as Int32Array };
-      },
       gemmNTSquares(a, m, b, n, k, out) {
         if (a.length !== m * k || b.length !== n * k || out.length !== m * n) throw new Error(`gemmNTSquares: buffer sizes do not match [${m},${k}]·[${n},${k}]ᵀ`);
         const res = session('float32', true, 'gemmsq').run({ A: f32(a, [m, k]), B: f32(b, [n, k]) }, { C: f32(out, [m, n]), SA: null, SB: null }, {});
         return { sa: res.SA.data as Float32Array, sb: res.SB.data as Float32Array };
-      },
-      topNT(a, m, b, n, k, top) {
-        const K = new common.Tensor('int64', BigInt64Array.of(BigInt(top)), [1]);
-        const out = session('float32', true, 'top').run({ A: f32(a, [m, k]), B: f32(b, [n, k]), K }, { V: null, I: null }, {});
-        return { values: out.V.data as Float32Array, indices: out.I.data as Int32Array };
       },
       gemmNT(a, m, b, n, k, out) {
         const dtype: Dtype = a instanceof Float64Array ? 'float64' : 'float32';
