@@ -89,6 +89,30 @@ test('onnxruntime GEMM loads synchronously and agrees with TypeScript within the
   assert.deepEqual(Array.from(big.subarray(2, 6)), [-1, 17, 39, -1]);
 });
 
+test('onnxruntime cosine mean (CDPruner relevance) equals the float64 mean of cosines within float32 rounding, zero rows included', () => {
+  const ort = loadOrtGemm();
+  assert.ok(ort, 'onnxruntime-node binding must load in this repository');
+  const m = 40;
+  const n = 7;
+  const d = 96;
+  const a = Float32Array.from(clustered(m, d, 4));
+  const b = Float32Array.from(clustered(n, d, 2));
+  a.fill(0, 5 * d, 6 * d); // a zero row: norms clamp at 1e-12, its cosines are 0
+  const got = ort.cosineMean(a, m, b, n, d);
+  assert.equal(got.length, m);
+  const norm = (x: Float32Array, i: number): number => Math.max(Math.hypot(...x.subarray(i * d, (i + 1) * d)), 1e-12);
+  for (let i = 0; i < m; i++) {
+    let mean = 0;
+    for (let j = 0; j < n; j++) {
+      let dot = 0;
+      for (let k = 0; k < d; k++) dot += a[i * d + k] * b[j * d + k];
+      mean += dot / (norm(a, i) * norm(b, j)) / n;
+    }
+    assert.ok(Math.abs(got[i] - mean) <= 4 * f32DotErrorBound(d), `row ${i}: ${got[i]} vs ${mean}`);
+  }
+  assert.equal(got[5], 0);
+});
+
 test('cosineRows: float32 rows are used in place (views), other rows are unit copies; exactDot matches normalizeRows', () => {
   const n = 12;
   const d = 9;
