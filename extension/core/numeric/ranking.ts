@@ -174,13 +174,13 @@ function candidatesAtLeast(scores: ArrayLike<number>, t: number, out: Int32Array
 }
 
 /**
- * The k-th largest value (1-based) of `a` by in-place quickselect; no NaN. `a` is reordered so that the
- * entries after position a.length − k are ≥ it and those before are ≤ it (splitByKeys relies on it).
+ * The k-th largest value (1-based) of a[0..len) by in-place quickselect; no NaN. The range is reordered so
+ * that the entries after position len − k are ≥ it and those before are ≤ it (splitByKeys relies on it).
  */
-export function kthLargest(a: Float64Array, k: number): number {
-  const target = a.length - k;
+export function kthLargest(a: Float64Array, k: number, len = a.length): number {
+  const target = len - k;
   let lo = 0;
-  let hi = a.length - 1;
+  let hi = len - 1;
   while (lo < hi) {
     const pivot = a[(lo + hi) >> 1];
     let i = lo;

@@ -7,6 +7,7 @@
 import { type FloatArray, type KernelPlan, gemmNT } from './gemm.ts';
 import type { CosineRows, UpperBlock } from './gram.ts';
 import { staircaseRows } from './gram.ts';
+import { kthLargest } from './ranking.ts';
 import { scratchF32 } from './scratch.ts';
 
 /** Memory budgets in bytes (float32 full: n ≤ 8,192; float32 staircase: n ≤ ≈ 22,000 within 1 GB). */
@@ -177,7 +178,7 @@ export function speculativeRows(u: CosineRows, plan: KernelPlan, batch: number):
       for (let j = 0; j < n; j++) if (j !== i && !hint.skip[j] && !cache.has(j) && Number.isFinite(hint.score[j])) work[m++] = hint.score[j];
       const want = Math.min(batch - 1, m);
       if (want > 0) {
-        const kth = kthLargestOf(work.subarray(0, m), want);
+        const kth = kthLargest(work, want, m);
         for (let j = 0; j < n && ids.length <= want; j++) {
           if (j === i || hint.skip[j] || cache.has(j)) continue;
           if (hint.score[j] >= kth) ids.push(j);
@@ -205,29 +206,4 @@ export function speculativeRows(u: CosineRows, plan: KernelPlan, batch: number):
       return out;
     },
   };
-}
-
-/** k-th largest of a scratch array (reordered). */
-function kthLargestOf(a: Float64Array, k: number): number {
-  const target = a.length - k;
-  let lo = 0;
-  let hi = a.length - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i++] = a[j];
-        a[j--] = t;
-      }
-    }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else break;
-  }
-  return a[target];
 }

@@ -1,5 +1,6 @@
 // F³A winner-take-all tags (§4.3 [PROPOSED]): frozen sparse heads, exact cell sums, the k best cells.
 import { mulberry32 } from '../../numeric/prng.ts';
+import { kthLargest } from '../../numeric/ranking.ts';
 import { roundHalfUp } from '../../numeric/rounding.ts';
 import { loadSums } from './sums-wasm.ts';
 
@@ -165,30 +166,6 @@ export function tag(x: Float64Array, wires: Int32Array, shape: WtaShape): Int32A
   return tagRows(x, 1, x.length, wires, shape)[0];
 }
 
-/** The k-th largest of a[0..len) (1-based) by in-place quickselect; `a` is scrambled. */
-function kthLargest(a: Float64Array, len: number, k: number): number {
-  const target = len - k;
-  let lo = 0;
-  let hi = len - 1;
-  while (lo < hi) {
-    const pivot = a[(lo + hi) >> 1];
-    let i = lo;
-    let j = hi;
-    while (i <= j) {
-      while (a[i] < pivot) i++;
-      while (a[j] > pivot) j--;
-      if (i <= j) {
-        const t = a[i];
-        a[i++] = a[j];
-        a[j--] = t;
-      }
-    }
-    if (target <= j) hi = j;
-    else if (target >= i) lo = i;
-    else break;
-  }
-  return a[target];
-}
 
 /** Sample stride: one cell in eight gives the candidate threshold (≈ 1.5·k candidates expected). */
 const STRIDE = 8;
@@ -212,7 +189,7 @@ function winnersBlock(z: Float64Array, lanes: number, shape: WtaShape, out: Int3
     if (l < lanes && rank < samples) {
       const pk = pick;
       for (let t = 0; t < samples; t++) pk[t] = z[l + t * STRIDE * LANES];
-      cut = kthLargest(pk, samples, rank);
+      cut = kthLargest(pk, rank, samples);
     }
     cuts[l] = cut;
   }
@@ -298,7 +275,7 @@ function choose(base: number, n: number, k: number): Int32Array {
   const cc = candC;
   const pk = pick;
   for (let t = 0; t < n; t++) pk[t] = cz[base + t];
-  const kth = kthLargest(pk, n, k);
+  const kth = kthLargest(pk, k, n);
   const out = new Int32Array(k);
   // Usually exactly k cells reach the k-th value: they are the tag.
   let taken = 0;
