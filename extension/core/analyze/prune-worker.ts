@@ -23,6 +23,7 @@ import { kernelSettings, type KernelBackend, type KernelPrecision } from '../num
 import { kernelThreads } from '../numeric/ort-gemm.ts';
 import { CancelledError } from '../runtime/worker/errors.ts';
 import { launchFor } from '../runtime/worker/launch.ts';
+import { onOutputLines } from '../runtime/worker/output-lines.ts';
 import type { PruneExecutor } from './pipeline.ts';
 
 /** The kernel choice of the parent at the time of a run (configureKernels may have changed it since the fork). */
@@ -276,20 +277,7 @@ export class PruneWorker {
   }
 
   private collect(p: ChildProcess): void {
-    for (const stream of [p.stdout, p.stderr]) {
-      if (!stream) continue;
-      let partial = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) this.addLine(p, line);
-      });
-      stream.on('end', () => {
-        if (partial) this.addLine(p, partial);
-        partial = '';
-      });
-    }
+    onOutputLines(p, (line) => this.addLine(p, line));
   }
 
   private addLine(p: ChildProcess, raw: string): void {

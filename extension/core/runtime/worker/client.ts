@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { CancelledError, WorkerCrashedError, WorkerTimeoutError, deserializeError } from './errors.ts';
 import type { RuntimeKinds } from './kinds.ts';
 import { defaultWorkerLaunch, type WorkerLaunch } from './launch.ts';
+import { onOutputLines } from './output-lines.ts';
 import { isWorkerMessage, type KindSpec, type ReplyMessage, type RequestMessage } from './protocol.ts';
 
 export interface RequestOptions {
@@ -228,20 +229,7 @@ export class WorkerClient<K extends { [N in keyof K]: KindSpec } = RuntimeKinds>
   }
 
   private collect(proc: ChildProcess): void {
-    for (const stream of [proc.stdout, proc.stderr]) {
-      if (!stream) continue;
-      let partial = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) this.addLine(line);
-      });
-      stream.on('end', () => {
-        if (partial) this.addLine(partial);
-        partial = '';
-      });
-    }
+    onOutputLines(proc, (line) => this.addLine(line));
   }
 
   private addLine(raw: string): void {
