@@ -3,7 +3,7 @@
 import type { Matrix } from '../bundle/tensor.ts';
 import { f32DotErrorBound, kernelPlan } from '../numeric/gemm.ts';
 import { loadOrtGemm } from '../numeric/ort-gemm.ts';
-import { scratchF32 } from '../numeric/scratch.ts';
+import { scratchF32, scratchF64, scratchI32 } from '../numeric/scratch.ts';
 
 /** Float64 cosines of token rows against prototype rows, from the source values; norms computed on demand. */
 export class ExactCosines {
@@ -141,7 +141,28 @@ export function graphErrorBound(d: number, roundedInputs: boolean): number {
 const RAW_MIN = 1e-12;
 const RAW_MAX = 1e12;
 
-function inverseNorms(squares: Float32Array): Float64Array | null {
+/** Tokens per prototype from which the product is computed as cb·xᵀ. */
+const SWAP_RATIO = 4;
+
+/**
+ * The codebook's inverse norms, kept per codebook array (a codebook is fixed across runs; arrays are not
+ * modified in place once loaded): float64 sums of squares of the float32 values the graph multiplies,
+ * which satisfies the same bound as the graph's float32 sums. Null when a norm is out of range.
+ */
+const codebookNorms = new WeakMap<Float32Array | Float64Array, { rows: number; cols: number; inv: Float64Array | null }>();
+
+function codebookInverseNorms(cb: Matrix, cb32: Float32Array): Float64Array | null {
+  const hit = codebookNorms.get(cb.data);
+  if (hit && hit.rows === cb.rows && hit.cols === cb.cols) return hit.inv;
+  const d = cb.cols;
+  const squares = new Float64Array(cb.rows);
+  for (let p = 0; p < cb.rows; p++) squares[p] = sumSquares(cb32, p * d, d);
+  const inv = inverseNorms(squares);
+  codebookNorms.set(cb.data, { rows: cb.rows, cols: cb.cols, inv });
+  return inv;
+}
+
+function inverseNorms(squares: Float32Array | Float64Array): Float64Array | null {
   const inv = new Float64Array(squares.length);
   for (let i = 0; i < squares.length; i++) {
     const nrm = Math.sqrt(squares[i]);
@@ -166,42 +187,75 @@ export function ortMax(x: Matrix, cb: Matrix): OrtMax | null {
   const ort = plan.backend === 'ort' && plan.precision === 'f32' && P >= 2 ? loadOrtGemm() : null;
   if (!ort) return null;
   const f32 = (m: Matrix): Float32Array => (m.data instanceof Float32Array ? m.data : Float32Array.from(m.data));
+  const cb32 = f32(cb);
+  const invC = codebookInverseNorms(cb, cb32);
+  if (!invC) return null;
+  // Many more tokens than prototypes: onnxruntime's Gemm runs faster as cb·xᵀ (2880×256: ≈ 4 %).
+  const swap = L >= SWAP_RATIO * P;
   const prod = scratchF32('codebook.product', L * P);
-  const { sa, sb } = ort.gemmNTSquares(f32(x), L, f32(cb), P, d, prod);
-  const invX = inverseNorms(sa);
-  const invC = inverseNorms(sb);
-  if (!invX || !invC) return null;
+  const invX = inverseNorms(ort.gemmSquaresA(f32(x), L, cb32, P, d, prod, swap));
+  if (!invX) return null;
   const eps = graphErrorBound(d, !(x.data instanceof Float32Array && cb.data instanceof Float32Array));
   const exact = new ExactCosines(x, cb);
   const r = new Float64Array(L);
   const arg = new Array<number>(L);
   const settled = new Uint8Array(L);
-  for (let i = 0; i < L; i++) {
-    const o = i * P;
-    // Best and runner-up of G·(1/‖c‖) (strict >: the first maximum keeps the lower prototype).
-    let b1 = -Infinity;
-    let b2 = -Infinity;
-    let best = 0;
+  // Entry (i, p) of the product in either layout.
+  const rowStride = swap ? 1 : P;
+  const protoStride = swap ? L : 1;
+  // Best and runner-up of G·(1/‖c‖) per token, prototypes in ascending order (strict >: the first maximum
+  // keeps the lower prototype); prototype-major when the product is [P, L], so the scan runs along memory.
+  const b1 = scratchF64('codebook.b1', L).fill(-Infinity);
+  const b2 = scratchF64('codebook.b2', L).fill(-Infinity);
+  const bestOf = scratchI32('codebook.best', L).fill(0);
+  if (swap) {
     for (let p = 0; p < P; p++) {
-      const v = prod[o + p] * invC[p];
-      if (v > b2) {
-        if (v > b1) {
-          b2 = b1;
-          b1 = v;
-          best = p;
-        } else b2 = v;
+      const o = p * L;
+      const c = invC[p];
+      for (let i = 0; i < L; i++) {
+        const v = prod[o + i] * c;
+        if (v > b2[i]) {
+          if (v > b1[i]) {
+            b2[i] = b1[i];
+            b1[i] = v;
+            bestOf[i] = p;
+          } else b2[i] = v;
+        }
       }
     }
+  } else {
+    for (let i = 0; i < L; i++) {
+      const o = i * P;
+      let t1 = -Infinity;
+      let t2 = -Infinity;
+      let best = 0;
+      for (let p = 0; p < P; p++) {
+        const v = prod[o + p] * invC[p];
+        if (v > t2) {
+          if (v > t1) {
+            t2 = t1;
+            t1 = v;
+            best = p;
+          } else t2 = v;
+        }
+      }
+      b1[i] = t1;
+      b2[i] = t2;
+      bestOf[i] = best;
+    }
+  }
+  for (let i = 0; i < L; i++) {
     const sx = invX[i];
-    const top = b1 * sx;
+    const top = b1[i] * sx;
     r[i] = top;
-    arg[i] = best;
-    if (!(b2 * sx >= top - 2 * eps)) continue;
+    arg[i] = bestOf[i];
+    if (!(b2[i] * sx >= top - 2 * eps)) continue;
     // Near-tied best prototypes: every contender in float64, first maximum in prototype order.
+    const o = i * rowStride;
     let v = -Infinity;
     let p0 = -1;
     for (let p = 0; p < P; p++) {
-      if (!(prod[o + p] * invC[p] * sx >= top - 2 * eps)) continue;
+      if (!(prod[o + p * protoStride] * invC[p] * sx >= top - 2 * eps)) continue;
       const e = exact.cosine(i, p);
       if (e > v) {
         v = e;

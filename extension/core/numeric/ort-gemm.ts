@@ -37,6 +37,11 @@ export interface OrtGemm {
    * float32 row sums of squares of a [m] and of b [n].
    */
   gemmNTSquares(a: Float32Array, m: number, b: Float32Array, n: number, k: number, out: Float32Array): { sa: Float32Array; sb: Float32Array };
+  /**
+   * The product in either orientation (swap: out = b·aᵀ [n,m], else a·bᵀ [m,n]) and the float32 row sums
+   * of squares of a only, from one graph run (callers that keep b's norms across runs skip its squares).
+   */
+  gemmSquaresA(a: Float32Array, m: number, b: Float32Array, n: number, k: number, out: Float32Array, swap: boolean): Float32Array;
   /** mean_j cos(a_i, b_j) for every row of a (float32 inside the graph, norms clamped at 1e-12). */
   cosineMean(a: Float32Array, m: number, b: Float32Array, n: number, k: number): Float32Array;
   readonly threads: number;
@@ -142,6 +147,32 @@ function gemmSquaresModel(): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
+/** Gemm in the given orientation plus ReduceSum(A ⊙ A) over A's rows (as gemmSquaresModel, without B's). */
+function gemmSquaresAModel(swap: boolean): Uint8Array {
+  const F = onnx.TensorProto.DataType.FLOAT;
+  const I64 = onnx.TensorProto.DataType.INT64;
+  const T = onnx.AttributeProto.AttributeType;
+  const info = (name: string, dims: string[]) => ({ name, type: { tensorType: { elemType: F, shape: { dim: dims.map((d) => ({ dimParam: d })) } } } });
+  const node = (opType: string, input: string[], output: string[], attribute: object[] = []) => ({ opType, name: output[0], input, output, attribute });
+  const model = {
+    irVersion: 8,
+    producerName: 'prunelens-kernels',
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: swap ? 'gemm_tn_squares_a' : 'gemm_nt_squares_a',
+      initializer: [{ name: 'axis1', dims: [1], dataType: I64, rawData: new Uint8Array(BigInt64Array.of(1n).buffer) }],
+      node: [
+        node('Gemm', swap ? ['B', 'A'] : ['A', 'B'], ['C'], [{ name: 'transB', type: T.INT, i: 1 }]),
+        node('Mul', ['A', 'A'], ['AA']),
+        node('ReduceSum', ['AA', 'axis1'], ['SA'], [{ name: 'keepdims', type: T.INT, i: 0 }]),
+      ],
+      input: [info('A', ['m', 'k']), info('B', ['n', 'k'])],
+      output: [info('C', swap ? ['n', 'm'] : ['m', 'n']), info('SA', ['m'])],
+    },
+  };
+  return onnx.ModelProto.encode(model).finish();
+}
+
 /** Threads for the kernels: PRUNELENS_THREADS, else every core. */
 export function kernelThreads(): number {
   const env = Number(process.env.PRUNELENS_THREADS);
@@ -169,12 +200,16 @@ export function loadOrtGemm(): OrtGemm | null {
     bindingModule.initOrt();
     const threads = kernelThreads();
     const sessions = new Map<string, NativeSession>();
-    const session = (dtype: Dtype, transB = true, kind: 'gemm' | 'cosmean' | 'gemmsq' = 'gemm'): NativeSession => {
+    const session = (dtype: Dtype, transB = true, kind: 'gemm' | 'cosmean' | 'gemmsq' | 'gemmsqa' | 'gemmsqaT' = 'gemm'): NativeSession => {
       const key = `${kind}:${dtype}:${transB}`;
       let s = sessions.get(key);
       if (!s) {
         s = new bindingModule.binding.InferenceSession();
-        const bytes = kind === 'gemmsq' ? gemmSquaresModel() : kind === 'cosmean' ? cosineMeanModel() : gemmModel(dtype === 'float32' ? 1 : 11, transB);
+        const bytes =
+          kind === 'gemmsqa' || kind === 'gemmsqaT'
+            ? gemmSquaresAModel(kind === 'gemmsqaT')
+            : kind === 'gemmsq'
+              ? gemmSquaresModel() : kind === 'cosmean' ? cosineMeanModel() : gemmModel(dtype === 'float32' ? 1 : 11, transB);
         s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
           intraOpNumThreads: threads,
           interOpNumThreads: 1,
@@ -198,6 +233,11 @@ export function loadOrtGemm(): OrtGemm | null {
         if (a.length !== m * k || b.length !== n * k || out.length !== m * n) throw new Error(`gemmNTSquares: buffer sizes do not match [${m},${k}]·[${n},${k}]ᵀ`);
         const res = session('float32', true, 'gemmsq').run({ A: f32(a, [m, k]), B: f32(b, [n, k]) }, { C: f32(out, [m, n]), SA: null, SB: null }, {});
         return { sa: res.SA.data as Float32Array, sb: res.SB.data as Float32Array };
+      },
+      gemmSquaresA(a, m, b, n, k, out, swap) {
+        if (a.length !== m * k || b.length !== n * k || out.length !== m * n) throw new Error(`gemmSquaresA: buffer sizes do not match [${m},${k}]·[${n},${k}]ᵀ`);
+        const C = f32(out, swap ? [n, m] : [m, n]);
+        return session('float32', true, swap ? 'gemmsqaT' : 'gemmsqa').run({ A: f32(a, [m, k]), B: f32(b, [n, k]) }, { C, SA: null }, {}).SA.data as Float32Array;
       },
       gemmNT(a, m, b, n, k, out) {
         const dtype: Dtype = a instanceof Float64Array ? 'float64' : 'float32';
