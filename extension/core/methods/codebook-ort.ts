@@ -3,6 +3,7 @@
 import type { Matrix } from '../bundle/tensor.ts';
 import { f32DotErrorBound, kernelPlan } from '../numeric/gemm.ts';
 import { loadOrtGemm } from '../numeric/ort-gemm.ts';
+import { WasmDots } from './codebook-dot-wasm.ts';
 import { scratchF32, scratchF64, scratchI32 } from '../numeric/scratch.ts';
 
 /** Float64 cosines of token rows against prototype rows, from the source values; norms computed on demand. */
@@ -11,6 +12,8 @@ export class ExactCosines {
   private readonly invC: Float64Array;
   private readonly d: number;
   private readonly pair = new Float64Array(2);
+  /** SIMD dots for float32 rows long enough to pay for copying them in. */
+  private readonly wasm: WasmDots | null;
 
   constructor(
     private readonly x: Matrix,
@@ -19,19 +22,36 @@ export class ExactCosines {
     this.d = x.cols;
     this.invX = new Float64Array(x.rows).fill(NaN);
     this.invC = new Float64Array(cb.rows).fill(NaN);
+    this.wasm = this.d >= 64 ? WasmDots.load() : null;
   }
 
   /** x̂_i · ĉ_p: the raw float64 dot times both inverse norms (norms clamped at 1e-12). */
   cosine(i: number, p: number): number {
     const d = this.d;
     let s: number;
-    if (Number.isNaN(this.invX[i])) {
+    const xs = this.x.data;
+    const cs = this.cb.data;
+    if (this.wasm && xs instanceof Float32Array && cs instanceof Float32Array) {
+      // Same partial sums in SIMD lanes; the tail and the combination as in dot / sumSquares.
+      const q = this.wasm.partials(this, xs, i, cs, p, d);
+      let s0 = q[0];
+      const s1 = q[1];
+      const s23 = q[2] + q[3];
+      for (let k = d & ~3; k < d; k++) s0 += xs[i * d + k] * cs[p * d + k];
+      s = s0 + s1 + s23;
+      if (Number.isNaN(this.invX[i])) {
+        const n = this.wasm.rowPartials(xs, i);
+        let n0 = n[0];
+        for (let k = d & ~3; k < d; k++) n0 += xs[i * d + k] * xs[i * d + k];
+        this.invX[i] = 1 / Math.max(Math.sqrt(n0 + n[1] + (n[2] + n[3])), 1e-12);
+      }
+    } else if (Number.isNaN(this.invX[i])) {
       // The token's norm from the same pass over its row.
-      dotAndSquares(this.x.data, i * d, this.cb.data, p * d, d, this.pair);
+      dotAndSquares(xs, i * d, cs, p * d, d, this.pair);
       s = this.pair[0];
       this.invX[i] = 1 / Math.max(Math.sqrt(this.pair[1]), 1e-12);
-    } else s = dot(this.x.data, i * d, this.cb.data, p * d, d);
-    if (Number.isNaN(this.invC[p])) this.invC[p] = 1 / Math.max(Math.sqrt(sumSquares(this.cb.data, p * d, d)), 1e-12);
+    } else s = dot(xs, i * d, cs, p * d, d);
+    if (Number.isNaN(this.invC[p])) this.invC[p] = 1 / Math.max(Math.sqrt(sumSquares(cs, p * d, d)), 1e-12);
     return s * this.invX[i] * this.invC[p];
   }
 }

@@ -1,0 +1,141 @@
+// Float64 dot products of float32 rows as a WebAssembly SIMD loop, for the codebook's float64 re-checks.
+// Lanes (s0, s1) and (s2, s3) take exactly the products and sums of the TypeScript loop's four partial sums
+// (each float32 widened exactly, product and sum rounded once each, no fused multiply-add), so callers that
+// add the tail and combine s0 + s1 + (s2 + s3) get bit-identical results.
+
+const V128 = 0x7b;
+const I32 = 0x7f;
+const SIMD = 0xfd;
+const [A, B, N, O] = [0, 1, 2, 3];
+const [ACC01, ACC23, VA, VB] = [4, 5, 6, 7];
+const get = (i: number): number[] => [0x20, i];
+const set = (i: number): number[] => [0x21, i];
+const load = [SIMD, 0x00, 2, 0];
+const promoteLow = [SIMD, 0x5f];
+const upperHalf = [SIMD, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+const mulAdd = [SIMD, 0xf2, 0x01, SIMD, 0xf0, 0x01];
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const name = (s: string): number[] => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
+
+/** partial(a, b, n, out): for n groups of four floats at byte offsets a, b, out[0..3] = the four partial sums. */
+function body(): number[] {
+  const code = [
+    ...[0x02, 0x40, ...get(N), 0x45, 0x0d, 0], // block; if n == 0 skip
+    ...[0x03, 0x40], // loop
+    ...get(A), ...load, ...set(VA),
+    ...get(B), ...load, ...set(VB),
+    ...get(ACC01), ...get(VA), ...promoteLow, ...get(VB), ...promoteLow, ...mulAdd, ...set(ACC01),
+    ...get(ACC23), ...get(VA), ...get(VA), ...upperHalf, ...promoteLow, ...get(VB), ...get(VB), ...upperHalf, ...promoteLow, ...mulAdd, ...set(ACC23),
+    ...get(A), 0x41, 16, 0x6a, ...set(A),
+    ...get(B), 0x41, 16, 0x6a, ...set(B),
+    ...get(N), 0x41, 1, 0x6b, 0x22, N, 0x0d, 0, // n -= 1; br_if loop
+    0x0b, 0x0b, // end loop, end block
+    ...get(O), ...get(ACC01), SIMD, 0x0b, 3, 0,
+    ...get(O), ...get(ACC23), SIMD, 0x0b, 3, 16,
+    0x0b,
+  ];
+  const locals = [1, 4, V128];
+  return [...uleb(locals.length + code.length), ...locals, ...code];
+}
+
+function moduleBytes(): Uint8Array<ArrayBuffer> {
+  return new Uint8Array([
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, [1, 0x60, 4, I32, I32, I32, I32, 0]),
+    ...section(2, [1, ...name('env'), ...name('mem'), 0x02, 0x00, 1]),
+    ...section(3, [1, 0]),
+    ...section(7, [1, ...name('partial'), 0x00, 0]),
+    ...section(10, [1, ...body()]),
+  ]);
+}
+
+/**
+ * Dot products of one token row against codebook rows, both float32, inside WebAssembly memory. Rows are
+ * copied in when first needed by the current owner (one ExactCosines, i.e. one run), so arrays changed in
+ * place between runs are never read stale.
+ */
+export class WasmDots {
+  private readonly mem: WebAssembly.Memory;
+  private readonly partial: (a: number, b: number, n: number, out: number) => void;
+  private owner: object | null = null;
+  private loaded = new Uint8Array(0);
+  private row = -1;
+  private d = 0;
+  private f64: Float64Array;
+  private static readonly ROW_AT = 64;
+
+  private constructor() {
+    this.mem = new WebAssembly.Memory({ initial: 1 });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), { env: { mem: this.mem } });
+    this.partial = inst.exports.partial as (a: number, b: number, n: number, out: number) => void;
+    this.f64 = new Float64Array(this.mem.buffer, 0, 4);
+  }
+
+  private claim(owner: object, rows: number, d: number): void {
+    if (this.owner === owner) return;
+    const need = Math.ceil(this.protoAt(rows, d) / 65536) - this.mem.buffer.byteLength / 65536;
+    if (need > 0) this.mem.grow(need);
+    this.f64 = new Float64Array(this.mem.buffer, 0, 4);
+    this.owner = owner;
+    this.loaded = new Uint8Array(rows);
+    this.row = -1;
+    this.d = d;
+  }
+
+  private protoAt(p: number, d: number): number {
+    return WasmDots.ROW_AT + (p + 1) * d * 4;
+  }
+
+  private loadRow(x: Float32Array, i: number): void {
+    if (this.row === i) return;
+    const d = this.d;
+    new Float32Array(this.mem.buffer, WasmDots.ROW_AT, d).set(x.subarray(i * d, (i + 1) * d));
+    this.row = i;
+  }
+
+  /** The four partial sums of x_i · c_p over the first ⌊d/4⌋·4 entries (x [·, d], cb [P, d]). */
+  partials(owner: object, x: Float32Array, i: number, cb: Float32Array, p: number, d: number): Float64Array {
+    this.claim(owner, cb.length / d, d);
+    this.loadRow(x, i);
+    const at = this.protoAt(p, d);
+    if (!this.loaded[p]) {
+      new Float32Array(this.mem.buffer, at, d).set(cb.subarray(p * d, (p + 1) * d));
+      this.loaded[p] = 1;
+    }
+    this.partial(WasmDots.ROW_AT, at, d >> 2, 0);
+    return this.f64;
+  }
+
+  /** The four partial sums of x_i · x_i (call after partials for the same owner and row). */
+  rowPartials(x: Float32Array, i: number): Float64Array {
+    this.loadRow(x, i);
+    this.partial(WasmDots.ROW_AT, WasmDots.ROW_AT, this.d >> 2, 0);
+    return this.f64;
+  }
+
+  private static cached: WasmDots | null | undefined;
+
+  /** The kernel, or null where WebAssembly SIMD is unavailable (callers then use the TypeScript loops). */
+  static load(): WasmDots | null {
+    if (WasmDots.cached === undefined) {
+      try {
+        WasmDots.cached = new WasmDots();
+      } catch {
+        WasmDots.cached = null;
+      }
+    }
+    return WasmDots.cached;
+  }
+}
