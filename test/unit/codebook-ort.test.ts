@@ -20,7 +20,7 @@ function crowded(L: number, P: number, d: number, seed: number): { feats: Float3
   return { feats, protos };
 }
 
-test('graphErrorBound covers every cosine built from the onnxruntime product and sums of squares (≈ 2× the dot bound, not more)', () => {
+test('graphErrorBound covers every cosine built from the onnxruntime product and the tokens\' sums of squares (≈ 2× the dot bound, not more)', () => {
   const ort = loadOrtGemm();
   assert.ok(ort, 'onnxruntime loads');
   for (const [L, P, d] of [
@@ -29,7 +29,9 @@ test('graphErrorBound covers every cosine built from the onnxruntime product and
   ]) {
     const { feats, protos } = crowded(L, P, d, d);
     const prod = new Float32Array(L * P);
-    const { sa, sb } = ort.gemmNTSquares(feats, L, protos, P, d, prod);
+    // As ortMax: the tokens' squares from the graph, the prototypes' in float64 (kept per codebook).
+    const sa = ort.gemmSquaresA(feats, L, protos, P, d, prod, false);
+    const sb = Array.from({ length: P }, (_, p) => protos.subarray(p * d, (p + 1) * d).reduce((s, v) => s + v * v, 0));
     const exact = new ExactCosines({ rows: L, cols: d, data: feats }, { rows: P, cols: d, data: protos });
     const eps = graphErrorBound(d, false);
     let worst = 0;

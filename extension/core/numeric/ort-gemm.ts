@@ -33,11 +33,6 @@ export interface OrtGemm {
   /** out = a·b for row-major a [m,k], b [k,n]. */
   gemmNN<T extends FloatArray>(a: T, m: number, b: T, k: number, n: number, out: T): void;
   /**
-   * out = a·bᵀ (float32, written into `out`, which must hold m·n values) and, from the same graph run, the
-   * float32 row sums of squares of a [m] and of b [n].
-   */
-  gemmNTSquares(a: Float32Array, m: number, b: Float32Array, n: number, k: number, out: Float32Array): { sa: Float32Array; sb: Float32Array };
-  /**
    * The product in either orientation (swap: out = b·aᵀ [n,m], else a·bᵀ [m,n]) and the float32 row sums
    * of squares of a only, from one graph run (callers that keep b's norms across runs skip its squares).
    */
@@ -116,38 +111,9 @@ function cosineMeanModel(): Uint8Array {
 }
 
 /**
- * Gemm(A, B, transB) plus ReduceSum(X ⊙ X) over the rows of A and of B. Mul + ReduceSum: onnxruntime's
+ * Gemm in the given orientation plus ReduceSum(A ⊙ A) over A's rows. Mul + ReduceSum: onnxruntime's
  * ReduceSumSquare/ReduceL2 take 2–3× longer for the same sums (576×1024: ≈ 250 µs vs ≈ 110 µs).
  */
-function gemmSquaresModel(): Uint8Array {
-  const F = onnx.TensorProto.DataType.FLOAT;
-  const I64 = onnx.TensorProto.DataType.INT64;
-  const T = onnx.AttributeProto.AttributeType;
-  const info = (name: string, dims: string[]) => ({ name, type: { tensorType: { elemType: F, shape: { dim: dims.map((d) => ({ dimParam: d })) } } } });
-  const node = (opType: string, input: string[], output: string[], attribute: object[] = []) => ({ opType, name: output[0], input, output, attribute });
-  const sumRows = { name: 'keepdims', type: T.INT, i: 0 };
-  const model = {
-    irVersion: 8,
-    producerName: 'prunelens-kernels',
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'gemm_nt_squares',
-      initializer: [{ name: 'axis1', dims: [1], dataType: I64, rawData: new Uint8Array(BigInt64Array.of(1n).buffer) }],
-      node: [
-        node('Gemm', ['A', 'B'], ['C'], [{ name: 'transB', type: T.INT, i: 1 }]),
-        node('Mul', ['A', 'A'], ['AA']),
-        node('ReduceSum', ['AA', 'axis1'], ['SA'], [sumRows]),
-        node('Mul', ['B', 'B'], ['BB']),
-        node('ReduceSum', ['BB', 'axis1'], ['SB'], [sumRows]),
-      ],
-      input: [info('A', ['m', 'k']), info('B', ['n', 'k'])],
-      output: [info('C', ['m', 'n']), info('SA', ['m']), info('SB', ['n'])],
-    },
-  };
-  return onnx.ModelProto.encode(model).finish();
-}
-
-/** Gemm in the given orientation plus ReduceSum(A ⊙ A) over A's rows (as gemmSquaresModel, without B's). */
 function gemmSquaresAModel(swap: boolean): Uint8Array {
   const F = onnx.TensorProto.DataType.FLOAT;
   const I64 = onnx.TensorProto.DataType.INT64;
@@ -200,7 +166,7 @@ export function loadOrtGemm(): OrtGemm | null {
     bindingModule.initOrt();
     const threads = kernelThreads();
     const sessions = new Map<string, NativeSession>();
-    const session = (dtype: Dtype, transB = true, kind: 'gemm' | 'cosmean' | 'gemmsq' | 'gemmsqa' | 'gemmsqaT' = 'gemm'): NativeSession => {
+    const session = (dtype: Dtype, transB = true, kind: 'gemm' | 'cosmean' | 'gemmsqa' | 'gemmsqaT' = 'gemm'): NativeSession => {
       const key = `${kind}:${dtype}:${transB}`;
       let s = sessions.get(key);
       if (!s) {
@@ -208,8 +174,9 @@ export function loadOrtGemm(): OrtGemm | null {
         const bytes =
           kind === 'gemmsqa' || kind === 'gemmsqaT'
             ? gemmSquaresAModel(kind === 'gemmsqaT')
-            : kind === 'gemmsq'
-              ? gemmSquaresModel() : kind === 'cosmean' ? cosineMeanModel() : gemmModel(dtype === 'float32' ? 1 : 11, transB);
+            : kind === 'cosmean'
+              ? cosineMeanModel()
+              : gemmModel(dtype === 'float32' ? 1 : 11, transB);
         s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
           intraOpNumThreads: threads,
           interOpNumThreads: 1,
@@ -228,11 +195,6 @@ export function loadOrtGemm(): OrtGemm | null {
       threads,
       cosineMean(a, m, b, n, k) {
         return session('float32', true, 'cosmean').run({ A: f32(a, [m, k]), B: f32(b, [n, k]) }, { R: null }, {}).R.data as Float32Array;
-      },
-      gemmNTSquares(a, m, b, n, k, out) {
-        if (a.length !== m * k || b.length !== n * k || out.length !== m * n) throw new Error(`gemmNTSquares: buffer sizes do not match [${m},${k}]·[${n},${k}]ᵀ`);
-        const res = session('float32', true, 'gemmsq').run({ A: f32(a, [m, k]), B: f32(b, [n, k]) }, { C: f32(out, [m, n]), SA: null, SB: null }, {});
-        return { sa: res.SA.data as Float32Array, sb: res.SB.data as Float32Array };
       },
       gemmSquaresA(a, m, b, n, k, out, swap) {
         if (a.length !== m * k || b.length !== n * k || out.length !== m * n) throw new Error(`gemmSquaresA: buffer sizes do not match [${m},${k}]·[${n},${k}]ᵀ`);
