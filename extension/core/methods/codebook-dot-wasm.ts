@@ -3,8 +3,8 @@
 // (each float32 widened exactly, product and sum rounded once each, no fused multiply-add), so callers that
 // add the tail and combine s0 + s1 + (s2 + s3) get bit-identical results.
 
-const V128 = 0x7b;
-const I32 = 0x7f;
+import { growTo, instantiateKernel, V128 } from '../numeric/wasm-module.ts';
+
 const SIMD = 0xfd;
 const [A, B, N, O] = [0, 1, 2, 3];
 const [ACC01, ACC23, VA, VB] = [4, 5, 6, 7];
@@ -15,23 +15,9 @@ const promoteLow = [SIMD, 0x5f];
 const upperHalf = [SIMD, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 const mulAdd = [SIMD, 0xf2, 0x01, SIMD, 0xf0, 0x01];
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (s: string): number[] => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
-
 /** partial(a, b, n, out): for n groups of four floats at byte offsets a, b, out[0..3] = the four partial sums. */
-function body(): number[] {
-  const code = [
+function code(): number[] {
+  return [
     ...[0x02, 0x40, ...get(N), 0x45, 0x0d, 0], // block; if n == 0 skip
     ...[0x03, 0x40], // loop
     ...get(A), ...load, ...set(VA),
@@ -46,19 +32,6 @@ function body(): number[] {
     ...get(O), ...get(ACC23), SIMD, 0x0b, 3, 16,
     0x0b,
   ];
-  const locals = [1, 4, V128];
-  return [...uleb(locals.length + code.length), ...locals, ...code];
-}
-
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  return new Uint8Array([
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [1, 0x60, 4, I32, I32, I32, I32, 0]),
-    ...section(2, [1, ...name('env'), ...name('mem'), 0x02, 0x00, 1]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('partial'), 0x00, 0]),
-    ...section(10, [1, ...body()]),
-  ]);
 }
 
 /**
@@ -77,16 +50,15 @@ export class WasmDots {
   private static readonly ROW_AT = 64;
 
   private constructor() {
-    this.mem = new WebAssembly.Memory({ initial: 1 });
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), { env: { mem: this.mem } });
-    this.partial = inst.exports.partial as (a: number, b: number, n: number, out: number) => void;
+    const kernel = instantiateKernel<(a: number, b: number, n: number, out: number) => void>('partial', 4, [1, 4, V128], code());
+    this.mem = kernel.mem;
+    this.partial = kernel.fn;
     this.f64 = new Float64Array(this.mem.buffer, 0, 4);
   }
 
   private claim(owner: object, rows: number, d: number): void {
     if (this.owner === owner) return;
-    const need = Math.ceil(this.protoAt(rows, d) / 65536) - this.mem.buffer.byteLength / 65536;
-    if (need > 0) this.mem.grow(need);
+    growTo(this.mem, this.protoAt(rows, d));
     this.f64 = new Float64Array(this.mem.buffer, 0, 4);
     this.owner = owner;
     this.loaded = new Uint8Array(rows);

@@ -2,6 +2,8 @@
 // bytes assembled here; each lane adds exactly what the TypeScript loop adds, in the same order (wasm float
 // arithmetic is IEEE binary64 and deterministic), so the tags are identical.
 
+import { growTo, I32, instantiateKernel, uleb, V128 } from '../../numeric/wasm-module.ts';
+
 /** z[c·8 + l] = Σ_t xt[wires[c·s + t]·8 + l] for c < m, l < 8 (byte offsets into the kernel's memory). */
 export interface SumsKernel {
   /** The kernel's memory; views must be re-taken after `reserve`. */
@@ -11,8 +13,6 @@ export interface SumsKernel {
   sums(xt: number, z: number, wires: number, m: number, s: number): void;
 }
 
-const I32 = 0x7f;
-const V128 = 0x7b;
 const op = {
   block: 0x02,
   loop: 0x03,
@@ -40,17 +40,6 @@ const [X, Z, W, M, S] = [0, 1, 2, 3, 4];
 const [T, B] = [5, 6];
 const ACC = [7, 8, 9, 10];
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
 /** Signed LEB128 (i32.const immediates). */
 function sleb(n: number): number[] {
   const out: number[] = [];
@@ -63,10 +52,7 @@ function sleb(n: number): number[] {
   }
 }
 
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (s: string): number[] => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
-
-function body(): number[] {
+function code(): number[] {
   const code: number[] = [];
   const emit = (...b: number[]): void => {
     code.push(...b);
@@ -85,20 +71,7 @@ function body(): number[] {
   emit(op.get, Z, op.i32Const, ...sleb(64), op.i32Add, op.set, Z);
   emit(op.get, M, op.i32Const, 1, op.i32Sub, op.tee, M, op.brIf, 0, op.end);
   emit(op.end, op.end);
-  const locals = [2, 2, I32, 4, V128];
-  return [...uleb(locals.length + code.length), ...locals, ...code];
-}
-
-function moduleBytes(): Uint8Array<ArrayBuffer> {
-  const bytes = [
-    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 0]),
-    ...section(2, [1, ...name('env'), ...name('mem'), 0x02, 0x00, 1]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('sums'), 0x00, 0]),
-    ...section(10, [1, ...body()]),
-  ];
-  return new Uint8Array(bytes);
+  return code;
 }
 
 let cached: SumsKernel | null | undefined;
@@ -107,17 +80,8 @@ let cached: SumsKernel | null | undefined;
 export function loadSums(): SumsKernel | null {
   if (cached !== undefined) return cached;
   try {
-    const mem = new WebAssembly.Memory({ initial: 1 });
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()), { env: { mem } });
-    const fn = inst.exports.sums as (xt: number, z: number, w: number, m: number, s: number) => void;
-    cached = {
-      buffer: () => mem.buffer,
-      reserve(bytes) {
-        const need = Math.ceil(bytes / 65536) - mem.buffer.byteLength / 65536;
-        if (need > 0) mem.grow(need);
-      },
-      sums: fn,
-    };
+    const { mem, fn } = instantiateKernel<SumsKernel['sums']>('sums', 5, [2, 2, I32, 4, V128], code());
+    cached = { buffer: () => mem.buffer, reserve: (bytes) => growTo(mem, bytes), sums: fn };
   } catch {
     cached = null;
   }
