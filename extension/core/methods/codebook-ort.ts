@@ -1,7 +1,9 @@
-// Codebook modes A and B on onnxruntime: one graph run gives the float32 token × prototype products and
-// both sets of row sums of squares; what float32 cannot decide is settled in float64 here.
+// Codebook modes A and B on onnxruntime: one graph run gives the float32 token × prototype products and the
+// tokens' row sums of squares (prototype norms are kept per codebook); what float32 cannot decide is settled
+// in float64 here.
 import type { Matrix } from '../bundle/tensor.ts';
 import { f32DotErrorBound, kernelPlan } from '../numeric/gemm.ts';
+import { rowSumSquares } from '../numeric/gram.ts';
 import { loadOrtGemm } from '../numeric/ort-gemm.ts';
 import { WasmDots } from './codebook-dot-wasm.ts';
 import { scratchF32, scratchF64, scratchI32 } from '../numeric/scratch.ts';
@@ -32,7 +34,7 @@ export class ExactCosines {
     const xs = this.x.data;
     const cs = this.cb.data;
     if (this.wasm && xs instanceof Float32Array && cs instanceof Float32Array) {
-      // Same partial sums in SIMD lanes; the tail and the combination as in dot / sumSquares.
+      // Same partial sums in SIMD lanes; the tail and the combination as in dot / rowSumSquares.
       const q = this.wasm.partials(this, xs, i, cs, p, d);
       let s0 = q[0];
       const s1 = q[1];
@@ -51,15 +53,15 @@ export class ExactCosines {
       s = this.pair[0];
       this.invX[i] = 1 / Math.max(Math.sqrt(this.pair[1]), 1e-12);
     } else s = dot(xs, i * d, cs, p * d, d);
-    if (Number.isNaN(this.invC[p])) this.invC[p] = 1 / Math.max(Math.sqrt(sumSquares(cs, p * d, d)), 1e-12);
+    if (Number.isNaN(this.invC[p])) this.invC[p] = 1 / Math.max(Math.sqrt(rowSumSquares(cs, p * d, d)), 1e-12);
     return s * this.invX[i] * this.invC[p];
   }
 }
 
 type Floats = Float32Array | Float64Array;
 
-// Float64 sums with four partial sums each (hides the add latency); sumSquares adds them up in the same
-// order as the Gram kernels' row norms.
+// Float64 sums with four partial sums each (hides the add latency), added up in the same order as the Gram
+// kernels' row norms (rowSumSquares).
 
 function dot(a: Floats, ao: number, b: Floats, bo: number, d: number): number {
   let s0 = 0;
@@ -78,28 +80,7 @@ function dot(a: Floats, ao: number, b: Floats, bo: number, d: number): number {
   return s0 + s1 + (s2 + s3);
 }
 
-function sumSquares(a: Floats, ao: number, d: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  const end = d & ~3;
-  let k = 0;
-  for (; k < end; k += 4) {
-    const x0 = a[ao + k];
-    const x1 = a[ao + k + 1];
-    const x2 = a[ao + k + 2];
-    const x3 = a[ao + k + 3];
-    s0 += x0 * x0;
-    s1 += x1 * x1;
-    s2 += x2 * x2;
-    s3 += x3 * x3;
-  }
-  for (; k < d; k++) s0 += a[ao + k] * a[ao + k];
-  return s0 + s1 + (s2 + s3);
-}
-
-/** out[0] = Σ a_k·b_k and out[1] = Σ a_k², from one pass (each sum as dot and sumSquares form it). */
+/** out[0] = Σ a_k·b_k and out[1] = Σ a_k², from one pass (each sum as dot and rowSumSquares form it). */
 function dotAndSquares(a: Floats, ao: number, b: Floats, bo: number, d: number, out: Float64Array): void {
   let s0 = 0;
   let s1 = 0;
@@ -176,7 +157,7 @@ function codebookInverseNorms(cb: Matrix, cb32: Float32Array): Float64Array | nu
   if (hit && hit.rows === cb.rows && hit.cols === cb.cols) return hit.inv;
   const d = cb.cols;
   const squares = new Float64Array(cb.rows);
-  for (let p = 0; p < cb.rows; p++) squares[p] = sumSquares(cb32, p * d, d);
+  for (let p = 0; p < cb.rows; p++) squares[p] = rowSumSquares(cb32, p * d, d);
   const inv = inverseNorms(squares);
   codebookNorms.set(cb.data, { rows: cb.rows, cols: cb.cols, inv });
   return inv;

@@ -54,7 +54,7 @@ export function cosineRows(m: Matrix, rows: readonly number[] | null, plan: Kern
   const self = new Float64Array(n);
   let rawOk = true;
   for (let i = 0; i < n; i++) {
-    const sq = x instanceof Float32Array ? rowSumSq32(x, idx[i] * d, d) : rowSumSq64(x, idx[i] * d, d);
+    const sq = rowSumSquares(x, idx[i] * d, d);
     const nrm = Math.sqrt(sq);
     norms[i] = nrm;
     const f = 1 / Math.max(nrm, eps);
@@ -132,6 +132,11 @@ function rowSumSq64(x: Float64Array, base: number, d: number): number {
   }
   for (; k < base + d; k++) s0 += x[k] * x[k];
   return s0 + s1 + (s2 + s3);
+}
+
+/** Σ x_k² over x[base, base + d) in float64, four partial sums (the order every row norm here uses). */
+export function rowSumSquares(x: Float32Array | Float64Array, base: number, d: number): number {
+  return x instanceof Float32Array ? rowSumSq32(x, base, d) : rowSumSq64(x, base, d);
 }
 
 /** x̂_i · x̂_j in float64 from the source rows (same unit values as normalizeRows). */
