@@ -44,24 +44,27 @@ export interface OrtGemm {
 
 const { onnx } = onnxProto;
 
+const F = onnx.TensorProto.DataType.FLOAT;
+const I64 = onnx.TensorProto.DataType.INT64;
+const T = onnx.AttributeProto.AttributeType;
+
+/** A graph input or output with symbolic dims. */
+const info = (name: string, dims: string[], elemType: number = F) => ({ name, type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimParam: d })) } } } });
+const node = (opType: string, input: string[], output: string[], attribute: object[] = []) => ({ opType, name: output[0], input, output, attribute });
+
+/** The serialised model around one graph (opset 17). */
+function encodeModel(graph: object): Uint8Array {
+  return onnx.ModelProto.encode({ irVersion: 8, producerName: 'prunelens-kernels', opsetImport: [{ domain: '', version: 17 }], graph }).finish();
+}
+
 /** Gemm(A [m,k], B [n,k] or [k,n]) with symbolic dims; elem 1 = float, 11 = double. */
 function gemmModel(elem: number, transB: boolean): Uint8Array {
-  const info = (name: string, dims: string[]) => ({
-    name,
-    type: { tensorType: { elemType: elem, shape: { dim: dims.map((d) => ({ dimParam: d })) } } },
+  return encodeModel({
+    name: 'gemm_nt',
+    node: [{ opType: 'Gemm', name: 'gemm', input: ['A', 'B'], output: ['C'], attribute: [{ name: 'transB', type: T.INT, i: transB ? 1 : 0 }] }],
+    input: [info('A', ['m', 'k'], elem), info('B', transB ? ['n', 'k'] : ['k', 'n'], elem)],
+    output: [info('C', ['m', 'n'], elem)],
   });
-  const model = {
-    irVersion: 8,
-    producerName: 'prunelens-kernels',
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'gemm_nt',
-      node: [{ opType: 'Gemm', name: 'gemm', input: ['A', 'B'], output: ['C'], attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: transB ? 1 : 0 }] }],
-      input: [info('A', ['m', 'k']), info('B', transB ? ['n', 'k'] : ['k', 'n'])],
-      output: [info('C', ['m', 'n'])],
-    },
-  };
-  return onnx.ModelProto.encode(model).finish();
 }
 
 /**
@@ -77,37 +80,26 @@ export function ortByDefaultHere(): boolean {
 
 /** Row-normalised Gemm(A, B, transB) followed by the mean over columns (norms clamped at 1e-12). */
 function cosineMeanModel(): Uint8Array {
-  const F = onnx.TensorProto.DataType.FLOAT;
-  const I64 = onnx.TensorProto.DataType.INT64;
-  const T = onnx.AttributeProto.AttributeType;
-  const info = (name: string, dims: string[]) => ({ name, type: { tensorType: { elemType: F, shape: { dim: dims.map((d) => ({ dimParam: d })) } } } });
-  const node = (opType: string, input: string[], output: string[], attribute: object[] = []) => ({ opType, name: output[0], input, output, attribute });
-  const model = {
-    irVersion: 8,
-    producerName: 'prunelens-kernels',
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: 'cosine_mean',
-      initializer: [
-        { name: 'eps', dims: [], dataType: F, rawData: new Uint8Array(Float32Array.of(1e-12).buffer) },
-        { name: 'rowShape', dims: [2], dataType: I64, rawData: new Uint8Array(BigInt64Array.of(1n, -1n).buffer) },
-      ],
-      node: [
-        node('ReduceL2', ['A'], ['NA0'], [{ name: 'axes', type: T.INTS, ints: [1] }, { name: 'keepdims', type: T.INT, i: 1 }]),
-        node('ReduceL2', ['B'], ['NB0'], [{ name: 'axes', type: T.INTS, ints: [1] }, { name: 'keepdims', type: T.INT, i: 1 }]),
-        node('Max', ['NA0', 'eps'], ['NA']),
-        node('Max', ['NB0', 'eps'], ['NB1']),
-        node('Reshape', ['NB1', 'rowShape'], ['NB']),
-        node('Gemm', ['A', 'B'], ['G'], [{ name: 'transB', type: T.INT, i: 1 }]),
-        node('Div', ['G', 'NA'], ['GA']),
-        node('Div', ['GA', 'NB'], ['S']),
-        node('ReduceMean', ['S'], ['R'], [{ name: 'axes', type: T.INTS, ints: [1] }, { name: 'keepdims', type: T.INT, i: 0 }]),
-      ],
-      input: [info('A', ['m', 'k']), info('B', ['n', 'k'])],
-      output: [info('R', ['m'])],
-    },
-  };
-  return onnx.ModelProto.encode(model).finish();
+  return encodeModel({
+    name: 'cosine_mean',
+    initializer: [
+      { name: 'eps', dims: [], dataType: F, rawData: new Uint8Array(Float32Array.of(1e-12).buffer) },
+      { name: 'rowShape', dims: [2], dataType: I64, rawData: new Uint8Array(BigInt64Array.of(1n, -1n).buffer) },
+    ],
+    node: [
+      node('ReduceL2', ['A'], ['NA0'], [{ name: 'axes', type: T.INTS, ints: [1] }, { name: 'keepdims', type: T.INT, i: 1 }]),
+      node('ReduceL2', ['B'], ['NB0'], [{ name: 'axes', type: T.INTS, ints: [1] }, { name: 'keepdims', type: T.INT, i: 1 }]),
+      node('Max', ['NA0', 'eps'], ['NA']),
+      node('Max', ['NB0', 'eps'], ['NB1']),
+      node('Reshape', ['NB1', 'rowShape'], ['NB']),
+      node('Gemm', ['A', 'B'], ['G'], [{ name: 'transB', type: T.INT, i: 1 }]),
+      node('Div', ['G', 'NA'], ['GA']),
+      node('Div', ['GA', 'NB'], ['S']),
+      node('ReduceMean', ['S'], ['R'], [{ name: 'axes', type: T.INTS, ints: [1] }, { name: 'keepdims', type: T.INT, i: 0 }]),
+    ],
+    input: [info('A', ['m', 'k']), info('B', ['n', 'k'])],
+    output: [info('R', ['m'])],
+  });
 }
 
 /**
@@ -115,28 +107,17 @@ function cosineMeanModel(): Uint8Array {
  * ReduceSumSquare/ReduceL2 take 2–3× longer for the same sums (576×1024: ≈ 250 µs vs ≈ 110 µs).
  */
 function gemmSquaresAModel(swap: boolean): Uint8Array {
-  const F = onnx.TensorProto.DataType.FLOAT;
-  const I64 = onnx.TensorProto.DataType.INT64;
-  const T = onnx.AttributeProto.AttributeType;
-  const info = (name: string, dims: string[]) => ({ name, type: { tensorType: { elemType: F, shape: { dim: dims.map((d) => ({ dimParam: d })) } } } });
-  const node = (opType: string, input: string[], output: string[], attribute: object[] = []) => ({ opType, name: output[0], input, output, attribute });
-  const model = {
-    irVersion: 8,
-    producerName: 'prunelens-kernels',
-    opsetImport: [{ domain: '', version: 17 }],
-    graph: {
-      name: swap ? 'gemm_tn_squares_a' : 'gemm_nt_squares_a',
-      initializer: [{ name: 'axis1', dims: [1], dataType: I64, rawData: new Uint8Array(BigInt64Array.of(1n).buffer) }],
-      node: [
-        node('Gemm', swap ? ['B', 'A'] : ['A', 'B'], ['C'], [{ name: 'transB', type: T.INT, i: 1 }]),
-        node('Mul', ['A', 'A'], ['AA']),
-        node('ReduceSum', ['AA', 'axis1'], ['SA'], [{ name: 'keepdims', type: T.INT, i: 0 }]),
-      ],
-      input: [info('A', ['m', 'k']), info('B', ['n', 'k'])],
-      output: [info('C', swap ? ['n', 'm'] : ['m', 'n']), info('SA', ['m'])],
-    },
-  };
-  return onnx.ModelProto.encode(model).finish();
+  return encodeModel({
+    name: swap ? 'gemm_tn_squares_a' : 'gemm_nt_squares_a',
+    initializer: [{ name: 'axis1', dims: [1], dataType: I64, rawData: new Uint8Array(BigInt64Array.of(1n).buffer) }],
+    node: [
+      node('Gemm', swap ? ['B', 'A'] : ['A', 'B'], ['C'], [{ name: 'transB', type: T.INT, i: 1 }]),
+      node('Mul', ['A', 'A'], ['AA']),
+      node('ReduceSum', ['AA', 'axis1'], ['SA'], [{ name: 'keepdims', type: T.INT, i: 0 }]),
+    ],
+    input: [info('A', ['m', 'k']), info('B', ['n', 'k'])],
+    output: [info('C', swap ? ['n', 'm'] : ['m', 'n']), info('SA', ['m'])],
+  });
 }
 
 /** Threads for the kernels: PRUNELENS_THREADS, else every core. */
