@@ -1,18 +1,6 @@
 // Running maxima of the centred cosine, max_{j ∈ S} ṽ_i·ṽ_j (Stage 3's redundancy, Stage 4's coverage).
 import { f32DotErrorBound, gemmNT, kernelPlan } from '../../numeric/gemm.ts';
-import { rowDots, TS_DEPTH } from './simrows.ts';
-
-/** ṽ_a·ṽ_b summed exactly as tsGemmNT (and rowDots) sum an entry: ((0 + Σ₀) + Σ₁) + … over 256-wide blocks. */
-export function pairDot(X: Float64Array, a: number, b: number, d: number): number {
-  let c = 0;
-  for (let k0 = 0; k0 < d; k0 += TS_DEPTH) {
-    const k1 = Math.min(d, k0 + TS_DEPTH);
-    let s = 0;
-    for (let t = k0; t < k1; t++) s += X[a + t] * X[b + t];
-    c += s;
-  }
-  return c;
-}
+import { pairDot, rowDots } from './simrows.ts';
 
 const copies32 = new WeakMap<Float64Array, Float32Array>();
 

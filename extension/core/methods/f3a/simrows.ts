@@ -37,15 +37,17 @@ export function rowDots(X: Float64Array, a: number, n: number, d: number, out: F
     out[o + j + 2] = c2;
     out[o + j + 3] = c3;
   }
-  for (; j < n; j++) {
-    const b = j * d;
-    let c = 0;
-    for (let k0 = 0; k0 < d; k0 += TS_DEPTH) {
-      const k1 = Math.min(d, k0 + TS_DEPTH);
-      let s = 0;
-      for (let t = k0; t < k1; t++) s += X[a + t] * X[b + t];
-      c += s;
-    }
-    out[o + j] = c;
+  for (; j < n; j++) out[o + j] = pairDot(X, a, j * d, d);
+}
+
+/** ṽ_a·ṽ_b summed exactly as tsGemmNT (and rowDots) sum an entry: ((0 + Σ₀) + Σ₁) + … over 256-wide blocks. */
+export function pairDot(X: Float64Array, a: number, b: number, d: number): number {
+  let c = 0;
+  for (let k0 = 0; k0 < d; k0 += TS_DEPTH) {
+    const k1 = Math.min(d, k0 + TS_DEPTH);
+    let s = 0;
+    for (let t = k0; t < k1; t++) s += X[a + t] * X[b + t];
+    c += s;
   }
+  return c;
 }
