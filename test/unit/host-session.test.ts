@@ -184,17 +184,21 @@ test('the output log says what ran, on which provider, how long', async () => {
   assert.equal(lines.filter((l) => /^ {2}\w+: kept \d+ in [\d.]+ ms$/.test(l)).length, s.analysis.results.filter((e) => e.status === 'ok').length);
 });
 
-test('the side view’s F³A search starts from the run at the current budget and says when that budget drops the token again', async () => {
-  const s = await session('oracle_f01_4x4x8');
-  // Every budget's kept set, to pick a token F³A keeps at some budget and drops at a larger one.
+/** A token F³A keeps at some budget (`first`, the smallest) and drops again at a larger one (`current`). */
+function nonMonotoneF3a(s: Session): { token: number; first: number; current: number } {
+  // Every budget's kept set.
   const sets = Array.from({ length: s.n }, (_, i) => new Set(prune(s.outcome.bundle, 'f3a', getMethod('f3a').budgetParams(i + 1, s.n, {}) ?? {}).keep));
-  let pick: { token: number; first: number; current: number } | null = null;
-  for (let t = 0; t < s.n && !pick; t++) {
+  for (let t = 0; t < s.n; t++) {
     const first = sets.findIndex((k) => k.has(t)) + 1;
     const current = sets.findIndex((k, j) => first > 0 && j + 1 > first && !k.has(t)) + 1;
-    if (first > 0 && current > 0) pick = { token: t, first, current };
+    if (first > 0 && current > 0) return { token: t, first, current };
   }
-  assert.ok(pick, 'F³A is not monotone on this bundle');
+  assert.fail('F³A is not monotone on this bundle');
+}
+
+test('the side view’s F³A search starts from the run at the current budget and says when that budget drops the token again', async () => {
+  const s = await session('oracle_f01_4x4x8');
+  const pick = nonMonotoneF3a(s);
   s.setPanelBudget(pick.current);
   s.rerun('f3a', pick.current);
   const found = await s.search('f3a', pick.token);
@@ -209,14 +213,7 @@ test('the side view’s F³A search starts from the run at the current budget an
 
 test('the search also checks the panel’s budget when the method’s result is from another one', async () => {
   const s = await session('oracle_f01_4x4x8');
-  const sets = Array.from({ length: s.n }, (_, i) => new Set(prune(s.outcome.bundle, 'f3a', getMethod('f3a').budgetParams(i + 1, s.n, {}) ?? {}).keep));
-  let pick: { token: number; first: number; current: number } | null = null;
-  for (let t = 0; t < s.n && !pick; t++) {
-    const first = sets.findIndex((k) => k.has(t)) + 1;
-    const current = sets.findIndex((k, j) => first > 0 && j + 1 > first && !k.has(t)) + 1;
-    if (first > 0 && current > 0) pick = { token: t, first, current };
-  }
-  assert.ok(pick);
+  const pick = nonMonotoneF3a(s);
   // F³A last ran at the smallest budget (the panel moved on without re-running it, as when another method is shown).
   s.rerun('f3a', 1);
   s.setPanelBudget(pick.current);
