@@ -7,6 +7,7 @@ import { propagateGroup, type GPruneSettings } from '../../extension/core/method
 import { configureKernels } from '../../extension/core/numeric/gemm.ts';
 import { normalizeRows } from '../../extension/core/numeric/linalg.ts';
 import { mulberry32 } from '../../extension/core/numeric/prng.ts';
+import { topSet } from '../helpers/arrays.ts';
 
 const D = 52;
 /** Coordinates ≥ FREE are zero in every cluster token, so designed pairs only see each other. */
@@ -22,14 +23,6 @@ function runBoth(x: Matrix, s: GPruneSettings): { f64: ReturnType<typeof propaga
   } finally {
     configureKernels({ backend: 'auto', precision: 'auto' });
   }
-}
-
-function topSet(scores: ArrayLike<number>, k: number): number[] {
-  return Array.from(scores, (v, i) => [v, i])
-    .sort((a, b) => b[0] - a[0] || a[1] - b[1])
-    .slice(0, k)
-    .map(([, i]) => i)
-    .sort((a, b) => a - b);
 }
 
 test('float32 rows of varied norms, pairs at, just above and just below θ: the float32 path decides every edge as float64 does', () => {

@@ -14,6 +14,7 @@ import { loadOrtGemm } from '../../extension/core/numeric/ort-gemm.ts';
 import { normalizeRows } from '../../extension/core/numeric/linalg.ts';
 import { gpruneLimits, propagateGroup, type GPruneSettings } from '../../extension/core/methods/gprune-graph.ts';
 import { mulberry32 } from '../../extension/core/numeric/prng.ts';
+import { topSet } from '../helpers/arrays.ts';
 
 const F64: KernelPlan = { backend: 'ts', precision: 'f64' };
 const F32_ORT: KernelPlan = { backend: 'ort', precision: 'f32' };
@@ -193,14 +194,6 @@ function denseReference(x: Matrix, s: GPruneSettings): { degree: number[]; score
     m = out;
   }
   return { degree, scores: Array.from(m, (v, j) => v / degree[j]) };
-}
-
-function topSet(scores: ArrayLike<number>, k: number): number[] {
-  return Array.from(scores, (v, i) => [v, i])
-    .sort((a, b) => b[0] - a[0] || a[1] - b[1])
-    .slice(0, k)
-    .map(([, i]) => i)
-    .sort((a, b) => a - b);
 }
 
 test('sparse G-Prune graph equals the dense float64 graph: float64 plan, float32 plans, uncached weights', () => {
