@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { makeTensor } from '../../extension/core/bundle/tensor.ts';
 import { makeBundle } from '../../extension/core/bundle/validate.ts';
 import { prune } from '../../extension/core/methods/prune.ts';
-import { ExactCosines, graphErrorBound } from '../../extension/core/methods/codebook-ort.ts';
+import { ExactCosines, graphErrorBound, unitCodebook } from '../../extension/core/methods/codebook-ort.ts';
 import { configureKernels, f32DotErrorBound } from '../../extension/core/numeric/gemm.ts';
 import { loadOrtGemm } from '../../extension/core/numeric/ort-gemm.ts';
 import { mulberry32 } from '../../extension/core/numeric/prng.ts';
@@ -20,7 +20,7 @@ function crowded(L: number, P: number, d: number, seed: number): { feats: Float3
   return { feats, protos };
 }
 
-test('graphErrorBound covers every cosine built from the onnxruntime product and the tokens\' sums of squares (≈ 2× the dot bound, not more)', () => {
+test('graphErrorBound covers every cosine built from the onnxruntime product with the float32 unit prototypes and the tokens\' sums of squares (≈ 2× the dot bound, not more)', () => {
   const ort = loadOrtGemm();
   assert.ok(ort, 'onnxruntime loads');
   for (const [L, P, d] of [
@@ -29,14 +29,15 @@ test('graphErrorBound covers every cosine built from the onnxruntime product and
   ]) {
     const { feats, protos } = crowded(L, P, d, d);
     const prod = new Float32Array(L * P);
-    // As ortMax: the tokens' squares from the graph, the prototypes' in float64 (kept per codebook).
-    const sa = ort.gemmSquaresA(feats, L, protos, P, d, prod, false);
-    const sb = Array.from({ length: P }, (_, p) => protos.subarray(p * d, (p + 1) * d).reduce((s, v) => s + v * v, 0));
+    // As ortMax: ĉ·xᵀ [P, L] with the unit prototypes kept per codebook, the tokens' squares from the graph.
+    const unit = unitCodebook({ rows: P, cols: d, data: protos });
+    assert.ok(unit);
+    const sa = ort.gemmSquaresA(feats, L, unit, P, d, prod, true);
     const exact = new ExactCosines({ rows: L, cols: d, data: feats }, { rows: P, cols: d, data: protos });
     const eps = graphErrorBound(d, false);
     let worst = 0;
     for (let i = 0; i < L; i++) {
-      for (let p = 0; p < P; p++) worst = Math.max(worst, Math.abs(prod[i * P + p] * (1 / Math.sqrt(sb[p])) * (1 / Math.sqrt(sa[i])) - exact.cosine(i, p)));
+      for (let p = 0; p < P; p++) worst = Math.max(worst, Math.abs(prod[p * L + i] * (1 / Math.sqrt(sa[i])) - exact.cosine(i, p)));
     }
     assert.ok(worst > 0 && worst <= eps, `d ${d}: worst ${worst} ≤ ${eps}`);
     assert.ok(eps < 2.01 * f32DotErrorBound(d) && graphErrorBound(d, true) > eps);

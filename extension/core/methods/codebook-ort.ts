@@ -1,12 +1,13 @@
-// Codebook modes A and B on onnxruntime: one graph run gives the float32 token × prototype products and the
-// tokens' row sums of squares (prototype norms are kept per codebook); what float32 cannot decide is settled
-// in float64 here.
+// Codebook modes A and B on onnxruntime: one graph run gives the float32 products of the unit prototypes
+// (kept per codebook) with the tokens and the tokens' row sums of squares; WebAssembly column scans find each
+// token's max and near-tied prototypes, and what float32 cannot decide is settled in float64 here.
 import type { Matrix } from '../bundle/tensor.ts';
 import { f32DotErrorBound, kernelPlan } from '../numeric/gemm.ts';
 import { rowSumSquares } from '../numeric/gram.ts';
 import { loadOrtGemm } from '../numeric/ort-gemm.ts';
 import { WasmDots } from './codebook-dot-wasm.ts';
-import { scratchF32, scratchF64, scratchI32 } from '../numeric/scratch.ts';
+import { scratchF32 } from '../numeric/scratch.ts';
+import { CodebookScan, columnContenders, columnMaxima } from './codebook-scan-wasm.ts';
 
 /** Float64 cosines of token rows against prototype rows, from the source values; norms computed on demand. */
 export class ExactCosines {
@@ -127,11 +128,11 @@ export interface OrtMax {
 }
 
 /**
- * Bound on |cos' − cos| for cos' = G·(1/√SA)·(1/√SB) in float64 from the graph's float32 product G and
- * row sums of squares SA, SB; b = f32DotErrorBound(d) = γ_d + 3u. G errs by ≤ γ_d·‖a‖‖c‖ (any summation
- * order), each sum of squares by ≤ γ_d relative, so each inverse norm by ≤ γ_d/2·(1 + 2γ_d):
- * |cos' − cos| ≤ 2γ_d + 3.25γ_d² + O(1e-16) ≤ 2b + 4b². Sources rounded to float32 on the way in move each
- * cosine by ≤ 2u per side (+ 8u, with room).
+ * Bound on |cos' − cos| for cos' = G·(1/√SA) in float64, from the graph's float32 product G = x·ĉ with the
+ * float32 unit prototypes ĉ and the tokens' float32 row sums of squares SA; b = f32DotErrorBound(d) = γ_d + 3u.
+ * Rounding ĉ to float32 moves x·ĉ by ≤ u·‖x‖, G errs by ≤ γ_d·‖x‖·(1 + u) (any summation order), SA by
+ * ≤ γ_d relative, so 1/√SA by ≤ γ_d/2·(1 + 2γ_d): |cos' − cos| ≤ 1.5γ_d + u + O(γ_d²) ≤ 2b + 4b². Sources
+ * rounded to float32 on the way in move each cosine by ≤ 2u per side (+ 8u, with room).
  */
 export function graphErrorBound(d: number, roundedInputs: boolean): number {
   const b = f32DotErrorBound(d);
@@ -142,43 +143,35 @@ export function graphErrorBound(d: number, roundedInputs: boolean): number {
 const RAW_MIN = 1e-12;
 const RAW_MAX = 1e12;
 
-/** Tokens per prototype from which the product is computed as cb·xᵀ. */
-const SWAP_RATIO = 4;
-
 /**
- * The codebook's inverse norms, kept per codebook array (a codebook is fixed across runs; arrays are not
- * modified in place once loaded): float64 sums of squares of the float32 values the graph multiplies,
- * which satisfies the same bound as the graph's float32 sums. Null when a norm is out of range.
+ * Unit prototypes in float32 (ĉ_p = c_p/‖c_p‖, the norm from float64 sums of squares of the float32 values),
+ * kept per codebook array: a codebook is fixed across runs (arrays are not modified in place once loaded),
+ * and the official code normalises it on every call. Null when a norm is out of range.
  */
-const codebookNorms = new WeakMap<Float32Array | Float64Array, { rows: number; cols: number; inv: Float64Array | null }>();
+const unitCodebooks = new WeakMap<Float32Array | Float64Array, { rows: number; cols: number; unit: Float32Array | null }>();
 
-function codebookInverseNorms(cb: Matrix, cb32: Float32Array): Float64Array | null {
-  const hit = codebookNorms.get(cb.data);
-  if (hit && hit.rows === cb.rows && hit.cols === cb.cols) return hit.inv;
+export function unitCodebook(cb: Matrix): Float32Array | null {
+  const hit = unitCodebooks.get(cb.data);
+  if (hit && hit.rows === cb.rows && hit.cols === cb.cols) return hit.unit;
   const d = cb.cols;
-  const squares = new Float64Array(cb.rows);
-  for (let p = 0; p < cb.rows; p++) squares[p] = rowSumSquares(cb32, p * d, d);
-  const inv = inverseNorms(squares);
-  codebookNorms.set(cb.data, { rows: cb.rows, cols: cb.cols, inv });
-  return inv;
-}
-
-function inverseNorms(squares: Float32Array | Float64Array): Float64Array | null {
-  const inv = new Float64Array(squares.length);
-  for (let i = 0; i < squares.length; i++) {
-    const nrm = Math.sqrt(squares[i]);
-    if (!(nrm >= RAW_MIN && nrm <= RAW_MAX)) return null;
-    inv[i] = 1 / nrm;
+  const cb32 = cb.data instanceof Float32Array ? cb.data : Float32Array.from(cb.data);
+  let unit: Float32Array | null = new Float32Array(cb.rows * d);
+  for (let p = 0; p < cb.rows && unit; p++) {
+    const nrm = Math.sqrt(rowSumSquares(cb32, p * d, d));
+    if (!(nrm >= RAW_MIN && nrm <= RAW_MAX)) unit = null;
+    else for (let k = p * d; k < (p + 1) * d; k++) unit[k] = cb32[k] / nrm;
   }
-  return inv;
+  unitCodebooks.set(cb.data, { rows: cb.rows, cols: cb.cols, unit });
+  return unit;
 }
 
 /**
- * Max cosine and argmax prototype per token from one onnxruntime run (float32 product and sums of squares;
- * the L×P products land in a reused buffer and are scanned here, cheaper than the graph's TopK), or null
- * when the plan is not float32 on onnxruntime or a norm lies outside [1e-12, 1e12]. Rows whose runner-up
- * lies within 2·eps of the max are settled on those contenders in float64 (first maximum in prototype
- * order); the others keep the float32-based max with a certified argmax.
+ * Max cosine and argmax prototype per token from one onnxruntime run (float32 product ĉ·xᵀ [P, L] and the
+ * tokens' sums of squares), or null when the plan is not float32 on onnxruntime or a norm lies outside
+ * [1e-12, 1e12]. Two passes over the product run along memory: the per-token max, then each token's
+ * contenders (entries within 2·eps of it). A token with one contender keeps it as a certified argmax and
+ * the float32-based max; tokens with several are settled on them in float64 (first maximum in prototype
+ * order).
  */
 export function ortMax(x: Matrix, cb: Matrix): OrtMax | null {
   const L = x.rows;
@@ -187,76 +180,43 @@ export function ortMax(x: Matrix, cb: Matrix): OrtMax | null {
   const plan = kernelPlan(L * P * d);
   const ort = plan.backend === 'ort' && plan.precision === 'f32' && P >= 2 ? loadOrtGemm() : null;
   if (!ort) return null;
-  const f32 = (m: Matrix): Float32Array => (m.data instanceof Float32Array ? m.data : Float32Array.from(m.data));
-  const cb32 = f32(cb);
-  const invC = codebookInverseNorms(cb, cb32);
-  if (!invC) return null;
-  // Many more tokens than prototypes: onnxruntime's Gemm runs faster as cb·xᵀ (2880×256: ≈ 4 %).
-  const swap = L >= SWAP_RATIO * P;
-  const prod = scratchF32('codebook.product', L * P);
-  const invX = inverseNorms(ort.gemmSquaresA(f32(x), L, cb32, P, d, prod, swap));
-  if (!invX) return null;
+  const unit = unitCodebook(cb);
+  if (!unit) return null;
+  const scan = CodebookScan.load();
+  const prod = scan ? scan.product(P, L) : scratchF32('codebook.product', L * P);
+  const squares = ort.gemmSquaresA(x.data instanceof Float32Array ? x.data : Float32Array.from(x.data), L, unit, P, d, prod, true);
   const eps = graphErrorBound(d, !(x.data instanceof Float32Array && cb.data instanceof Float32Array));
+  let top: Float32Array;
+  if (scan) top = scan.maxima();
+  else columnMaxima(prod, P, L, 0, (top = new Float32Array(L).fill(-Infinity)));
+  // A contender's product lies at or above top − 2·eps·‖x_i‖ (rounded down to float32: never fewer).
+  const invX = new Float64Array(L);
+  const floor = new Float32Array(L);
+  for (let i = 0; i < L; i++) {
+    const nrm = Math.sqrt(squares[i]);
+    if (!(nrm >= RAW_MIN && nrm <= RAW_MAX)) return null;
+    invX[i] = 1 / nrm;
+    floor[i] = roundDown32(top[i] - 2 * eps * nrm);
+  }
+  let count: Int32Array;
+  let last: Int32Array;
+  if (scan) ({ count, last } = scan.contenders(floor));
+  else columnContenders(prod, P, L, floor, 0, (count = new Int32Array(L)), (last = new Int32Array(L)));
   const exact = new ExactCosines(x, cb);
   const r = new Float64Array(L);
   const arg = new Array<number>(L);
   const settled = new Uint8Array(L);
-  // Entry (i, p) of the product in either layout.
-  const rowStride = swap ? 1 : P;
-  const protoStride = swap ? L : 1;
-  // Best and runner-up of G·(1/‖c‖) per token, prototypes in ascending order (strict >: the first maximum
-  // keeps the lower prototype); prototype-major when the product is [P, L], so the scan runs along memory.
-  const b1 = scratchF64('codebook.b1', L).fill(-Infinity);
-  const b2 = scratchF64('codebook.b2', L).fill(-Infinity);
-  const bestOf = scratchI32('codebook.best', L).fill(0);
-  if (swap) {
-    for (let p = 0; p < P; p++) {
-      const o = p * L;
-      const c = invC[p];
-      for (let i = 0; i < L; i++) {
-        const v = prod[o + i] * c;
-        if (v > b2[i]) {
-          if (v > b1[i]) {
-            b2[i] = b1[i];
-            b1[i] = v;
-            bestOf[i] = p;
-          } else b2[i] = v;
-        }
-      }
-    }
-  } else {
-    for (let i = 0; i < L; i++) {
-      const o = i * P;
-      let t1 = -Infinity;
-      let t2 = -Infinity;
-      let best = 0;
-      for (let p = 0; p < P; p++) {
-        const v = prod[o + p] * invC[p];
-        if (v > t2) {
-          if (v > t1) {
-            t2 = t1;
-            t1 = v;
-            best = p;
-          } else t2 = v;
-        }
-      }
-      b1[i] = t1;
-      b2[i] = t2;
-      bestOf[i] = best;
-    }
-  }
   for (let i = 0; i < L; i++) {
-    const sx = invX[i];
-    const top = b1[i] * sx;
-    r[i] = top;
-    arg[i] = bestOf[i];
-    if (!(b2[i] * sx >= top - 2 * eps)) continue;
+    if (count[i] === 1) {
+      r[i] = top[i] * invX[i];
+      arg[i] = last[i];
+      continue;
+    }
     // Near-tied best prototypes: every contender in float64, first maximum in prototype order.
-    const o = i * rowStride;
     let v = -Infinity;
     let p0 = -1;
     for (let p = 0; p < P; p++) {
-      if (!(prod[o + p * protoStride] * invC[p] * sx >= top - 2 * eps)) continue;
+      if (!(prod[p * L + i] >= floor[i])) continue;
       const e = exact.cosine(i, p);
       if (e > v) {
         v = e;
@@ -268,4 +228,18 @@ export function ortMax(x: Matrix, cb: Matrix): OrtMax | null {
     settled[i] = 1;
   }
   return { r, arg, settled, eps, exact };
+}
+
+const F32_BITS = new Float32Array(1);
+const I32_BITS = new Int32Array(F32_BITS.buffer);
+
+/** The largest float32 value ≤ v (v finite). */
+function roundDown32(v: number): number {
+  const f = Math.fround(v);
+  if (f <= v) return f;
+  if (f === 0) return -(2 ** -149);
+  // One float32 step towards −∞: a smaller magnitude when positive, a larger one when negative.
+  F32_BITS[0] = f;
+  I32_BITS[0] += f > 0 ? -1 : 1;
+  return F32_BITS[0];
 }

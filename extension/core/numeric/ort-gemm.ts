@@ -85,9 +85,13 @@ function cosineMeanModel(): Uint8Array {
     initializer: [
       { name: 'eps', dims: [], dataType: F, rawData: new Uint8Array(Float32Array.of(1e-12).buffer) },
       { name: 'rowShape', dims: [2], dataType: I64, rawData: new Uint8Array(BigInt64Array.of(1n, -1n).buffer) },
+      { name: 'axis1', dims: [1], dataType: I64, rawData: new Uint8Array(BigInt64Array.of(1n).buffer) },
     ],
     node: [
-      node('ReduceL2', ['A'], ['NA0'], [{ name: 'axes', type: T.INTS, ints: [1] }, { name: 'keepdims', type: T.INT, i: 1 }]),
+      // ‖A_i‖ as Sqrt(ReduceSum(A ⊙ A)): ReduceL2 over the same rows takes 2–3× longer.
+      node('Mul', ['A', 'A'], ['AA']),
+      node('ReduceSum', ['AA', 'axis1'], ['SA'], [{ name: 'keepdims', type: T.INT, i: 1 }]),
+      node('Sqrt', ['SA'], ['NA0']),
       node('ReduceL2', ['B'], ['NB0'], [{ name: 'axes', type: T.INTS, ints: [1] }, { name: 'keepdims', type: T.INT, i: 1 }]),
       node('Max', ['NA0', 'eps'], ['NA']),
       node('Max', ['NB0', 'eps'], ['NB1']),
@@ -118,6 +122,16 @@ function gemmSquaresAModel(swap: boolean): Uint8Array {
     input: [info('A', ['m', 'k']), info('B', ['n', 'k'])],
     output: [info('C', swap ? ['n', 'm'] : ['m', 'n']), info('SA', ['m'])],
   });
+}
+
+/**
+ * Whether idle pool threads spin (≈ 40 ms) before they sleep, as OpenBLAS's do (≈ 0.1 s). On a virtual
+ * machine a sleeping thread's core is handed back to the host, and waking it costs about one small GEMM:
+ * without spinning, runs that follow each other by milliseconds (a budget drag, the GEMM blocks of one
+ * method) were measured ~1.7× slower at 576 tokens. PRUNELENS_SPIN=0 makes idle threads sleep at once.
+ */
+export function kernelSpinning(): boolean {
+  return process.env.PRUNELENS_SPIN !== '0';
 }
 
 /** Threads for the kernels: PRUNELENS_THREADS, else every core. */
@@ -158,14 +172,15 @@ export function loadOrtGemm(): OrtGemm | null {
             : kind === 'cosmean'
               ? cosineMeanModel()
               : gemmModel(dtype === 'float32' ? 1 : 11, transB);
+        // The cosine mean is a thin product (a few text rows): one thread, so no second pool spins beside
+        // the GEMM session's.
+        const poolThreads = kind === 'cosmean' ? 1 : threads;
         s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, {
-          intraOpNumThreads: threads,
+          intraOpNumThreads: poolThreads,
           interOpNumThreads: 1,
           executionMode: 'sequential',
           graphOptimizationLevel: 'all',
-          // Idle pool threads sleep instead of spinning: the JavaScript between GEMM calls (and other
-          // processes on a small machine) keeps the cores; measured no slower per call.
-          extra: { session: { intra_op: { allow_spinning: '0' } } },
+          extra: { session: { intra_op: { allow_spinning: kernelSpinning() ? '1' : '0' } } },
         });
         sessions.set(key, s);
       }

@@ -18,18 +18,24 @@ export function uleb(n: number): number[] {
 const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
 const name = (s: string): number[] => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
 
-/**
- * A module importing env.mem and exporting `fn(i32 × params)` with no result; `locals` are the local
- * declarations (count, then count/type pairs), `code` the instructions, ending with `end`.
- */
-function moduleBytes(fn: string, params: number, locals: number[], code: number[]): Uint8Array<ArrayBuffer> {
+export interface KernelBody {
+  readonly name: string;
+  /** Local declarations (count, then count/type pairs). */
+  readonly locals: number[];
+  /** Instructions, ending with `end`. */
+  readonly code: number[];
+}
+
+/** A module importing env.mem and exporting each body as `name(i32 × params)` with no result. */
+function moduleBytes(params: number, bodies: readonly KernelBody[]): Uint8Array<ArrayBuffer> {
+  const code = bodies.flatMap((b) => [...uleb(b.locals.length + b.code.length), ...b.locals, ...b.code]);
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, [1, 0x60, params, ...new Array<number>(params).fill(I32), 0]),
     ...section(2, [1, ...name('env'), ...name('mem'), 0x02, 0x00, 1]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name(fn), 0x00, 0]),
-    ...section(10, [1, ...uleb(locals.length + code.length), ...locals, ...code]),
+    ...section(3, [bodies.length, ...new Array<number>(bodies.length).fill(0)]),
+    ...section(7, [bodies.length, ...bodies.flatMap((b, i) => [...name(b.name), 0x00, i])]),
+    ...section(10, [bodies.length, ...code]),
   ]);
 }
 
@@ -40,9 +46,15 @@ export interface WasmKernel<F> {
 
 /** Compiles and instantiates the module with a fresh one-page memory (throws where WebAssembly SIMD is missing). */
 export function instantiateKernel<F>(fn: string, params: number, locals: number[], code: number[]): WasmKernel<F> {
+  const { mem, fns } = instantiateKernels<F>(params, [{ name: fn, locals, code }]);
+  return { mem, fn: fns[fn] };
+}
+
+/** Several functions with the same i32 parameters over one fresh memory. */
+export function instantiateKernels<F>(params: number, bodies: readonly KernelBody[]): { mem: WebAssembly.Memory; fns: Record<string, F> } {
   const mem = new WebAssembly.Memory({ initial: 1 });
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(fn, params, locals, code)), { env: { mem } });
-  return { mem, fn: inst.exports[fn] as F };
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(params, bodies)), { env: { mem } });
+  return { mem, fns: Object.fromEntries(bodies.map((b) => [b.name, inst.exports[b.name] as F])) };
 }
 
 /** Grows the memory to at least `bytes` (views on its buffer must be re-taken afterwards). */
