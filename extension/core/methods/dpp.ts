@@ -1,6 +1,7 @@
 import { gemmNN, kernelPlan, ORT_MIN_GEMV_MACS, useOrt } from '../numeric/gemm.ts';
 import { cosineRows } from '../numeric/gram.ts';
 import { type RowSource, rowGram } from '../numeric/row-gram.ts';
+import { DppWasm, projectScalar, updateScalar } from './dpp-wasm.ts';
 
 export interface DppSelection {
   /** Picks in order. */
@@ -64,16 +65,20 @@ export function greedyDpp(xn: Float64Array, n: number, d: number, r: Float64Arra
  */
 export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Array, t: number): DppSelection {
   const n = gram.n;
-  const d2 = new Float64Array(n);
+  // The per-pick passes run in WebAssembly SIMD when available, on buffers inside its memory.
+  const wasm = DppWasm.load()?.buffers(n, t) ?? null;
+  const stride = wasm ? wasm.stride : n;
+  const d2 = wasm ? wasm.d2 : new Float64Array(n);
   let maxL = 0;
   for (let i = 0; i < n; i++) {
     d2[i] = r[i] * self[i] * r[i];
     if (d2[i] > maxL) maxL = d2[i];
   }
   const floor = DPP_GAIN_FLOOR * maxL;
-  const c = new Float64Array(t * n);
-  const row = new Float64Array(n);
-  const proj = new Float64Array(n);
+  const c = wasm ? wasm.c : new Float64Array(t * n);
+  const row = wasm ? wasm.row : new Float64Array(n);
+  const proj = wasm ? wasm.proj : new Float64Array(n);
+  if (wasm) wasm.r.set(r);
   const coef = new Float64Array(t);
   const picked = new Uint8Array(n);
   const hint = { score: d2, skip: picked };
@@ -94,17 +99,14 @@ export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Arr
     gram.row(j, row, hint);
     if (useOrt(step * n, ORT_MIN_GEMV_MACS)) {
       // Σ_t c_t[j]·c_t as one float64 matrix–vector product (memory-bound: onnxruntime streams it faster).
-      for (let s = 0; s < step; s++) coef[s] = c[s * n + j];
-      gemmNN(coef.subarray(0, step), 1, c.subarray(0, step * n), step, n, proj, 0);
-    } else project(c, n, step, j, proj);
+      for (let s = 0; s < step; s++) coef[s] = c[s * stride + j];
+      gemmNN(coef.subarray(0, step), 1, c.subarray(0, step * stride), step, stride, proj, 0);
+    } else if (wasm) wasm.project(step, j);
+    else projectScalar(c, n, step, j, proj);
     const inv = 1 / Math.sqrt(gain);
     const rj = r[j];
-    const e = c.subarray(step * n, (step + 1) * n);
-    for (let i = 0; i < n; i++) {
-      const v = (rj * row[i] * r[i] - proj[i]) * inv;
-      e[i] = v;
-      d2[i] -= v * v;
-    }
+    if (wasm) wasm.update(step, rj, inv);
+    else updateScalar(row, r, proj, c.subarray(step * n, (step + 1) * n), d2, n, rj, inv);
     d2[j] = -Infinity;
   }
   if (exhaustedAt >= 0) {
@@ -120,50 +122,4 @@ export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Arr
   const residual = new Float64Array(n);
   for (let i = 0; i < n; i++) residual[i] = picked[i] ? 0 : d2[i];
   return { order, gains, residual, exhaustedAt, floor };
-}
-
-/**
- * proj[i] = Σ_{s<steps} c_s[j]·c_s[i], added in s order (as the reference's inner loop), eight rows of c
- * per pass over proj (then four, then one: the same additions in the same order, fewer passes).
- */
-function project(c: Float64Array, n: number, steps: number, j: number, proj: Float64Array): void {
-  proj.fill(0);
-  let s = 0;
-  for (; s + 8 <= steps; s += 8) {
-    const o0 = s * n;
-    const o1 = o0 + n;
-    const o2 = o1 + n;
-    const o3 = o2 + n;
-    const o4 = o3 + n;
-    const o5 = o4 + n;
-    const o6 = o5 + n;
-    const o7 = o6 + n;
-    const a0 = c[o0 + j];
-    const a1 = c[o1 + j];
-    const a2 = c[o2 + j];
-    const a3 = c[o3 + j];
-    const a4 = c[o4 + j];
-    const a5 = c[o5 + j];
-    const a6 = c[o6 + j];
-    const a7 = c[o7 + j];
-    for (let i = 0; i < n; i++) {
-      proj[i] = proj[i] + a0 * c[o0 + i] + a1 * c[o1 + i] + a2 * c[o2 + i] + a3 * c[o3 + i] + a4 * c[o4 + i] + a5 * c[o5 + i] + a6 * c[o6 + i] + a7 * c[o7 + i];
-    }
-  }
-  for (; s + 4 <= steps; s += 4) {
-    const o0 = s * n;
-    const o1 = o0 + n;
-    const o2 = o1 + n;
-    const o3 = o2 + n;
-    const a0 = c[o0 + j];
-    const a1 = c[o1 + j];
-    const a2 = c[o2 + j];
-    const a3 = c[o3 + j];
-    for (let i = 0; i < n; i++) proj[i] = proj[i] + a0 * c[o0 + i] + a1 * c[o1 + i] + a2 * c[o2 + i] + a3 * c[o3 + i];
-  }
-  for (; s < steps; s++) {
-    const o = s * n;
-    const a = c[o + j];
-    for (let i = 0; i < n; i++) proj[i] += a * c[o + i];
-  }
 }

@@ -1,0 +1,203 @@
+// The greedy DPP's two O(n) passes per pick in WebAssembly SIMD, two tokens per lane pair, with the
+// TypeScript loops' operations in their order (each product and sum rounded once, no fused multiply-add),
+// so results are bit-identical:
+//   project: proj[i] = Σ_{s<steps} c_s[j]·c_s[i], zero first, then s ascending;
+//   update:  v = (r_j·row[i]·r[i] − proj[i])·inv; e[i] = v; d2[i] −= v·v.
+// Rows are padded to an even length with zeros (the extra lane computes 0 and is never read).
+
+import { I32, V128, growTo, instantiateKernels } from '../numeric/wasm-module.ts';
+
+const SIMD = 0xfd;
+const get = (i: number): number[] => [0x20, i];
+const set = (i: number): number[] => [0x21, i];
+const load = [SIMD, 0x00, 3, 0];
+const store = [SIMD, 0x0b, 3, 0];
+const f64Load = (offset: number): number[] => [0x2b, 3, offset];
+const splat = [SIMD, 0x14];
+const add = [SIMD, 0xf0, 0x01];
+const sub = [SIMD, 0xf1, 0x01];
+const mul = [SIMD, 0xf2, 0x01];
+const addConst = (local: number, c: number): number[] => [...get(local), 0x41, c, 0x6a, ...set(local)];
+/** local -= 1; br_if depth while it is not 0. */
+const countDown = (local: number, depth: number): number[] => [...get(local), 0x41, 1, 0x6b, 0x22, local, 0x0d, depth];
+
+// Parameters (byte offsets unless noted): project(c, pairs, steps, jByte, proj, stride, −),
+// update(row, r, proj, e, d2, pairs, consts) with consts = [r_j, inv] as float64.
+const PARAMS = 7;
+
+function projectCode(): number[] {
+  const [C, PAIRS, STEPS, J, PROJ, STRIDE] = [0, 1, 2, 3, 4, 5];
+  const [I, SRC, DST, A] = [7, 8, 9, 10];
+  return [
+    // proj = 0
+    ...get(PAIRS), ...set(I), ...get(PROJ), ...set(DST),
+    ...[0x03, 0x40],
+    ...get(DST), SIMD, 0x0c, ...new Array<number>(16).fill(0), ...store, // v128.const 0
+    ...addConst(DST, 16),
+    ...countDown(I, 0),
+    0x0b,
+    ...[0x02, 0x40, ...get(STEPS), 0x45, 0x0d, 0], // block; if steps == 0 skip
+    ...[0x03, 0x40], // loop rows s
+    ...get(C), ...get(J), 0x6a, ...f64Load(0), ...splat, ...set(A),
+    ...get(PAIRS), ...set(I), ...get(C), ...set(SRC), ...get(PROJ), ...set(DST),
+    ...[0x03, 0x40], // loop pairs
+    ...get(DST), ...get(DST), ...load, ...get(A), ...get(SRC), ...load, ...mul, ...add, ...store,
+    ...addConst(SRC, 16), ...addConst(DST, 16),
+    ...countDown(I, 0),
+    0x0b,
+    ...get(C), ...get(STRIDE), 0x6a, ...set(C),
+    ...countDown(STEPS, 0),
+    0x0b, 0x0b,
+    0x0b,
+  ];
+}
+
+function updateCode(): number[] {
+  const [ROW, R, PROJ, E, D2, PAIRS, CONSTS] = [0, 1, 2, 3, 4, 5, 6];
+  const [RJ, INV, V] = [7, 8, 9];
+  return [
+    ...get(CONSTS), ...f64Load(0), ...splat, ...set(RJ),
+    ...get(CONSTS), ...f64Load(8), ...splat, ...set(INV),
+    ...[0x03, 0x40],
+    // v = ((r_j·row)·r − proj)·inv
+    ...get(RJ), ...get(ROW), ...load, ...mul, ...get(R), ...load, ...mul, ...get(PROJ), ...load, ...sub, ...get(INV), ...mul, ...set(V),
+    ...get(E), ...get(V), ...store,
+    ...get(D2), ...get(D2), ...load, ...get(V), ...get(V), ...mul, ...sub, ...store,
+    ...addConst(ROW, 16), ...addConst(R, 16), ...addConst(PROJ, 16), ...addConst(E, 16), ...addConst(D2, 16),
+    ...countDown(PAIRS, 0),
+    0x0b,
+    0x0b,
+  ];
+}
+
+/**
+ * proj[i] = Σ_{s<steps} c_s[j]·c_s[i], added in s order (as the reference's inner loop), eight rows of c
+ * per pass over proj (then four, then one: the same additions in the same order, fewer passes).
+ */
+export function projectScalar(c: Float64Array, n: number, steps: number, j: number, proj: Float64Array): void {
+  proj.fill(0, 0, n);
+  let s = 0;
+  for (; s + 8 <= steps; s += 8) {
+    const o0 = s * n;
+    const o1 = o0 + n;
+    const o2 = o1 + n;
+    const o3 = o2 + n;
+    const o4 = o3 + n;
+    const o5 = o4 + n;
+    const o6 = o5 + n;
+    const o7 = o6 + n;
+    const a0 = c[o0 + j];
+    const a1 = c[o1 + j];
+    const a2 = c[o2 + j];
+    const a3 = c[o3 + j];
+    const a4 = c[o4 + j];
+    const a5 = c[o5 + j];
+    const a6 = c[o6 + j];
+    const a7 = c[o7 + j];
+    for (let i = 0; i < n; i++) {
+      proj[i] = proj[i] + a0 * c[o0 + i] + a1 * c[o1 + i] + a2 * c[o2 + i] + a3 * c[o3 + i] + a4 * c[o4 + i] + a5 * c[o5 + i] + a6 * c[o6 + i] + a7 * c[o7 + i];
+    }
+  }
+  for (; s + 4 <= steps; s += 4) {
+    const o0 = s * n;
+    const o1 = o0 + n;
+    const o2 = o1 + n;
+    const o3 = o2 + n;
+    const a0 = c[o0 + j];
+    const a1 = c[o1 + j];
+    const a2 = c[o2 + j];
+    const a3 = c[o3 + j];
+    for (let i = 0; i < n; i++) proj[i] = proj[i] + a0 * c[o0 + i] + a1 * c[o1 + i] + a2 * c[o2 + i] + a3 * c[o3 + i];
+  }
+  for (; s < steps; s++) {
+    const o = s * n;
+    const a = c[o + j];
+    for (let i = 0; i < n; i++) proj[i] += a * c[o + i];
+  }
+}
+
+/** The scalar form of update: v = (r_j·row[i]·r[i] − proj[i])·inv; e[i] = v; d2[i] −= v·v. */
+export function updateScalar(row: Float64Array, r: Float64Array, proj: Float64Array, e: Float64Array, d2: Float64Array, n: number, rj: number, inv: number): void {
+  for (let i = 0; i < n; i++) {
+    const v = (rj * row[i] * r[i] - proj[i]) * inv;
+    e[i] = v;
+    d2[i] -= v * v;
+  }
+}
+
+type Kernel = (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => void;
+
+/** Views of one greedy run's buffers inside the module's memory (valid until the next `buffers` call). */
+export interface DppBuffers {
+  /** Row length in float64s (n rounded up to even). */
+  readonly stride: number;
+  /** Picks' update rows c_s, [t, stride]. */
+  readonly c: Float64Array;
+  readonly row: Float64Array;
+  readonly r: Float64Array;
+  readonly proj: Float64Array;
+  readonly d2: Float64Array;
+  project(steps: number, j: number): void;
+  /** e = c_step from row, r, proj; d2 −= e². */
+  update(step: number, rj: number, inv: number): void;
+}
+
+export class DppWasm {
+  private constructor(
+    private readonly mem: WebAssembly.Memory,
+    private readonly projectFn: Kernel,
+    private readonly updateFn: Kernel,
+  ) {}
+
+  /** Zeroed buffers for n tokens and t picks. */
+  buffers(n: number, t: number): DppBuffers {
+    const stride = n + (n & 1);
+    const bytes = stride * 8;
+    const constsAt = 0;
+    const rowAt = 16;
+    const rAt = rowAt + bytes;
+    const projAt = rAt + bytes;
+    const d2At = projAt + bytes;
+    const cAt = d2At + bytes;
+    growTo(this.mem, cAt + t * bytes);
+    new Uint8Array(this.mem.buffer, 0, cAt + t * bytes).fill(0);
+    const buf = this.mem.buffer;
+    const consts = new Float64Array(buf, constsAt, 2);
+    const pairs = stride >> 1;
+    const { projectFn, updateFn } = this;
+    return {
+      stride,
+      c: new Float64Array(buf, cAt, t * stride),
+      row: new Float64Array(buf, rowAt, stride),
+      r: new Float64Array(buf, rAt, stride),
+      proj: new Float64Array(buf, projAt, stride),
+      d2: new Float64Array(buf, d2At, stride),
+      project(steps, j) {
+        projectFn(cAt, pairs, steps, j * 8, projAt, bytes, 0);
+      },
+      update(step, rj, inv) {
+        consts[0] = rj;
+        consts[1] = inv;
+        updateFn(rowAt, rAt, projAt, cAt + step * bytes, d2At, pairs, constsAt);
+      },
+    };
+  }
+
+  private static cached: DppWasm | null | undefined;
+
+  /** The kernels, or null where WebAssembly SIMD is unavailable (callers then use the TypeScript loops). */
+  static load(): DppWasm | null {
+    if (DppWasm.cached === undefined) {
+      try {
+        const { mem, fns } = instantiateKernels<Kernel>(PARAMS, [
+          { name: 'project', locals: [2, 3, I32, 1, V128], code: projectCode() },
+          { name: 'update', locals: [1, 3, V128], code: updateCode() },
+        ]);
+        DppWasm.cached = new DppWasm(mem, fns.project, fns.update);
+      } catch {
+        DppWasm.cached = null;
+      }
+    }
+    return DppWasm.cached;
+  }
+}
