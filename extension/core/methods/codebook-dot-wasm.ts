@@ -4,35 +4,7 @@
 // add the tail and combine s0 + s1 + (s2 + s3) get bit-identical results.
 
 import { growTo, instantiateKernel, V128 } from '../numeric/wasm-module.ts';
-
-const SIMD = 0xfd;
-const [A, B, N, O] = [0, 1, 2, 3];
-const [ACC01, ACC23, VA, VB] = [4, 5, 6, 7];
-const get = (i: number): number[] => [0x20, i];
-const set = (i: number): number[] => [0x21, i];
-const load = [SIMD, 0x00, 2, 0];
-const promoteLow = [SIMD, 0x5f];
-const upperHalf = [SIMD, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
-const mulAdd = [SIMD, 0xf2, 0x01, SIMD, 0xf0, 0x01];
-
-/** partial(a, b, n, out): for n groups of four floats at byte offsets a, b, out[0..3] = the four partial sums. */
-function code(): number[] {
-  return [
-    ...[0x02, 0x40, ...get(N), 0x45, 0x0d, 0], // block; if n == 0 skip
-    ...[0x03, 0x40], // loop
-    ...get(A), ...load, ...set(VA),
-    ...get(B), ...load, ...set(VB),
-    ...get(ACC01), ...get(VA), ...promoteLow, ...get(VB), ...promoteLow, ...mulAdd, ...set(ACC01),
-    ...get(ACC23), ...get(VA), ...get(VA), ...upperHalf, ...promoteLow, ...get(VB), ...get(VB), ...upperHalf, ...promoteLow, ...mulAdd, ...set(ACC23),
-    ...get(A), 0x41, 16, 0x6a, ...set(A),
-    ...get(B), 0x41, 16, 0x6a, ...set(B),
-    ...get(N), 0x41, 1, 0x6b, 0x22, N, 0x0d, 0, // n -= 1; br_if loop
-    0x0b, 0x0b, // end loop, end block
-    ...get(O), ...get(ACC01), SIMD, 0x0b, 3, 0,
-    ...get(O), ...get(ACC23), SIMD, 0x0b, 3, 16,
-    0x0b,
-  ];
-}
+import { partialSumsCode } from '../numeric/sumsq-wasm.ts';
 
 /**
  * Dot products of one token row against codebook rows, both float32, inside WebAssembly memory. Rows are
@@ -50,7 +22,7 @@ export class WasmDots {
   private static readonly ROW_AT = 64;
 
   private constructor() {
-    const kernel = instantiateKernel<(a: number, b: number, n: number, out: number) => void>('partial', 4, [1, 4, V128], code());
+    const kernel = instantiateKernel<(a: number, b: number, n: number, out: number) => void>('partial', 4, [1, 4, V128], partialSumsCode());
     this.mem = kernel.mem;
     this.partial = kernel.fn;
     this.f64 = new Float64Array(this.mem.buffer, 0, 4);

@@ -1,6 +1,7 @@
 import type { Matrix } from '../bundle/tensor.ts';
 import { type FloatArray, type KernelPlan, gemmNT, tsGemmNT } from './gemm.ts';
 import { scratchF32 } from './scratch.ts';
+import { rowSumSquaresSimd } from './sumsq-wasm.ts';
 
 /** Rows `idx` of m copied into a new float64 matrix (group sub-sets for per-group methods). */
 export function gatherRows(m: Matrix, idx: readonly number[]): Matrix {
@@ -40,6 +41,9 @@ export interface CosineRows {
 const RAW_MIN = 1e-12;
 const RAW_MAX = 1e12;
 
+/** Below this many floats the copy into WebAssembly memory costs more than the SIMD sums save. */
+const SIMD_MIN_FLOATS = 1 << 15;
+
 export function cosineRows(m: Matrix, rows: readonly number[] | null, plan: KernelPlan, eps = 1e-12, scratchKey = 'cos.rows'): CosineRows {
   const d = m.cols;
   const n = rows ? rows.length : m.rows;
@@ -53,8 +57,12 @@ export function cosineRows(m: Matrix, rows: readonly number[] | null, plan: Kern
   const inv = new Float64Array(n);
   const self = new Float64Array(n);
   let rawOk = true;
+  // Sums of squares into `self` first (SIMD when it pays: the same sums, bit for bit), then scaled in place.
+  if (!(x instanceof Float32Array && n * d >= SIMD_MIN_FLOATS && rowSumSquaresSimd(x, idx, d, self))) {
+    for (let i = 0; i < n; i++) self[i] = rowSumSquares(x, idx[i] * d, d);
+  }
   for (let i = 0; i < n; i++) {
-    const sq = rowSumSquares(x, idx[i] * d, d);
+    const sq = self[i];
     const nrm = Math.sqrt(sq);
     norms[i] = nrm;
     const f = 1 / Math.max(nrm, eps);
