@@ -111,10 +111,13 @@ function paramsFor(method: string, k: number, n: number): { params: JsonObject; 
 }
 
 /**
- * OpenBLAS keeps its worker threads spinning for ≈ 2²⁸ cycles (≈ 0.1 s) after each call; pause after every
- * reference reply so those spinning threads do not run during the next PruneLens measurement.
+ * OpenBLAS keeps its worker threads spinning for ≈ 2²⁸ cycles (≈ 0.1 s) after each call, onnxruntime's for
+ * ≈ 40 ms; pause before every sample so neither side's spinning threads run during the other's measurement.
  */
 const SETTLE_MS = 150;
+
+/** Runs per batch at most: a 10 µs method needs ≈ 2,500 for a 25 ms sample the timer resolves well. */
+const MAX_BATCH = 2500;
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
 
 function timeOnce(fn: () => unknown): number {
@@ -147,9 +150,9 @@ async function benchSize(size: Size, d: number, runs: number, ref: ReferenceProc
       let spent = 0;
       let last = Infinity;
       for (let w = 0; w < 5000 && (w === 0 || spent < 300 || (w < 3 && last < 1000)); w++) spent += last = timeOnce(() => (keep = prune(bundle, method, params, mapping).keep));
-      // Sub-millisecond methods are timed in back-to-back batches (≈ 25 ms each, as `prune --repeat` does),
+      // Methods under 25 ms are timed in back-to-back batches (≈ 25 ms each, as `prune --repeat` does),
       // the reference with the same batch size; a sample is the batch mean.
-      const batch = Math.max(1, Math.min(25, Math.ceil(25 / Math.max(last, 1e-3))));
+      const batch = Math.max(1, Math.min(MAX_BATCH, Math.ceil(25 / Math.max(last, 1e-3))));
       row.batch = batch;
       let refKeep: number[] | undefined;
       if (useRef) {
@@ -355,7 +358,7 @@ export function scalingMarkdown(res: ScalingResult, command: string, svgPath: st
   );
   out.push('');
   out.push(
-    `Bundles: bench/synthetic.ts (clustered features on an h×w grid, every role filled), written once to .npz and read by both sides; budget k = round(N/9) through each method's budgetParams. ${res.runs} alternating runs after warm-up (PruneLens: ≥ 300 ms and ≥ 3 runs, or one run for methods slower than 1 s, so the JIT has optimised the code; reference: 2 runs); medians. Methods faster than 25 ms are timed in back-to-back batches of ⌈25 ms / run⌉ runs (at most 25) on both sides, a sample being the batch mean (column "batch"). Before every PruneLens and every reference sample the bench waits 150 ms (longer than OpenBLAS's idle threads keep spinning), so each side starts from the same idle machine. "same keep": the kept indices equal the reference's. "float64 path": PruneLens with every similarity in float64 (PRUNELENS_PRECISION=f64) keeps the same tokens as the default float32-GEMM path. PruneLens kernels: onnxruntime ${kernelThreads()} threads.`,
+    `Bundles: bench/synthetic.ts (clustered features on an h×w grid, every role filled), written once to .npz and read by both sides; budget k = round(N/9) through each method's budgetParams. ${res.runs} alternating runs after warm-up (PruneLens: ≥ 300 ms and ≥ 3 runs, or one run for methods slower than 1 s, so the JIT has optimised the code; reference: 2 runs); medians. Methods faster than 25 ms are timed in back-to-back batches of ⌈25 ms / run⌉ runs (at most ${MAX_BATCH.toLocaleString('en-US')}) on both sides, a sample being the batch mean (column "batch"). Before every PruneLens and every reference sample the bench waits 150 ms (longer than OpenBLAS's idle threads, ≈ 0.1 s, and onnxruntime's, ≈ 40 ms, keep spinning), so each side starts from the same idle machine. "same keep": the kept indices equal the reference's. "float64 path": PruneLens with every similarity in float64 (PRUNELENS_PRECISION=f64) keeps the same tokens as the default float32-GEMM path. PruneLens kernels: onnxruntime ${kernelThreads()} threads.`,
   );
   out.push('');
   out.push('### Similarity kernel (cosine Gram) vs this machine\'s GEMM peak');

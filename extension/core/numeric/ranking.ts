@@ -9,6 +9,12 @@ export function rankAscending(scores: ArrayLike<number>): number[] {
   return rankDescending(neg);
 }
 
+/** topKSplit's work buffers, reused across calls (it calls nothing that could re-enter it). */
+const scratch: { cand: Int32Array; work: Float64Array; won: Uint8Array } = { cand: new Int32Array(0), work: new Float64Array(0), won: new Uint8Array(0) };
+const grownI32 = (a: Int32Array, n: number): Int32Array => (a.length >= n ? a : new Int32Array(Math.max(n, 2 * a.length)));
+const grownF64 = (a: Float64Array, n: number): Float64Array => (a.length >= n ? a : new Float64Array(Math.max(n, 2 * a.length)));
+const grownU8 = (a: Uint8Array, n: number): Uint8Array => (a.length >= n ? a : new Uint8Array(Math.max(n, 2 * a.length)));
+
 /** The top k indices by (score desc, index asc), returned in that order (see topKSplit). */
 export function topK(scores: ArrayLike<number>, k: number): number[] {
   return topKSplit(scores, k).order;
@@ -28,18 +34,18 @@ export function topKSplit(scores: ArrayLike<number>, k: number): { order: number
   const want = Math.max(0, Math.min(k, n));
   if (want === 0) return { order: [], ascending: [] };
   if (want === n || n < 64) return ranked(scores, want);
-  const cand = new Int32Array(n);
+  const cand = (scratch.cand = grownI32(scratch.cand, n));
   let count = candidatesAtLeast(scores, sampledThreshold(scores, want), cand);
   if (count < 0) return ranked(scores, want); // NaN: the comparator order puts it last
   if (count < want) {
-    const work = new Float64Array(n);
+    const work = (scratch.work = grownF64(scratch.work, n));
     for (let i = 0; i < n; i++) work[i] = scores[i];
-    count = candidatesAtLeast(scores, kthLargest(work, want), cand);
+    count = candidatesAtLeast(scores, kthLargest(work, want, n), cand);
   } else if (count > 2 * want + 64) {
     // Too loose a guess: the candidates hold every winner, so their k-th largest is the k-th overall.
-    const work = new Float64Array(count);
+    const work = (scratch.work = grownF64(scratch.work, count));
     for (let c = 0; c < count; c++) work[c] = scores[cand[c]];
-    const kth = kthLargest(work, want);
+    const kth = kthLargest(work, want, count);
     let kept = 0;
     for (let c = 0; c < count; c++) if (scores[cand[c]] >= kth) cand[kept++] = cand[c];
     count = kept;
@@ -82,7 +88,7 @@ const bitsU32 = new Uint32Array(bits32.buffer);
  * index asc) order; −0 counts as +0.
  */
 function splitByKeys(scores: Float32Array, cand: Int32Array, count: number, want: number): { order: number[]; ascending: number[] } {
-  const keys = new Float64Array(count);
+  const keys = (scratch.work = grownF64(scratch.work, count));
   for (let c = 0; c < count; c++) {
     bits32[0] = scores[cand[c]] + 0; // −0 + 0 = +0
     const u = bitsU32[0];
@@ -91,10 +97,10 @@ function splitByKeys(scores: Float32Array, cand: Int32Array, count: number, want
     keys[c] = (0xffffffff - rising) * KEY_INDEX + c;
   }
   // The `want` smallest keys to the front (quickselect leaves them there), then sorted.
-  if (count > want) kthLargest(keys, count - want + 1);
+  if (count > want) kthLargest(keys, count - want + 1, count);
   sortNumbers(keys, 0, want - 1);
   const order = new Array<number>(want);
-  const won = new Uint8Array(count);
+  const won = (scratch.won = grownU8(scratch.won, count)).fill(0, 0, count);
   for (let m = 0; m < want; m++) {
     const key = keys[m];
     const c = key - Math.floor(key / KEY_INDEX) * KEY_INDEX; // exact (power of two); `%` is a slow fmod
@@ -157,9 +163,9 @@ function sampledThreshold(scores: ArrayLike<number>, want: number): number {
   const n = scores.length;
   const stride = Math.max(1, Math.floor(n / 128));
   const m = Math.ceil(n / stride);
-  const sample = new Float64Array(m);
+  const sample = (scratch.work = grownF64(scratch.work, m));
   for (let j = 0; j < m; j++) sample[j] = scores[j * stride];
-  return kthLargest(sample, Math.min(m, Math.ceil((want / n) * m * 1.3) + 6));
+  return kthLargest(sample, Math.min(m, Math.ceil((want / n) * m * 1.3) + 6), m);
 }
 
 /** Indices with score ≥ t into `out` in index order; their count, or −1 when a score is NaN. */
