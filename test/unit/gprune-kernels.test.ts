@@ -25,61 +25,63 @@ function runBoth(x: Matrix, s: GPruneSettings): { f64: ReturnType<typeof propaga
   }
 }
 
-test('float32 rows of varied norms, pairs at, just above and just below θ: the float32 path decides every edge as float64 does', () => {
-  const rand = mulberry32(5);
-  const clusters = 5;
-  const nCluster = 150;
-  const centres = Array.from({ length: clusters * FREE }, () => rand() * 2 - 1);
-  const pairs = 3;
-  const n = nCluster + 2 * pairs;
-  const data = new Float32Array(n * D);
-  for (let i = 0; i < nCluster; i++) {
-    const c = i % clusters;
-    // Norms from ≈ 0.1 to ≈ 10: the row scan's float32 pre-filter scales with 1/‖x_i‖ and max 1/‖x_j‖.
-    const scale = 0.1 * 100 ** rand();
-    for (let k = 0; k < FREE; k++) data[i * D + k] = scale * (centres[c * FREE + k] + 0.45 * (rand() * 2 - 1));
-  }
-  // Pair p: a = s_a·(1, 1) on coordinates (FREE + p, FREE + 3 + p), b = s_b·(1, 1 + δ_p) on (FREE + p, FREE + 6 + p):
-  // they share one coordinate, so every summation order gives the same float64 cosine.
-  const deltas = [0, 2 ** -20, -(2 ** -20)];
-  const scales = [
-    [3.5, 0.25],
-    [0.5, 7],
-    [1, 1],
-  ];
-  for (let p = 0; p < pairs; p++) {
-    const a = nCluster + 2 * p;
-    const b = a + 1;
-    data[a * D + FREE + p] = scales[p][0];
-    data[a * D + FREE + 3 + p] = scales[p][0];
-    data[b * D + FREE + p] = scales[p][1];
-    data[b * D + FREE + 6 + p] = scales[p][1] * (1 + deltas[p]);
-  }
-  const x: Matrix = { rows: n, cols: D, data };
-  // θ is exactly the float64 cosine of pair 0, so pair 0 sits on the threshold (c ≥ θ keeps it).
-  const unit = normalizeRows(x, 1e-12);
-  const a0 = nCluster;
-  let theta = 0;
-  for (let k = 0; k < D; k++) theta += unit[a0 * D + k] * unit[(a0 + 1) * D + k];
-  const s: GPruneSettings = { theta, temperature: 0.03, iterateNum: 5 };
-  const { f64, f32 } = runBoth(x, s);
+for (const nCluster of [150, 151]) {
+  // 156 tokens fill whole SIMD groups in every staircase block; 157 leave a ragged tail in each row.
+  test(`float32 rows of varied norms, pairs at, just above and just below θ: the float32 path decides every edge as float64 does (${nCluster + 6} tokens)`, () => {
+    const rand = mulberry32(5);
+    const clusters = 5;
+    const centres = Array.from({ length: clusters * FREE }, () => rand() * 2 - 1);
+    const pairs = 3;
+    const n = nCluster + 2 * pairs;
+    const data = new Float32Array(n * D);
+    for (let i = 0; i < nCluster; i++) {
+      const c = i % clusters;
+      // Norms from ≈ 0.1 to ≈ 10: the row scan's float32 pre-filter scales with 1/‖x_i‖ and max 1/‖x_j‖.
+      const scale = 0.1 * 100 ** rand();
+      for (let k = 0; k < FREE; k++) data[i * D + k] = scale * (centres[c * FREE + k] + 0.45 * (rand() * 2 - 1));
+    }
+    // Pair p: a = s_a·(1, 1) on coordinates (FREE + p, FREE + 3 + p), b = s_b·(1, 1 + δ_p) on (FREE + p, FREE + 6 + p):
+    // they share one coordinate, so every summation order gives the same float64 cosine.
+    const deltas = [0, 2 ** -20, -(2 ** -20)];
+    const scales = [
+      [3.5, 0.25],
+      [0.5, 7],
+      [1, 1],
+    ];
+    for (let p = 0; p < pairs; p++) {
+      const a = nCluster + 2 * p;
+      const b = a + 1;
+      data[a * D + FREE + p] = scales[p][0];
+      data[a * D + FREE + 3 + p] = scales[p][0];
+      data[b * D + FREE + p] = scales[p][1];
+      data[b * D + FREE + 6 + p] = scales[p][1] * (1 + deltas[p]);
+    }
+    const x: Matrix = { rows: n, cols: D, data };
+    // θ is exactly the float64 cosine of pair 0, so pair 0 sits on the threshold (c ≥ θ keeps it).
+    const unit = normalizeRows(x, 1e-12);
+    const a0 = nCluster;
+    let theta = 0;
+    for (let k = 0; k < D; k++) theta += unit[a0 * D + k] * unit[(a0 + 1) * D + k];
+    const s: GPruneSettings = { theta, temperature: 0.03, iterateNum: 5 };
+    const { f64, f32 } = runBoth(x, s);
 
-  assert.ok(f32.rechecked >= pairs, `rechecked ${f32.rechecked}: the designed pairs lie within the float32 bound of θ`);
-  assert.deepEqual(Array.from(f32.degree), Array.from(f64.degree));
-  assert.equal(f32.upperEdges, f64.upperEdges);
-  // Pair 0 (exactly θ) and pair 2 (above) are edges: self + partner; pair 1 (below θ) is not.
-  for (const [p, deg] of [
-    [0, 2],
-    [1, 1],
-    [2, 2],
-  ]) {
-    assert.equal(f64.degree[nCluster + 2 * p], deg, `pair ${p}, float64 degree`);
-    assert.equal(f32.degree[nCluster + 2 * p], deg, `pair ${p}, float32 degree`);
-  }
-  f32.scores.forEach((v, j) => assert.ok(Math.abs(v - f64.scores[j]) <= 1e-4 * Math.abs(f64.scores[j]), `score ${j}`));
-  for (const k of [10, 40, 78]) assert.deepEqual(topSet(f32.scores, k), topSet(f64.scores, k), `kept set of ${k}`);
-  assert.ok(f32.upperEdges > 0 && f32.upperEdges < (n * (n - 1)) / 2, 'sparse but not empty');
-});
+    assert.ok(f32.rechecked >= pairs, `rechecked ${f32.rechecked}: the designed pairs lie within the float32 bound of θ`);
+    assert.deepEqual(Array.from(f32.degree), Array.from(f64.degree));
+    assert.equal(f32.upperEdges, f64.upperEdges);
+    // Pair 0 (exactly θ) and pair 2 (above) are edges: self + partner; pair 1 (below θ) is not.
+    for (const [p, deg] of [
+      [0, 2],
+      [1, 1],
+      [2, 2],
+    ]) {
+      assert.equal(f64.degree[nCluster + 2 * p], deg, `pair ${p}, float64 degree`);
+      assert.equal(f32.degree[nCluster + 2 * p], deg, `pair ${p}, float32 degree`);
+    }
+    f32.scores.forEach((v, j) => assert.ok(Math.abs(v - f64.scores[j]) <= 1e-4 * Math.abs(f64.scores[j]), `score ${j}`));
+    for (const k of [10, 40, 78]) assert.deepEqual(topSet(f32.scores, k), topSet(f64.scores, k), `kept set of ${k}`);
+    assert.ok(f32.upperEdges > 0 && f32.upperEdges < (n * (n - 1)) / 2, 'sparse but not empty');
+  });
+}
 
 test('equal transition weights: the flow edges keep the lower columns, in ascending order, on both paths', () => {
   // Token 0 and twelve identical copies of one vector close to it; a second group far away.

@@ -7,6 +7,7 @@ import { rowSumSquares } from '../numeric/gram.ts';
 import { loadOrtGemm } from '../numeric/ort-gemm.ts';
 import { WasmDots } from './codebook-dot-wasm.ts';
 import { scratchF32 } from '../numeric/scratch.ts';
+import { roundDown32 } from '../numeric/float32.ts';
 import { CodebookScan, columnContenders, columnMaxima } from './codebook-scan-wasm.ts';
 
 /** Float64 cosines of token rows against prototype rows, from the source values; norms computed on demand. */
@@ -228,18 +229,4 @@ export function ortMax(x: Matrix, cb: Matrix): OrtMax | null {
     settled[i] = 1;
   }
   return { r, arg, settled, eps, exact };
-}
-
-const F32_BITS = new Float32Array(1);
-const I32_BITS = new Int32Array(F32_BITS.buffer);
-
-/** The largest float32 value ≤ v (v finite). */
-function roundDown32(v: number): number {
-  const f = Math.fround(v);
-  if (f <= v) return f;
-  if (f === 0) return -(2 ** -149);
-  // One float32 step towards −∞: a smaller magnitude when positive, a larger one when negative.
-  F32_BITS[0] = f;
-  I32_BITS[0] += f > 0 ? -1 : 1;
-  return F32_BITS[0];
 }

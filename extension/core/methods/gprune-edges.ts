@@ -1,5 +1,7 @@
 import { type FloatArray, type KernelPlan, planErrorBound } from '../numeric/gemm.ts';
-import { type CosineRows, exactDot, forEachUpperBlock } from '../numeric/gram.ts';
+import { type CosineRows, exactDot, forEachUpperBlock, staircaseRows } from '../numeric/gram.ts';
+import { roundDown32 } from '../numeric/float32.ts';
+import { ThresholdScan } from './gprune-scan-wasm.ts';
 import { scratchF64, scratchI32 } from '../numeric/scratch.ts';
 import { type GPruneSettings, isEdge } from './gprune-limits.ts';
 
@@ -43,16 +45,44 @@ export function buildGraph(u: CosineRows, s: GPruneSettings, plan: KernelPlan): 
   for (let i = 0; i < n; i++) if (post[i] > maxPost) maxPost = post[i];
   const band: Band = { eps, lo: s.theta - eps, hi: s.theta + eps, maskBand: 1e-6 * s.temperature + eps, maxPost };
   let rechecked = 0;
-  forEachUpperBlock(u, plan, (b) => {
-    for (let r = 0; r < b.rows; r++) {
-      const i = b.i0 + r;
-      start[i] = edges.count;
-      edges.reserve(n - i - 1);
-      const off = r * b.cols - b.i0;
-      if (b.data instanceof Float32Array && eps > 0) rechecked += scanRowF32(b.data, off, i, u, s, band, edges);
-      else rechecked += scanRow(b.data, off, i, u, s, band, edges);
-    }
-  });
+  const blockRows = staircaseRows(n);
+  // Float32 blocks land in the SIMD scan's memory, which points out the groups worth a look.
+  const simd = u.data instanceof Float32Array && eps > 0 ? ThresholdScan.load() : null;
+  const into = simd ? simd.prepare(blockRows, n) : undefined;
+  const thr = simd ? new Float32Array(blockRows) : null;
+  forEachUpperBlock(
+    u,
+    plan,
+    (b) => {
+      let cand: Int32Array | null = null;
+      if (simd && thr && b.data instanceof Float32Array) {
+        for (let r = 0; r < b.rows; r++) thr[r] = roundDown32(rowFloor(band, post[b.i0 + r]));
+        cand = simd.groups(b.rows, b.cols, thr);
+      }
+      let q = 0;
+      for (let r = 0; r < b.rows; r++) {
+        const i = b.i0 + r;
+        start[i] = edges.count;
+        edges.reserve(n - i - 1);
+        const off = r * b.cols - b.i0;
+        if (cand && b.data instanceof Float32Array) {
+          // This row's candidate groups, then the entries after its last whole group.
+          const rowEnd = (r + 1) * b.cols;
+          const tail = r * b.cols + (b.cols & ~3);
+          let from = q;
+          while (q < cand.length && cand[q] < rowEnd) q++;
+          for (; from < q; from++) {
+            const e = cand[from];
+            rechecked += scanRangeF32(b.data, off, i, Math.max(i + 1, b.i0 + e - r * b.cols), b.i0 + e - r * b.cols + 4, u, s, band, edges);
+          }
+          rechecked += scanRangeF32(b.data, off, i, Math.max(i + 1, b.i0 + tail - r * b.cols), n, u, s, band, edges);
+        } else if (b.data instanceof Float32Array && eps > 0) rechecked += scanRangeF32(b.data, off, i, i + 1, n, u, s, band, edges);
+        else rechecked += scanRow(b.data, off, i, u, s, band, edges);
+      }
+    },
+    blockRows,
+    into,
+  );
   start[n] = edges.count;
   lastEdges = edges.count;
   return { n, diag, start, col: edges.cols(), sim: edges.values(), selfEdge, rechecked };
@@ -68,21 +98,25 @@ interface Band {
   readonly maxPost: number;
 }
 
+/** Row i's float32 lower bound: an entry g below it has g·post_i·post_j < lo for every j. */
+function rowFloor(band: Band, pi: number): number {
+  return band.lo > 0 ? (band.lo * (1 - 1e-9)) / (pi * band.maxPost) : -Infinity;
+}
+
 /**
- * Row i of a float32 block: edges j > i appended to `edges` (capacity reserved). A float32 entry g below
- * gLo has g·post_i·post_j < lo for every j, so most non-edges cost one compare.
+ * Columns from..to − 1 (all > i) of row i of a float32 block: edges appended to `edges` (capacity reserved).
+ * A float32 entry below the row floor is no edge, so most non-edges cost one compare.
  */
-function scanRowF32(data: Float32Array, off: number, i: number, u: CosineRows, s: GPruneSettings, band: Band, edges: EdgeList): number {
-  const n = u.n;
+function scanRangeF32(data: Float32Array, off: number, i: number, from: number, to: number, u: CosineRows, s: GPruneSettings, band: Band, edges: EdgeList): number {
   const post = u.post;
   const pi = post[i];
   const { lo, hi, maskBand } = band;
-  const gLo = lo > 0 ? (lo * (1 - 1e-9)) / (pi * band.maxPost) : -Infinity;
+  const gLo = rowFloor(band, pi);
   const col = edges.col;
   const sim = edges.sim;
   let count = edges.count;
   let rechecked = 0;
-  for (let j = i + 1; j < n; j++) {
+  for (let j = from; j < to; j++) {
     const g = data[off + j];
     if (g < gLo) continue;
     const v = g * pi * post[j];

@@ -283,9 +283,10 @@ export function staircaseRows(n: number): number {
  * after its first row, so only ≈ half the products are computed and no n×n matrix is held. Entries left of
  * the diagonal inside a block are computed too; visitors skip them.
  */
-export function forEachUpperBlock(u: CosineRows, plan: KernelPlan, visit: (b: UpperBlock) => void, blockRows = staircaseRows(u.n)): void {
+export function forEachUpperBlock(u: CosineRows, plan: KernelPlan, visit: (b: UpperBlock) => void, blockRows = staircaseRows(u.n), into?: Float32Array): void {
   const { n, d, data } = u;
-  const buf = data instanceof Float32Array ? scratchF32('stair.block', blockRows * n) : new Float64Array(blockRows * n);
+  // `into` (float32 rows only, ≥ blockRows·n values): a caller's buffer, e.g. in WebAssembly memory.
+  const buf = data instanceof Float32Array ? (into ?? scratchF32('stair.block', blockRows * n)) : new Float64Array(blockRows * n);
   for (let i0 = 0; i0 < n; i0 += blockRows) {
     const rows = Math.min(blockRows, n - i0);
     const cols = n - i0;
