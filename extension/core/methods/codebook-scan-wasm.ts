@@ -2,21 +2,15 @@
 // group): each token's max over prototypes, then how many prototypes reach its contender floor and the last
 // that did. onnxruntime writes the product straight into this module's memory.
 
-import { I32, V128, growTo, instantiateKernels } from '../numeric/wasm-module.ts';
+import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, V128, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
-const SIMD = 0xfd;
-const get = (i: number): number[] => [0x20, i];
-const set = (i: number): number[] => [0x21, i];
-const load = [SIMD, 0x00, 2, 0];
-const store = [SIMD, 0x0b, 2, 0];
+const load = v128Load(2);
+const store = v128Store(2);
 const f32x4Max = [SIMD, 0xe9, 0x01];
 const f32x4Ge = [SIMD, 0x46];
 const i32x4Sub = [SIMD, 0xb1, 0x01];
 const i32x4Splat = [SIMD, 0x11];
 const bitselect = [SIMD, 0x52];
-const addConst = (local: number, c: number): number[] => [...get(local), 0x41, c, 0x6a, ...set(local)];
-/** local -= 1; br_if depth while it is not 0. */
-const countDown = (local: number, depth: number): number[] => [...get(local), 0x41, 1, 0x6b, 0x22, local, 0x0d, depth];
 
 // Parameters of both: prod, rows, vecs, stride (bytes between rows), out. Callers pass rows, vecs ≥ 1.
 const [PROD, ROWS, VECS, STRIDE, OUT] = [0, 1, 2, 3, 4];

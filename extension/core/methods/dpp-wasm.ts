@@ -5,21 +5,15 @@
 //   update:  v = (r_j·row[i]·r[i] − proj[i])·inv; e[i] = v; d2[i] −= v·v.
 // Rows are padded to an even length with zeros (the extra lane computes 0 and is never read).
 
-import { I32, V128, growTo, instantiateKernels } from '../numeric/wasm-module.ts';
+import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, V128, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
-const SIMD = 0xfd;
-const get = (i: number): number[] => [0x20, i];
-const set = (i: number): number[] => [0x21, i];
-const load = [SIMD, 0x00, 3, 0];
-const store = [SIMD, 0x0b, 3, 0];
+const load = v128Load(3);
+const store = v128Store(3);
 const f64Load = (offset: number): number[] => [0x2b, 3, offset];
 const splat = [SIMD, 0x14];
 const add = [SIMD, 0xf0, 0x01];
 const sub = [SIMD, 0xf1, 0x01];
 const mul = [SIMD, 0xf2, 0x01];
-const addConst = (local: number, c: number): number[] => [...get(local), 0x41, c, 0x6a, ...set(local)];
-/** local -= 1; br_if depth while it is not 0. */
-const countDown = (local: number, depth: number): number[] => [...get(local), 0x41, 1, 0x6b, 0x22, local, 0x0d, depth];
 
 // Parameters (byte offsets unless noted): project(c, pairs, steps, jByte, proj, stride, −),
 // update(row, r, proj, e, d2, pairs, consts) with consts = [r_j, inv] as float64.

@@ -3,12 +3,7 @@
 // far below θ, so TypeScript then visits only these groups. onnxruntime writes each block straight into
 // this module's memory.
 
-import { I32, V128, growTo, instantiateKernels } from '../numeric/wasm-module.ts';
-
-const SIMD = 0xfd;
-const get = (i: number): number[] => [0x20, i];
-const set = (i: number): number[] => [0x21, i];
-const addConst = (local: number, c: number): number[] => [...get(local), 0x41, c, 0x6a, ...set(local)];
+import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, V128 } from '../numeric/wasm-module.ts';
 
 // groups(data, rows, cols, thr, out): out[0] = count, out[1..] = byte offsets of the candidate groups, row by
 // row; each row holds ⌊cols/4⌋ groups from its first entry (the caller checks the rest).
@@ -34,7 +29,7 @@ function groupsCode(): number[] {
     ...addConst(CNT, 1),
     0x0b,
     ...addConst(P, 16),
-    ...get(K), 0x41, 1, 0x6b, 0x22, K, 0x0d, 0,
+    ...countDown(K, 0),
     0x0b,
     ...addConst(R, 1),
     ...get(R), ...get(ROWS), 0x47, 0x0d, 0,

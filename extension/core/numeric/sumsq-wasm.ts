@@ -3,14 +3,11 @@
 // product and sum rounded once each, no fused multiply-add), so callers that add the tail and combine
 // s0 + s1 + (s2 + s3) get bit-identical results.
 
-import { growTo, instantiateKernel, V128 } from './wasm-module.ts';
+import { get, growTo, instantiateKernel, set, SIMD, V128, v128Load } from './wasm-module.ts';
 
-const SIMD = 0xfd;
 const [A, B, N, O] = [0, 1, 2, 3];
 const [ACC01, ACC23, VA, VB] = [4, 5, 6, 7];
-const get = (i: number): number[] => [0x20, i];
-const set = (i: number): number[] => [0x21, i];
-const load = [SIMD, 0x00, 2, 0];
+const load = v128Load(2);
 const promoteLow = [SIMD, 0x5f];
 const upperHalf = [SIMD, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 const mulAdd = [SIMD, 0xf2, 0x01, SIMD, 0xf0, 0x01];

@@ -3,6 +3,18 @@
 export const I32 = 0x7f;
 export const V128 = 0x7b;
 
+/** Prefix of the SIMD instructions (their sub-opcodes follow as LEB128). */
+export const SIMD = 0xfd;
+export const get = (local: number): number[] => [0x20, local];
+export const set = (local: number): number[] => [0x21, local];
+/** v128.load / v128.store at the address on the stack, alignment hint 2^align bytes. */
+export const v128Load = (align: number): number[] => [SIMD, 0x00, align, 0];
+export const v128Store = (align: number): number[] => [SIMD, 0x0b, align, 0];
+/** local += c (0 ≤ c < 64). */
+export const addConst = (local: number, c: number): number[] => [...get(local), 0x41, c, 0x6a, ...set(local)];
+/** local −= 1, then br_if depth while it is not 0. */
+export const countDown = (local: number, depth: number): number[] => [...get(local), 0x41, 1, 0x6b, 0x22, local, 0x0d, depth];
+
 /** Unsigned LEB128. */
 export function uleb(n: number): number[] {
   const out: number[] = [];
