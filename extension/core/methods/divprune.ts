@@ -2,7 +2,7 @@ import { InputError } from '../errors.ts';
 import { toArray } from '../numeric/ranking.ts';
 import { ratioForRound } from '../numeric/budget.ts';
 import { type KernelPlan, kernelPlan, planErrorBound } from '../numeric/gemm.ts';
-import { type CosineRows, cosineRows, exactDot } from '../numeric/gram.ts';
+import { type CosineRows, type UpperBlock, cosineRows, exactDot } from '../numeric/gram.ts';
 import { type RowGram, rowGram } from '../numeric/row-gram.ts';
 import { pyRound } from '../numeric/rounding.ts';
 import { num } from './params.ts';
@@ -37,7 +37,7 @@ export function maxMinSelect(u: CosineRows, plan: KernelPlan, k: number): MaxMin
   // Two largest similarities per token (self included): the 2nd smallest distance of its column.
   const best1 = new Float64Array(n).fill(-Infinity);
   const best2 = new Float64Array(n).fill(-Infinity);
-  const gram = rowGram(u, plan, (b) => {
+  const nearest = (b: UpperBlock): void => {
     for (let r = 0; r < b.rows; r++) {
       const i = b.i0 + r;
       let b1 = best1[i];
@@ -65,7 +65,9 @@ export function maxMinSelect(u: CosineRows, plan: KernelPlan, k: number): MaxMin
       best1[i] = b1;
       best2[i] = b2;
     }
-  });
+  };
+  // One Gram row per pick.
+  const gram = rowGram(u, plan, nearest, k);
   const nnDistance = new Float64Array(n);
   // A lone token has no 2nd distance (the official topk(2) would fail); score it 0.
   for (let j = 0; j < n; j++) nnDistance[j] = n > 1 ? 1 - best2[j] : 0;

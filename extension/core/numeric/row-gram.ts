@@ -15,6 +15,9 @@ export const rowGramLimits = { fullBytes: 256 << 20, staircaseBytes: 1 << 30 };
 
 export type RowGramLayout = 'full' | 'staircase' | 'none';
 
+/** Reading at most n / FEW_ROWS rows: the staircase layout, without the mirror (576 tokens, 64 rows: ≈ 12 % faster DivPrune). */
+const FEW_ROWS = 4;
+
 export interface RowGram {
   readonly n: number;
   readonly layout: RowGramLayout;
@@ -27,8 +30,10 @@ export interface RowGram {
 /**
  * Builds the row source; `visit` sees every staircase block once (for single-pass statistics such as
  * DivPrune's nearest neighbours) whatever the layout. Entries are symmetric: row(i)[j] = row(j)[i].
+ * `rowsRead`: how many rows the caller will read, when known; a few rows are read from the staircase
+ * directly, cheaper than mirroring all n² entries first.
  */
-export function rowGram(u: CosineRows, plan: KernelPlan, visit?: (b: UpperBlock) => void): RowGram {
+export function rowGram(u: CosineRows, plan: KernelPlan, visit?: (b: UpperBlock) => void, rowsRead = u.n): RowGram {
   const n = u.n;
   const d = u.d;
   const f32 = u.data instanceof Float32Array;
@@ -40,8 +45,9 @@ export function rowGram(u: CosineRows, plan: KernelPlan, visit?: (b: UpperBlock)
     const i0 = b * blockRows;
     starts[b + 1] = starts[b] + Math.min(blockRows, n - i0) * (n - i0);
   }
+  const stairFits = starts[blocks] * width <= rowGramLimits.staircaseBytes;
   const layout: RowGramLayout =
-    n * n * width <= rowGramLimits.fullBytes ? 'full' : starts[blocks] * width <= rowGramLimits.staircaseBytes ? 'staircase' : 'none';
+    n * n * width <= rowGramLimits.fullBytes && !(stairFits && rowsRead * FEW_ROWS <= n) ? 'full' : stairFits ? 'staircase' : 'none';
   const alloc = (len: number): FloatArray => (f32 ? new Float32Array(len) : new Float64Array(len));
   // The full layout reuses one retained buffer across runs (valid until the next rowGram call).
   const full = layout === 'full' ? (f32 ? scratchF32('rowgram.full', n * n) : alloc(n * n)) : null;
