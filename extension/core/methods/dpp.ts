@@ -60,8 +60,8 @@ export function greedyDpp(xn: Float64Array, n: number, d: number, r: Float64Arra
 /**
  * The same greedy DPP over kernel rows from a RowGram (one row per pick, no n×n kernel unless the Gram's
  * layout holds one), in float64. The projection Σ_t c_t[j]·c_t[i] is formed before it is subtracted, as in
- * the reference; small ones are summed over t ascending in TypeScript, large ones by onnxruntime's
- * matrix–vector product (same terms, float64, its own summation order).
+ * the reference, summed over t ascending (WebAssembly SIMD or TypeScript, bit-identical); only without
+ * WebAssembly do large ones go to onnxruntime's matrix–vector product (same terms, its own order).
  */
 export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Array, t: number): DppSelection {
   const n = gram.n;
@@ -97,12 +97,13 @@ export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Arr
     gains.push(gain);
     picked[j] = 1;
     gram.row(j, row, hint);
-    if (useOrt(step * n, ORT_MIN_GEMV_MACS)) {
-      // Σ_t c_t[j]·c_t as one float64 matrix–vector product (memory-bound: onnxruntime streams it faster).
+    // Σ_t c_t[j]·c_t: WebAssembly SIMD (t ascending) where available — also faster than onnxruntime's
+    // matrix–vector product, whose second thread pool would spin against the similarity GEMM's.
+    if (wasm) wasm.project(step, j);
+    else if (useOrt(step * n, ORT_MIN_GEMV_MACS)) {
       for (let s = 0; s < step; s++) coef[s] = c[s * stride + j];
       gemmNN(coef.subarray(0, step), 1, c.subarray(0, step * stride), step, stride, proj, 0);
-    } else if (wasm) wasm.project(step, j);
-    else projectScalar(c, n, step, j, proj);
+    } else projectScalar(c, n, step, j, proj);
     const inv = 1 / Math.sqrt(gain);
     const rj = r[j];
     if (wasm) wasm.update(step, rj, inv);
