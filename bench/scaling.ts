@@ -149,10 +149,16 @@ async function benchSize(size: Size, d: number, runs: number, ref: ReferenceProc
       let keep: number[] = [];
       let spent = 0;
       let last = Infinity;
-      for (let w = 0; w < 5000 && (w === 0 || spent < 300 || (w < 3 && last < 1000)); w++) spent += last = timeOnce(() => (keep = prune(bundle, method, params, mapping).keep));
+      const recent: number[] = [];
+      for (let w = 0; w < 5000 && (w === 0 || spent < 300 || (w < 3 && last < 1000)); w++) {
+        spent += last = timeOnce(() => (keep = prune(bundle, method, params, mapping).keep));
+        recent.push(last);
+        if (recent.length > 5) recent.shift();
+      }
       // Methods under 25 ms are timed in back-to-back batches (≈ 25 ms each, as `prune --repeat` does),
-      // the reference with the same batch size; a sample is the batch mean.
-      const batch = Math.max(1, Math.min(MAX_BATCH, Math.ceil(25 / Math.max(last, 1e-3))));
+      // the reference with the same batch size; a sample is the batch mean. The batch follows the median
+      // of the last warm-up runs: one slow run (a GC, a busy host) once left the codebook at batches of 2.
+      const batch = Math.max(1, Math.min(MAX_BATCH, Math.ceil(25 / Math.max(median(recent), 1e-3))));
       row.batch = batch;
       let refKeep: number[] | undefined;
       if (useRef) {
