@@ -39,7 +39,7 @@ async function main(): Promise<void> {
       return;
     }
     if (!args.includes('--replot')) writeFileSync(json, `${JSON.stringify(res, null, 1)}\n`);
-    const command = `npm run bench${only ? ` -- --only=scaling` : ''}${quick ? ' --quick' : ''}`;
+    const command = `npm run bench${only ? ` -- --only=scaling` : ''}${quick ? ' --quick' : ''}${runsArg ? ` ${only ? '' : '-- '}${runsArg}` : ''}`;
     writeScalingSvg(res, join(process.cwd(), svg));
     updateSection(file, id, scalingMarkdown(res, command, svg));
   }
