@@ -35,7 +35,7 @@ export function topKSplit(scores: ArrayLike<number>, k: number): { order: number
   if (want === 0) return { order: [], ascending: [] };
   if (want === n || n < 64) return ranked(scores, want);
   const cand = (scratch.cand = grownI32(scratch.cand, n));
-  let count = candidatesAtLeast(scores, sampledThreshold(scores, want), cand);
+  let count = scores instanceof Float32Array ? candidatesAtLeast32(scores, sampledThreshold32(scores, want), cand) : candidatesAtLeast(scores, sampledThreshold(scores, want), cand);
   if (count < 0) return ranked(scores, want); // NaN: the comparator order puts it last
   if (count < want) {
     const work = (scratch.work = grownF64(scratch.work, n));
@@ -168,6 +168,27 @@ function sampledThreshold(scores: ArrayLike<number>, want: number): number {
   return kthLargest(sample, Math.min(m, Math.ceil((want / n) * m * 1.3) + 6), m);
 }
 
+// Float32 copies of the two scans: one element kind per copy keeps their loads monomorphic (FastV's
+// float32 attention rows; other methods pass float64 scores through the generic pair).
+function sampledThreshold32(scores: Float32Array, want: number): number {
+  const n = scores.length;
+  const stride = Math.max(1, Math.floor(n / 128));
+  const m = Math.ceil(n / stride);
+  const sample = (scratch.work = grownF64(scratch.work, m));
+  for (let j = 0; j < m; j++) sample[j] = scores[j * stride];
+  return kthLargest(sample, Math.min(m, Math.ceil((want / n) * m * 1.3) + 6), m);
+}
+
+function candidatesAtLeast32(scores: Float32Array, t: number, out: Int32Array): number {
+  let count = 0;
+  for (let i = 0; i < scores.length; i++) {
+    const v = scores[i];
+    if (v >= t) out[count++] = i;
+    else if (v !== v) return -1;
+  }
+  return count;
+}
+
 /** Indices with score ≥ t into `out` in index order; their count, or −1 when a score is NaN. */
 function candidatesAtLeast(scores: ArrayLike<number>, t: number, out: Int32Array): number {
   let count = 0;
@@ -209,6 +230,14 @@ export function kthLargest(a: Float64Array, k: number, len = a.length): number {
 
 /** A plain array copy of a typed array (Array.from goes through the iterator protocol and is slow). */
 export function toArray(a: ArrayLike<number>): number[] {
+  if (a instanceof Float32Array) return float32ToArray(a);
+  const out = new Array<number>(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i];
+  return out;
+}
+
+/** toArray's float32 copy: one element kind per loop (float32 score rows such as FastV's attention). */
+function float32ToArray(a: Float32Array): number[] {
   const out = new Array<number>(a.length);
   for (let i = 0; i < a.length; i++) out[i] = a[i];
   return out;
