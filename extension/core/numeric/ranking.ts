@@ -35,7 +35,8 @@ export function topKSplit(scores: ArrayLike<number>, k: number): { order: number
   if (want === 0) return { order: [], ascending: [] };
   if (want === n || n < 64) return ranked(scores, want);
   const cand = (scratch.cand = grownI32(scratch.cand, n));
-  let count = scores instanceof Float32Array ? candidatesAtLeast32(scores, sampledThreshold32(scores, want), cand) : candidatesAtLeast(scores, sampledThreshold(scores, want), cand);
+  const guess = sampledThreshold(scores, want);
+  let count = scores instanceof Float32Array ? candidatesAtLeast32(scores, guess, cand) : candidatesAtLeast(scores, guess, cand);
   if (count < 0) return ranked(scores, want); // NaN: the comparator order puts it last
   if (count < want) {
     const work = (scratch.work = grownF64(scratch.work, n));
@@ -168,17 +169,10 @@ function sampledThreshold(scores: ArrayLike<number>, want: number): number {
   return kthLargest(sample, Math.min(m, Math.ceil((want / n) * m * 1.3) + 6), m);
 }
 
-// Float32 copies of the two scans: one element kind per copy keeps their loads monomorphic (FastV's
-// float32 attention rows; other methods pass float64 scores through the generic pair).
-function sampledThreshold32(scores: Float32Array, want: number): number {
-  const n = scores.length;
-  const stride = Math.max(1, Math.floor(n / 128));
-  const m = Math.ceil(n / stride);
-  const sample = (scratch.work = grownF64(scratch.work, m));
-  for (let j = 0; j < m; j++) sample[j] = scores[j * stride];
-  return kthLargest(sample, Math.min(m, Math.ceil((want / n) * m * 1.3) + 6), m);
-}
-
+/**
+ * candidatesAtLeast for float32 scores (FastV's attention rows): one element kind keeps this full pass's
+ * loads monomorphic in a process that also ranks float64 scores through the generic copy.
+ */
 function candidatesAtLeast32(scores: Float32Array, t: number, out: Int32Array): number {
   let count = 0;
   for (let i = 0; i < scores.length; i++) {
