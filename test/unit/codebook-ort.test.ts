@@ -32,7 +32,7 @@ test('graphErrorBound covers every cosine built from the onnxruntime product wit
     // As ortMax: ĉ·xᵀ [P, L] with the unit prototypes kept per codebook, the tokens' squares from the graph.
     const unit = unitCodebook({ rows: P, cols: d, data: protos });
     assert.ok(unit);
-    const sa = ort.gemmSquaresA(feats, L, unit, P, d, prod, true);
+    const sa = ort.gemmSquaresA(feats, L, unit, P, d, prod);
     const exact = new ExactCosines({ rows: L, cols: d, data: feats }, { rows: P, cols: d, data: protos });
     const eps = graphErrorBound(d, false);
     let worst = 0;

@@ -15,7 +15,6 @@ export class ExactCosines {
   private readonly invX: Float64Array;
   private readonly invC: Float64Array;
   private readonly d: number;
-  private readonly pair = new Float64Array(2);
   /** SIMD dots for float32 rows long enough to pay for copying them in. */
   private readonly wasm: WasmDots | null;
 
@@ -49,12 +48,10 @@ export class ExactCosines {
         for (let k = d & ~3; k < d; k++) n0 += xs[i * d + k] * xs[i * d + k];
         this.invX[i] = 1 / Math.max(Math.sqrt(n0 + n[1] + (n[2] + n[3])), 1e-12);
       }
-    } else if (Number.isNaN(this.invX[i])) {
-      // The token's norm from the same pass over its row.
-      dotAndSquares(xs, i * d, cs, p * d, d, this.pair);
-      s = this.pair[0];
-      this.invX[i] = 1 / Math.max(Math.sqrt(this.pair[1]), 1e-12);
-    } else s = dot(xs, i * d, cs, p * d, d);
+    } else {
+      s = dot(xs, i * d, cs, p * d, d);
+      if (Number.isNaN(this.invX[i])) this.invX[i] = 1 / Math.max(Math.sqrt(rowSumSquares(xs, i * d, d)), 1e-12);
+    }
     if (Number.isNaN(this.invC[p])) this.invC[p] = 1 / Math.max(Math.sqrt(rowSumSquares(cs, p * d, d)), 1e-12);
     return s * this.invX[i] * this.invC[p];
   }
@@ -62,9 +59,7 @@ export class ExactCosines {
 
 type Floats = Float32Array | Float64Array;
 
-// Float64 sums with four partial sums each (hides the add latency), added up in the same order as the Gram
-// kernels' row norms (rowSumSquares).
-
+/** Float64 Σ a_k·b_k with four partial sums (hides the add latency), added up as rowSumSquares adds its own. */
 function dot(a: Floats, ao: number, b: Floats, bo: number, d: number): number {
   let s0 = 0;
   let s1 = 0;
@@ -80,40 +75,6 @@ function dot(a: Floats, ao: number, b: Floats, bo: number, d: number): number {
   }
   for (; k < d; k++) s0 += a[ao + k] * b[bo + k];
   return s0 + s1 + (s2 + s3);
-}
-
-/** out[0] = Σ a_k·b_k and out[1] = Σ a_k², from one pass (each sum as dot and rowSumSquares form it). */
-function dotAndSquares(a: Floats, ao: number, b: Floats, bo: number, d: number, out: Float64Array): void {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let q0 = 0;
-  let q1 = 0;
-  let q2 = 0;
-  let q3 = 0;
-  const end = d & ~3;
-  let k = 0;
-  for (; k < end; k += 4) {
-    const x0 = a[ao + k];
-    const x1 = a[ao + k + 1];
-    const x2 = a[ao + k + 2];
-    const x3 = a[ao + k + 3];
-    s0 += x0 * b[bo + k];
-    s1 += x1 * b[bo + k + 1];
-    s2 += x2 * b[bo + k + 2];
-    s3 += x3 * b[bo + k + 3];
-    q0 += x0 * x0;
-    q1 += x1 * x1;
-    q2 += x2 * x2;
-    q3 += x3 * x3;
-  }
-  for (; k < d; k++) {
-    s0 += a[ao + k] * b[bo + k];
-    q0 += a[ao + k] * a[ao + k];
-  }
-  out[0] = s0 + s1 + (s2 + s3);
-  out[1] = q0 + q1 + (q2 + q3);
 }
 
 export interface OrtMax {
@@ -185,7 +146,7 @@ export function ortMax(x: Matrix, cb: Matrix): OrtMax | null {
   if (!unit) return null;
   const scan = CodebookScan.load();
   const prod = scan ? scan.product(P, L) : scratchF32('codebook.product', L * P);
-  const squares = ort.gemmSquaresA(x.data instanceof Float32Array ? x.data : Float32Array.from(x.data), L, unit, P, d, prod, true);
+  const squares = ort.gemmSquaresA(x.data instanceof Float32Array ? x.data : Float32Array.from(x.data), L, unit, P, d, prod);
   const eps = graphErrorBound(d, !(x.data instanceof Float32Array && cb.data instanceof Float32Array));
   let top: Float32Array;
   if (scan) top = scan.maxima();

@@ -1,4 +1,4 @@
-import { gemmNN, kernelPlan, ORT_MIN_GEMV_MACS, useOrt } from '../numeric/gemm.ts';
+import { kernelPlan } from '../numeric/gemm.ts';
 import { cosineRows } from '../numeric/gram.ts';
 import { type RowSource, rowGram } from '../numeric/row-gram.ts';
 import { DppWasm, projectScalar, updateScalar } from './dpp-wasm.ts';
@@ -60,14 +60,12 @@ export function greedyDpp(xn: Float64Array, n: number, d: number, r: Float64Arra
 /**
  * The same greedy DPP over kernel rows from a RowGram (one row per pick, no n×n kernel unless the Gram's
  * layout holds one), in float64. The projection Σ_t c_t[j]·c_t[i] is formed before it is subtracted, as in
- * the reference, summed over t ascending (WebAssembly SIMD or TypeScript, bit-identical); only without
- * WebAssembly do large ones go to onnxruntime's matrix–vector product (same terms, its own order).
+ * the reference, summed over t ascending (WebAssembly SIMD or TypeScript, bit-identical).
  */
 export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Array, t: number): DppSelection {
   const n = gram.n;
   // The per-pick passes run in WebAssembly SIMD when available, on buffers inside its memory.
   const wasm = DppWasm.load()?.buffers(n, t) ?? null;
-  const stride = wasm ? wasm.stride : n;
   const d2 = wasm ? wasm.d2 : new Float64Array(n);
   let maxL = 0;
   for (let i = 0; i < n; i++) {
@@ -79,7 +77,6 @@ export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Arr
   const row = wasm ? wasm.row : new Float64Array(n);
   const proj = wasm ? wasm.proj : new Float64Array(n);
   if (wasm) wasm.r.set(r);
-  const coef = new Float64Array(t);
   const picked = new Uint8Array(n);
   const hint = { score: d2, skip: picked };
   const order: number[] = [];
@@ -97,13 +94,10 @@ export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Arr
     gains.push(gain);
     picked[j] = 1;
     gram.row(j, row, hint);
-    // Σ_t c_t[j]·c_t: WebAssembly SIMD (t ascending) where available — also faster than onnxruntime's
+    // Σ_t c_t[j]·c_t in WebAssembly SIMD (t ascending) where available: faster than onnxruntime's
     // matrix–vector product, whose second thread pool would spin against the similarity GEMM's.
     if (wasm) wasm.project(step, j);
-    else if (useOrt(step * n, ORT_MIN_GEMV_MACS)) {
-      for (let s = 0; s < step; s++) coef[s] = c[s * stride + j];
-      gemmNN(coef.subarray(0, step), 1, c.subarray(0, step * stride), step, stride, proj, 0);
-    } else projectScalar(c, n, step, j, proj);
+    else projectScalar(c, n, step, j, proj);
     const inv = 1 / Math.sqrt(gain);
     const rj = r[j];
     if (wasm) wasm.update(step, rj, inv);

@@ -58,28 +58,6 @@ export function useOrt(macs: number, minMacs: number): boolean {
 /** Products of at least this many multiply-adds that are matrix–vector shaped (memory-bound) go to onnxruntime. */
 export const ORT_MIN_GEMV_MACS = 1 << 16;
 
-/**
- * out = a·b (row-major a [m,k], b [k,n]) in float64 or float32 as the arrays are; onnxruntime for products
- * of at least `minMacs` unless the backend is forced, else TypeScript (k-outer AXPY loops, s ascending).
- */
-export function gemmNN<T extends FloatArray>(a: T, m: number, b: T, k: number, n: number, out: T, minMacs = ORT_MIN_GEMV_MACS): T {
-  const ort = useOrt(m * k * n, minMacs) ? loadOrtGemm() : null;
-  if (ort && m > 0 && n > 0 && k > 0) {
-    ort.gemmNN(a, m, b, k, n, out);
-    return out;
-  }
-  out.fill(0, 0, m * n);
-  for (let i = 0; i < m; i++) {
-    const o = i * n;
-    for (let t = 0; t < k; t++) {
-      const av = a[i * k + t];
-      const bo = t * n;
-      for (let j = 0; j < n; j++) out[o + j] += av * b[bo + j];
-    }
-  }
-  return out;
-}
-
 /** Bound on the error of one product entry of unit rows of width d under a plan (0 for float64). */
 export function planErrorBound(plan: KernelPlan, d: number): number {
   return plan.precision === 'f32' ? f32DotErrorBound(d) : 0;

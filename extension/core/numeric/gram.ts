@@ -319,27 +319,3 @@ export function gramSymmetric(x: Float64Array, n: number, d: number): Float64Arr
   }
   return g;
 }
-
-/** out[j] = x_i · x_j for all j (one Gram row, used by greedy methods that need only picked rows). */
-export function gramRow(x: Float64Array, n: number, d: number, i: number, out: Float64Array): Float64Array {
-  const a = i * d;
-  const d4 = d & ~3;
-  for (let j = 0; j < n; j++) {
-    const b = j * d;
-    // Four partial sums hide the add latency.
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    let k = 0;
-    for (; k < d4; k += 4) {
-      s0 += x[a + k] * x[b + k];
-      s1 += x[a + k + 1] * x[b + k + 1];
-      s2 += x[a + k + 2] * x[b + k + 2];
-      s3 += x[a + k + 3] * x[b + k + 3];
-    }
-    for (; k < d; k++) s0 += x[a + k] * x[b + k];
-    out[j] = s0 + s1 + (s2 + s3);
-  }
-  return out;
-}

@@ -30,13 +30,11 @@ interface CommonModule {
 export interface OrtGemm {
   /** out[i·n + j] = a_i · b_j for row-major a [m,k], b [n,k]; out must hold exactly m·n values. */
   gemmNT<T extends FloatArray>(a: T, m: number, b: T, n: number, k: number, out: T): void;
-  /** out = a·b for row-major a [m,k], b [k,n]. */
-  gemmNN<T extends FloatArray>(a: T, m: number, b: T, k: number, n: number, out: T): void;
   /**
-   * The product in either orientation (swap: out = b·aᵀ [n,m], else a·bᵀ [m,n]) and the float32 row sums
-   * of squares of a only, from one graph run (callers that keep b's norms across runs skip its squares).
+   * out = b·aᵀ [n,m] and the float32 row sums of squares of a only, from one graph run (callers that keep
+   * b's norms across runs skip its squares).
    */
-  gemmSquaresA(a: Float32Array, m: number, b: Float32Array, n: number, k: number, out: Float32Array, swap: boolean): Float32Array;
+  gemmSquaresA(a: Float32Array, m: number, b: Float32Array, n: number, k: number, out: Float32Array): Float32Array;
   /** mean_j cos(a_i, b_j) for every row of a (float32 inside the graph, norms clamped at 1e-12). */
   cosineMean(a: Float32Array, m: number, b: Float32Array, n: number, k: number): Float32Array;
   readonly threads: number;
@@ -57,12 +55,12 @@ function encodeModel(graph: object): Uint8Array {
   return onnx.ModelProto.encode({ irVersion: 8, producerName: 'prunelens-kernels', opsetImport: [{ domain: '', version: 17 }], graph }).finish();
 }
 
-/** Gemm(A [m,k], B [n,k] or [k,n]) with symbolic dims; elem 1 = float, 11 = double. */
-function gemmModel(elem: number, transB: boolean): Uint8Array {
+/** Gemm(A [m,k], B [n,k], transB) with symbolic dims; elem 1 = float, 11 = double. */
+function gemmModel(elem: number): Uint8Array {
   return encodeModel({
     name: 'gemm_nt',
-    node: [{ opType: 'Gemm', name: 'gemm', input: ['A', 'B'], output: ['C'], attribute: [{ name: 'transB', type: T.INT, i: transB ? 1 : 0 }] }],
-    input: [info('A', ['m', 'k'], elem), info('B', transB ? ['n', 'k'] : ['k', 'n'], elem)],
+    node: [{ opType: 'Gemm', name: 'gemm', input: ['A', 'B'], output: ['C'], attribute: [{ name: 'transB', type: T.INT, i: 1 }] }],
+    input: [info('A', ['m', 'k'], elem), info('B', ['n', 'k'], elem)],
     output: [info('C', ['m', 'n'], elem)],
   });
 }
@@ -107,20 +105,20 @@ function cosineMeanModel(): Uint8Array {
 }
 
 /**
- * Gemm in the given orientation plus ReduceSum(A ⊙ A) over A's rows. Mul + ReduceSum: onnxruntime's
- * ReduceSumSquare/ReduceL2 take 2–3× longer for the same sums (576×1024: ≈ 250 µs vs ≈ 110 µs).
+ * Gemm(B, Aᵀ) plus ReduceSum(A ⊙ A) over A's rows. Mul + ReduceSum: onnxruntime's ReduceSumSquare/ReduceL2
+ * take 2–3× longer for the same sums (576×1024: ≈ 250 µs vs ≈ 110 µs).
  */
-function gemmSquaresAModel(swap: boolean): Uint8Array {
+function gemmSquaresAModel(): Uint8Array {
   return encodeModel({
-    name: swap ? 'gemm_tn_squares_a' : 'gemm_nt_squares_a',
+    name: 'gemm_tn_squares_a',
     initializer: [{ name: 'axis1', dims: [1], dataType: I64, rawData: new Uint8Array(BigInt64Array.of(1n).buffer) }],
     node: [
-      node('Gemm', swap ? ['B', 'A'] : ['A', 'B'], ['C'], [{ name: 'transB', type: T.INT, i: 1 }]),
+      node('Gemm', ['B', 'A'], ['C'], [{ name: 'transB', type: T.INT, i: 1 }]),
       node('Mul', ['A', 'A'], ['AA']),
       node('ReduceSum', ['AA', 'axis1'], ['SA'], [{ name: 'keepdims', type: T.INT, i: 0 }]),
     ],
     input: [info('A', ['m', 'k']), info('B', ['n', 'k'])],
-    output: [info('C', swap ? ['n', 'm'] : ['m', 'n']), info('SA', ['m'])],
+    output: [info('C', ['n', 'm']), info('SA', ['m'])],
   });
 }
 
@@ -161,17 +159,17 @@ export function loadOrtGemm(): OrtGemm | null {
     bindingModule.initOrt();
     const threads = kernelThreads();
     const sessions = new Map<string, NativeSession>();
-    const session = (dtype: Dtype, transB = true, kind: 'gemm' | 'cosmean' | 'gemmsqa' | 'gemmsqaT' = 'gemm'): NativeSession => {
-      const key = `${kind}:${dtype}:${transB}`;
+    const session = (dtype: Dtype, kind: 'gemm' | 'cosmean' | 'gemmsqa' = 'gemm'): NativeSession => {
+      const key = `${kind}:${dtype}`;
       let s = sessions.get(key);
       if (!s) {
         s = new bindingModule.binding.InferenceSession();
         const bytes =
-          kind === 'gemmsqa' || kind === 'gemmsqaT'
-            ? gemmSquaresAModel(kind === 'gemmsqaT')
+          kind === 'gemmsqa'
+            ? gemmSquaresAModel()
             : kind === 'cosmean'
               ? cosineMeanModel()
-              : gemmModel(dtype === 'float32' ? 1 : 11, transB);
+              : gemmModel(dtype === 'float32' ? 1 : 11);
         // The cosine mean is a thin product (a few text rows): one thread, so no second pool spins beside
         // the GEMM session's.
         const poolThreads = kind === 'cosmean' ? 1 : threads;
@@ -190,12 +188,11 @@ export function loadOrtGemm(): OrtGemm | null {
     const gemm: OrtGemm = {
       threads,
       cosineMean(a, m, b, n, k) {
-        return session('float32', true, 'cosmean').run({ A: f32(a, [m, k]), B: f32(b, [n, k]) }, { R: null }, {}).R.data as Float32Array;
+        return session('float32', 'cosmean').run({ A: f32(a, [m, k]), B: f32(b, [n, k]) }, { R: null }, {}).R.data as Float32Array;
       },
-      gemmSquaresA(a, m, b, n, k, out, swap) {
-        if (a.length !== m * k || b.length !== n * k || out.length !== m * n) throw new Error(`gemmSquaresA: buffer sizes do not match [${m},${k}]·[${n},${k}]ᵀ`);
-        const C = f32(out, swap ? [n, m] : [m, n]);
-        return session('float32', true, swap ? 'gemmsqaT' : 'gemmsqa').run({ A: f32(a, [m, k]), B: f32(b, [n, k]) }, { C, SA: null }, {}).SA.data as Float32Array;
+      gemmSquaresA(a, m, b, n, k, out) {
+        if (a.length !== m * k || b.length !== n * k || out.length !== m * n) throw new Error(`gemmSquaresA: buffer sizes do not match [${n},${k}]·[${m},${k}]ᵀ`);
+        return session('float32', 'gemmsqa').run({ A: f32(a, [m, k]), B: f32(b, [n, k]) }, { C: f32(out, [n, m]), SA: null }, {}).SA.data as Float32Array;
       },
       gemmNT(a, m, b, n, k, out) {
         const dtype: Dtype = a instanceof Float64Array ? 'float64' : 'float32';
@@ -203,12 +200,6 @@ export function loadOrtGemm(): OrtGemm | null {
         const C = new common.Tensor(dtype, out, [m, n]);
         // Outputs are written into `out` (pre-allocated fetch), so no result copy.
         session(dtype).run({ A: new common.Tensor(dtype, a, [m, k]), B: new common.Tensor(dtype, b, [n, k]) }, { C }, {});
-      },
-      gemmNN(a, m, b, k, n, out) {
-        const dtype: Dtype = a instanceof Float64Array ? 'float64' : 'float32';
-        if (a.length !== m * k || b.length !== k * n || out.length !== m * n) throw new Error(`gemmNN: buffer sizes do not match [${m},${k}]·[${k},${n}]`);
-        const C = new common.Tensor(dtype, out, [m, n]);
-        session(dtype, false).run({ A: new common.Tensor(dtype, a, [m, k]), B: new common.Tensor(dtype, b, [k, n]) }, { C }, {});
       },
     };
     // One tiny call proves the binding accepts our tensors and writes pre-allocated outputs.
