@@ -3,7 +3,7 @@
 // far below θ, so TypeScript then visits only these groups. onnxruntime writes each block straight into
 // this module's memory.
 
-import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, V128 } from '../numeric/wasm-module.ts';
+import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, V128, v128Load } from '../numeric/wasm-module.ts';
 
 // groups(data, rows, cols, thr, out): out[0] = count, out[1..] = byte offsets of the candidate groups, row by
 // row; each row holds ⌊cols/4⌋ groups from its first entry (the caller checks the rest).
@@ -23,7 +23,7 @@ function groupsCode(): number[] {
     ...get(COLS), 0x41, 2, 0x76, ...set(K),
     ...[0x03, 0x40], // loop groups
     // any lane not below T: bitmask(lt) != 0b1111
-    ...get(P), SIMD, 0x00, 2, 0, ...get(T), SIMD, 0x43, SIMD, 0xa4, 0x01, 0x41, 15, 0x47,
+    ...get(P), ...v128Load(2), ...get(T), SIMD, 0x43, SIMD, 0xa4, 0x01, 0x41, 15, 0x47,
     ...[0x04, 0x40], // if
     ...get(OUT), ...get(CNT), 0x41, 2, 0x74, 0x6a, ...get(P), 0x36, 2, 4, // out[1 + cnt] = p
     ...addConst(CNT, 1),

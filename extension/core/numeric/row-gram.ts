@@ -45,9 +45,10 @@ export function rowGram(u: CosineRows, plan: KernelPlan, visit?: (b: UpperBlock)
     const i0 = b * blockRows;
     starts[b + 1] = starts[b] + Math.min(blockRows, n - i0) * (n - i0);
   }
+  const fullFits = n * n * width <= rowGramLimits.fullBytes;
   const stairFits = starts[blocks] * width <= rowGramLimits.staircaseBytes;
-  const layout: RowGramLayout =
-    n * n * width <= rowGramLimits.fullBytes && !(stairFits && rowsRead * FEW_ROWS <= n) ? 'full' : stairFits ? 'staircase' : 'none';
+  const fewRows = rowsRead * FEW_ROWS <= n;
+  const layout: RowGramLayout = fullFits && !(stairFits && fewRows) ? 'full' : stairFits ? 'staircase' : 'none';
   const alloc = (len: number): FloatArray => (f32 ? new Float32Array(len) : new Float64Array(len));
   // The full layout reuses one retained buffer across runs (valid until the next rowGram call).
   const full = layout === 'full' ? (f32 ? scratchF32('rowgram.full', n * n) : alloc(n * n)) : null;

@@ -3,7 +3,7 @@
 // product and sum rounded once each, no fused multiply-add), so callers that add the tail and combine
 // s0 + s1 + (s2 + s3) get bit-identical results.
 
-import { get, growTo, instantiateKernel, set, SIMD, V128, v128Load } from './wasm-module.ts';
+import { addConst, countDown, get, growTo, instantiateKernel, set, SIMD, V128, v128Load, v128Store } from './wasm-module.ts';
 
 const [A, B, N, O] = [0, 1, 2, 3];
 const [ACC01, ACC23, VA, VB] = [4, 5, 6, 7];
@@ -21,12 +21,12 @@ export function partialSumsCode(): number[] {
     ...get(B), ...load, ...set(VB),
     ...get(ACC01), ...get(VA), ...promoteLow, ...get(VB), ...promoteLow, ...mulAdd, ...set(ACC01),
     ...get(ACC23), ...get(VA), ...get(VA), ...upperHalf, ...promoteLow, ...get(VB), ...get(VB), ...upperHalf, ...promoteLow, ...mulAdd, ...set(ACC23),
-    ...get(A), 0x41, 16, 0x6a, ...set(A),
-    ...get(B), 0x41, 16, 0x6a, ...set(B),
-    ...get(N), 0x41, 1, 0x6b, 0x22, N, 0x0d, 0, // n -= 1; br_if loop
+    ...addConst(A, 16),
+    ...addConst(B, 16),
+    ...countDown(N, 0),
     0x0b, 0x0b, // end loop, end block
-    ...get(O), ...get(ACC01), SIMD, 0x0b, 3, 0,
-    ...get(O), ...get(ACC23), SIMD, 0x0b, 3, 16,
+    ...get(O), ...get(ACC01), ...v128Store(3),
+    ...get(O), ...get(ACC23), ...v128Store(3, 16),
     0x0b,
   ];
 }

@@ -1,4 +1,5 @@
-// The few bytes of the WebAssembly binary format the SIMD kernels need: one function over an imported memory.
+// The few bytes of the WebAssembly binary format the SIMD kernels need: i32-parameter functions over one
+// imported memory, and the instruction helpers they share.
 
 export const I32 = 0x7f;
 export const V128 = 0x7b;
@@ -7,9 +8,9 @@ export const V128 = 0x7b;
 export const SIMD = 0xfd;
 export const get = (local: number): number[] => [0x20, local];
 export const set = (local: number): number[] => [0x21, local];
-/** v128.load / v128.store at the address on the stack, alignment hint 2^align bytes. */
-export const v128Load = (align: number): number[] => [SIMD, 0x00, align, 0];
-export const v128Store = (align: number): number[] => [SIMD, 0x0b, align, 0];
+/** v128.load / v128.store at the address on the stack (+ offset < 128 bytes), alignment hint 2^align bytes. */
+export const v128Load = (align: number, offset = 0): number[] => [SIMD, 0x00, align, offset];
+export const v128Store = (align: number, offset = 0): number[] => [SIMD, 0x0b, align, offset];
 /** local += c (0 ≤ c < 64). */
 export const addConst = (local: number, c: number): number[] => [...get(local), 0x41, c, 0x6a, ...set(local)];
 /** local −= 1, then br_if depth while it is not 0. */
