@@ -66,16 +66,14 @@ export function buildGraph(u: CosineRows, s: GPruneSettings, plan: KernelPlan): 
         edges.reserve(n - i - 1);
         const off = r * b.cols - b.i0;
         if (cand && b.data instanceof Float32Array) {
-          // This row's candidate groups, then the entries after its last whole group.
+          // This row's candidate groups (a group starting at block offset e covers columns e − off .. + 3),
+          // then the columns after its last whole group.
           const rowEnd = (r + 1) * b.cols;
-          const tail = r * b.cols + (b.cols & ~3);
-          let from = q;
-          while (q < cand.length && cand[q] < rowEnd) q++;
-          for (; from < q; from++) {
-            const e = cand[from];
-            rechecked += scanRangeF32(b.data, off, i, Math.max(i + 1, b.i0 + e - r * b.cols), b.i0 + e - r * b.cols + 4, u, s, band, edges);
+          for (; q < cand.length && cand[q] < rowEnd; q++) {
+            const j0 = cand[q] - off;
+            rechecked += scanRangeF32(b.data, off, i, Math.max(i + 1, j0), j0 + 4, u, s, band, edges);
           }
-          rechecked += scanRangeF32(b.data, off, i, Math.max(i + 1, b.i0 + tail - r * b.cols), n, u, s, band, edges);
+          rechecked += scanRangeF32(b.data, off, i, Math.max(i + 1, b.i0 + (b.cols & ~3)), n, u, s, band, edges);
         } else if (b.data instanceof Float32Array && eps > 0) rechecked += scanRangeF32(b.data, off, i, i + 1, n, u, s, band, edges);
         else rechecked += scanRow(b.data, off, i, u, s, band, edges);
       }
