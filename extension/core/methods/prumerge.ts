@@ -45,7 +45,9 @@ function nearestKeys(keys: Matrix, kept: number[], cand: number[], k: number): n
     // Row p over the candidates without itself (q = p is the token's own entry in cand).
     const o = p * n;
     for (let q = 0, r = 0; q < n; q++) if (q !== p) vals[r++] = sims[o + q];
-    const toToken = (r: number): number => cand[r < p ? r : r + 1];
+    // Position r of row p (which skips the token itself) is entry q of the candidate list.
+    const entry = (r: number): number => (r < p ? r : r + 1);
+    const toToken = (r: number): number => cand[entry(r)];
     // Positions by (cosine desc, position asc): final for float64 similarities.
     const order = topK(vals, k);
     if (eps === 0) return order.map(toToken);
@@ -63,7 +65,7 @@ function nearestKeys(keys: Matrix, kept: number[], cand: number[], k: number): n
       let b = a + 1;
       while (b < list.length && vals[list[b - 1]] - vals[list[b]] <= 2 * eps) b++;
       if (b - a > 1) {
-        for (let t = a; t < b; t++) exactAt[list[t]] = exactCross(uk, p, uc, list[t] < p ? list[t] : list[t] + 1);
+        for (let t = a; t < b; t++) exactAt[list[t]] = exactCross(uk, p, uc, entry(list[t]));
         const run = list.slice(a, b).sort((x, y) => (exactAt[x] !== exactAt[y] ? (exactAt[y] > exactAt[x] ? 1 : -1) : x - y));
         for (let t = a; t < b; t++) list[t] = run[t - a];
       }
