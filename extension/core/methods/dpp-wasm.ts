@@ -143,7 +143,10 @@ export class DppWasm {
     private readonly updateFn: Kernel,
   ) {}
 
-  /** Zeroed buffers for n tokens and t picks. */
+  /**
+   * Buffers for n tokens and t picks. The per-token vectors start at zero; the pick rows of c are not
+   * cleared (each is written by update before project reads it), which saves a t·n memset per run.
+   */
   buffers(n: number, t: number): DppBuffers {
     const stride = n + (n & 1);
     const bytes = stride * 8;
@@ -154,7 +157,7 @@ export class DppWasm {
     const d2At = projAt + bytes;
     const cAt = d2At + bytes;
     growTo(this.mem, cAt + t * bytes);
-    new Uint8Array(this.mem.buffer, 0, cAt + t * bytes).fill(0);
+    new Uint8Array(this.mem.buffer, 0, cAt).fill(0);
     const buf = this.mem.buffer;
     const consts = new Float64Array(buf, constsAt, 2);
     const pairs = stride >> 1;
