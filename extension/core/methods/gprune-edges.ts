@@ -2,6 +2,7 @@ import { type FloatArray, type KernelPlan, planErrorBound } from '../numeric/gem
 import { type CosineRows, exactDot, forEachUpperBlock, staircaseRows } from '../numeric/gram.ts';
 import { roundDown32 } from '../numeric/float32.ts';
 import { ThresholdScan } from './gprune-scan-wasm.ts';
+import { type ColumnRange, screenFor } from './gprune-screen.ts';
 import { scratchF64, scratchI32 } from '../numeric/scratch.ts';
 import { type GPruneSettings, isEdge } from './gprune-limits.ts';
 
@@ -45,42 +46,52 @@ export function buildGraph(u: CosineRows, s: GPruneSettings, plan: KernelPlan): 
   for (let i = 0; i < n; i++) if (post[i] > maxPost) maxPost = post[i];
   const band: Band = { eps, lo: s.theta - eps, hi: s.theta + eps, maskBand: 1e-6 * s.temperature + eps, maxPost };
   let rechecked = 0;
-  const blockRows = staircaseRows(n);
-  // Float32 blocks land in the SIMD scan's memory, which points out the groups worth a look.
   const simd = u.data instanceof Float32Array && eps > 0 ? ThresholdScan.load() : null;
+  // Screening computes the same blocks in column ranges; its int8 blocks need a multiple of 4 rows.
+  const screened = simd ? screenFor(u, plan, band.lo - band.eps, staircaseRows(n) & ~3) : null;
+  const blockRows = screened ? screened.blockRows : staircaseRows(n);
+  // Float32 blocks land in the SIMD scan's memory, which points out the groups worth a look.
   const into = simd ? simd.prepare(blockRows, n) : undefined;
   const thr = simd ? new Float32Array(blockRows) : null;
-  forEachUpperBlock(
-    u,
-    plan,
-    (b) => {
-      let cand: Int32Array | null = null;
-      if (simd && thr && b.data instanceof Float32Array) {
-        for (let r = 0; r < b.rows; r++) thr[r] = roundDown32(rowFloor(band, post[b.i0 + r]));
-        cand = simd.groups(b.rows, b.cols, thr);
-      }
-      let q = 0;
-      for (let r = 0; r < b.rows; r++) {
-        const i = b.i0 + r;
-        start[i] = edges.count;
-        edges.reserve(n - i - 1);
-        const off = r * b.cols - b.i0;
-        if (cand && b.data instanceof Float32Array) {
-          // This row's candidate groups (a group starting at block offset e covers columns e − off .. + 3),
+  const visit = (i0: number, rows: number, data: FloatArray, ranges: readonly ColumnRange[]): void => {
+    const cands: Int32Array[] = [];
+    if (simd && thr && data instanceof Float32Array) {
+      for (let r = 0; r < rows; r++) thr[r] = roundDown32(rowFloor(band, post[i0 + r]));
+      // Each list is overwritten by the next call: keep a copy per range.
+      for (const range of ranges) cands.push(ranges.length === 1 ? simd.groups(rows, range.cols, thr, range.at) : simd.groups(rows, range.cols, thr, range.at).slice());
+    }
+    const cursor = new Int32Array(ranges.length);
+    for (let r = 0; r < rows; r++) {
+      const i = i0 + r;
+      start[i] = edges.count;
+      edges.reserve(n - i - 1);
+      for (let k = 0; k < ranges.length; k++) {
+        const { j0, cols, at } = ranges[k];
+        const rowAt = r * cols;
+        const off = at + rowAt - j0;
+        const cand = cands[k];
+        if (cand && data instanceof Float32Array) {
+          // This row's candidate groups (a group starting at range offset e covers columns e − rowAt + j0 .. + 3),
           // then the columns after its last whole group.
-          const rowEnd = (r + 1) * b.cols;
+          const rowEnd = rowAt + cols;
+          let q = cursor[k];
           for (; q < cand.length && cand[q] < rowEnd; q++) {
-            const j0 = cand[q] - off;
-            rechecked += scanRangeF32(b.data, off, i, Math.max(i + 1, j0), j0 + 4, u, s, band, edges);
+            const jg = cand[q] - rowAt + j0;
+            rechecked += scanRangeF32(data, off, i, Math.max(i + 1, jg), jg + 4, u, s, band, edges);
           }
-          rechecked += scanRangeF32(b.data, off, i, Math.max(i + 1, b.i0 + (b.cols & ~3)), n, u, s, band, edges);
-        } else if (b.data instanceof Float32Array && eps > 0) rechecked += scanRangeF32(b.data, off, i, i + 1, n, u, s, band, edges);
-        else rechecked += scanRow(b.data, off, i, u, s, band, edges);
+          cursor[k] = q;
+          rechecked += scanRangeF32(data, off, i, Math.max(i + 1, j0 + (cols & ~3)), j0 + cols, u, s, band, edges);
+        } else if (data instanceof Float32Array && eps > 0) rechecked += scanRangeF32(data, off, i, Math.max(i + 1, j0), j0 + cols, u, s, band, edges);
+        else rechecked += scanRow(data, off, i, Math.max(i + 1, j0), j0 + cols, u, s, band, edges);
       }
-    },
-    blockRows,
-    into,
-  );
+    }
+  };
+  if (screened && into) {
+    for (let i0 = 0; i0 < n; i0 += blockRows) {
+      const rows = Math.min(blockRows, n - i0);
+      visit(i0, rows, into, screened.ranges(i0, rows, into));
+    }
+  } else forEachUpperBlock(u, plan, (b) => visit(b.i0, b.rows, b.data, [{ j0: b.i0, cols: b.cols, at: 0 }]), blockRows, into);
   start[n] = edges.count;
   lastEdges = edges.count;
   return { n, diag, start, col: edges.cols(), sim: edges.values(), selfEdge, rechecked };
@@ -137,12 +148,11 @@ function scanRangeF32(data: Float32Array, off: number, i: number, from: number, 
 }
 
 /** Row i of any block; float64 products (eps = 0) decide on the value itself, as the dense code did. */
-function scanRow(data: FloatArray, off: number, i: number, u: CosineRows, s: GPruneSettings, band: Band, edges: EdgeList): number {
-  const n = u.n;
+function scanRow(data: FloatArray, off: number, i: number, from: number, to: number, u: CosineRows, s: GPruneSettings, band: Band, edges: EdgeList): number {
   const post = u.post;
   const pi = post[i];
   let rechecked = 0;
-  for (let j = i + 1; j < n; j++) {
+  for (let j = from; j < to; j++) {
     const v = data[off + j] * pi * post[j];
     if (band.eps === 0) {
       if (isEdge(v, s)) edges.push(j, v);

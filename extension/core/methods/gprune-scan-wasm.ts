@@ -62,15 +62,17 @@ export class ThresholdScan {
   }
 
   /**
-   * Element offsets (into the block) of the first entry of every candidate group of a rows × cols block,
-   * rows in order; thresholds per row, as float32 (callers round them down).
+   * Element offsets (into the block) of the first entry of every candidate group of a rows × cols block that
+   * starts `at` floats into the prepared view, rows in order; thresholds per row, as float32 (callers round
+   * them down). The list is overwritten by the next call.
    */
-  groups(rows: number, cols: number, thr: Float32Array): Int32Array {
+  groups(rows: number, cols: number, thr: Float32Array, at = 0): Int32Array {
     new Float32Array(this.mem.buffer, this.thrAt, rows).set(thr.subarray(0, rows));
-    this.fn(ThresholdScan.DATA_AT, rows, cols, this.thrAt, this.outAt);
+    const base = ThresholdScan.DATA_AT + at * 4;
+    this.fn(base, rows, cols, this.thrAt, this.outAt);
     const out = new Int32Array(this.mem.buffer, this.outAt);
     const list = out.subarray(1, 1 + out[0]);
-    for (let q = 0; q < list.length; q++) list[q] = (list[q] - ThresholdScan.DATA_AT) >> 2;
+    for (let q = 0; q < list.length; q++) list[q] = (list[q] - base) >> 2;
     return list;
   }
 

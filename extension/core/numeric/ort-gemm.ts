@@ -24,7 +24,7 @@ interface BindingModule {
   initOrt(): void;
 }
 interface CommonModule {
-  Tensor: new (type: Dtype | 'int64', data: FloatArray | BigInt64Array, dims: number[]) => OrtTensorLike;
+  Tensor: new (type: Dtype | 'int64' | 'uint8' | 'int8' | 'int32', data: FloatArray | BigInt64Array | Uint8Array | Int8Array | Int32Array, dims: number[]) => OrtTensorLike;
 }
 
 export interface OrtGemm {
@@ -35,6 +35,12 @@ export interface OrtGemm {
    * b's norms across runs skip its squares).
    */
   gemmSquaresA(a: Float32Array, m: number, b: Float32Array, n: number, k: number, out: Float32Array): Float32Array;
+  /**
+   * A screened product's two kernels in one session (one thread pool, so no second pool spins beside it):
+   * float32 out = a·bᵀ [m,n], or, with `int8`, out8 = (a8 − 128)·b8ᵀ [p,q] exactly in int32 (a8 holds
+   * q + 128 as uint8). Either half may be empty.
+   */
+  screenedGemm(f32: { a: Float32Array; m: number; b: Float32Array; n: number; out: Float32Array } | null, int8: { a: Uint8Array; p: number; b: Int8Array; q: number; out: Int32Array } | null, k: number): void;
   /** mean_j cos(a_i, b_j) for every row of a (float32 inside the graph, norms clamped at 1e-12). */
   cosineMean(a: Float32Array, m: number, b: Float32Array, n: number, k: number): Float32Array;
   readonly threads: number;
@@ -44,6 +50,9 @@ const { onnx } = onnxProto;
 
 const F = onnx.TensorProto.DataType.FLOAT;
 const I64 = onnx.TensorProto.DataType.INT64;
+const U8 = onnx.TensorProto.DataType.UINT8;
+const S8 = onnx.TensorProto.DataType.INT8;
+const I32 = onnx.TensorProto.DataType.INT32;
 const T = onnx.AttributeProto.AttributeType;
 
 /** A graph input or output with symbolic dims. */
@@ -123,6 +132,24 @@ function gemmSquaresAModel(): Uint8Array {
 }
 
 /**
+ * Gemm(A, B, transB) beside MatMulInteger(A8, B8ᵀ) with A8's zero point 128: uint8 × int8 is the pair the
+ * VNNI kernels run natively (≈ 3× float32's throughput here); B8 is transposed inside the graph (a small block).
+ */
+function screenedModel(): Uint8Array {
+  return encodeModel({
+    name: 'screened_gemm',
+    initializer: [{ name: 'zeroA', dims: [], dataType: U8, rawData: Uint8Array.of(128) }],
+    node: [
+      node('Gemm', ['A', 'B'], ['C'], [{ name: 'transB', type: T.INT, i: 1 }]),
+      node('Transpose', ['B8'], ['B8T'], [{ name: 'perm', type: T.INTS, ints: [1, 0] }]),
+      node('MatMulInteger', ['A8', 'B8T', 'zeroA'], ['C8']),
+    ],
+    input: [info('A', ['m', 'k']), info('B', ['n', 'k']), info('A8', ['p', 'k'], U8), info('B8', ['q', 'k'], S8)],
+    output: [info('C', ['m', 'n']), info('C8', ['p', 'q'], I32)],
+  });
+}
+
+/**
  * Whether idle pool threads spin (≈ 40 ms) before they sleep, as OpenBLAS's do (≈ 0.1 s). On a virtual
  * machine a sleeping thread's core is handed back to the host, and waking it costs about one small GEMM:
  * without spinning, runs that follow each other by milliseconds (a budget drag, the GEMM blocks of one
@@ -138,6 +165,10 @@ export function kernelThreads(): number {
   if (Number.isInteger(env) && env > 0) return env;
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
+
+const EMPTY_F32 = new Float32Array(0);
+const EMPTY_U8 = new Uint8Array(0);
+const EMPTY_S8 = new Int8Array(0);
 
 let cached: OrtGemm | null | undefined;
 let loadError: string | null = null;
@@ -159,13 +190,15 @@ export function loadOrtGemm(): OrtGemm | null {
     bindingModule.initOrt();
     const threads = kernelThreads();
     const sessions = new Map<string, NativeSession>();
-    const session = (dtype: Dtype, kind: 'gemm' | 'cosmean' | 'gemmsqa' = 'gemm'): NativeSession => {
+    const session = (dtype: Dtype, kind: 'gemm' | 'cosmean' | 'gemmsqa' | 'screened' = 'gemm'): NativeSession => {
       const key = `${kind}:${dtype}`;
       let s = sessions.get(key);
       if (!s) {
         s = new bindingModule.binding.InferenceSession();
         const bytes =
-          kind === 'gemmsqa'
+          kind === 'screened'
+            ? screenedModel()
+            : kind === 'gemmsqa'
             ? gemmSquaresAModel()
             : kind === 'cosmean'
               ? cosineMeanModel()
@@ -193,6 +226,17 @@ export function loadOrtGemm(): OrtGemm | null {
       gemmSquaresA(a, m, b, n, k, out) {
         if (a.length !== m * k || b.length !== n * k || out.length !== m * n) throw new Error(`gemmSquaresA: buffer sizes do not match [${n},${k}]·[${m},${k}]ᵀ`);
         return session('float32', 'gemmsqa').run({ A: f32(a, [m, k]), B: f32(b, [n, k]) }, { C: f32(out, [n, m]), SA: null }, {}).SA.data as Float32Array;
+      },
+      screenedGemm(f, q, k) {
+        if (f && (f.a.length !== f.m * k || f.b.length !== f.n * k || f.out.length !== f.m * f.n)) throw new Error(`screenedGemm: float32 buffer sizes do not match [${f.m},${k}]·[${f.n},${k}]ᵀ`);
+        if (q && (q.a.length !== q.p * k || q.b.length !== q.q * k || q.out.length !== q.p * q.q)) throw new Error(`screenedGemm: int8 buffer sizes do not match [${q.p},${k}]·[${q.q},${k}]ᵀ`);
+        const feeds = {
+          A: f32(f ? f.a : EMPTY_F32, [f ? f.m : 0, k]),
+          B: f32(f ? f.b : EMPTY_F32, [f ? f.n : 0, k]),
+          A8: new common.Tensor('uint8', q ? q.a : EMPTY_U8, [q ? q.p : 0, k]),
+          B8: new common.Tensor('int8', q ? q.b : EMPTY_S8, [q ? q.q : 0, k]),
+        };
+        session('float32', 'screened').run(feeds, { C: f ? f32(f.out, [f.m, f.n]) : null, C8: q ? new common.Tensor('int32', q.out, [q.p, q.q]) : null }, {});
       },
       gemmNT(a, m, b, n, k, out) {
         const dtype: Dtype = a instanceof Float64Array ? 'float64' : 'float32';
