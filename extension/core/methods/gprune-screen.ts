@@ -49,6 +49,36 @@ function enabled(): boolean {
   return process.env.PRUNELENS_SCREEN !== '0';
 }
 
+let int8Checked: boolean | undefined;
+
+/**
+ * Whether onnxruntime's uint8 × int8 GEMM is exact at the extremes the screen feeds it. Without VNNI, x64
+ * kernels add byte products in pairs into int16 and may saturate (255·127·2 > 32767); such a machine
+ * gets no screen rather than a wrong bound.
+ */
+function int8Exact(): boolean {
+  if (int8Checked !== undefined) return int8Checked;
+  const ort = loadOrtGemm();
+  const k = 64;
+  const a = new Uint8Array(2 * k);
+  const b = new Int8Array(2 * k);
+  for (let t = 0; t < k; t++) {
+    a[t] = 255; // q = 127
+    a[k + t] = 1; // q = −127
+    b[t] = 127;
+    b[k + t] = t % 2 === 0 ? -127 : 127;
+  }
+  const out = new Int32Array(4);
+  try {
+    ort?.screenedGemm(null, { a, p: 2, b, q: 2, out }, k);
+    const want = [127 * 127 * k, 0, -127 * 127 * k, 0];
+    int8Checked = ort !== null && want.every((v, i) => out[i] === v);
+  } catch {
+    int8Checked = false;
+  }
+  return int8Checked;
+}
+
 /**
  * The screen for a graph whose skipped entries must lie below `floor` (θ − 2ε: the float32 scan's lower band
  * edge, less the float32 error), or null where it does not apply: float64 plans, small groups, θ near 0, no
@@ -66,7 +96,7 @@ export function screenFor(u: CosineRows, plan: KernelPlan, floor: number, blockR
   if (!(thr > 0.01)) return null;
   const kernels = Int8Screen.load();
   const ort = loadOrtGemm();
-  if (!kernels || !ort) return null;
+  if (!kernels || !ort || !int8Exact()) return null;
   const width = Math.ceil(u.d / 16) * 16;
   kernels.prepare(u.n, width, blockRows);
   const stats = kernels.quantize(u.data, u.d);
