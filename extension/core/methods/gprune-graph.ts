@@ -4,7 +4,7 @@ import { cosineRows, gramSymmetric } from '../numeric/gram.ts';
 import { normalizeRows } from '../numeric/linalg.ts';
 import { buildGraph } from './gprune-edges.ts';
 import { type GPruneSettings, NON_EDGE } from './gprune-limits.ts';
-import { type GraphEdges, TopEdges, softmax, stepMass } from './gprune-transition.ts';
+import { type GraphEdges, TopEdges, propagateMass, softmax } from './gprune-transition.ts';
 
 export { gpruneLimits, type GPruneSettings } from './gprune-limits.ts';
 export type { GraphEdges } from './gprune-transition.ts';
@@ -43,8 +43,7 @@ export function propagateGroup(x: Matrix, s: GPruneSettings, edgesPerNode = 8, r
   const soft = softmax(graph, s, top);
   if (!soft) return propagateDense(x, rows, s, edgesPerNode, u.norms);
 
-  const mass: Float64Array[] = [u.norms];
-  for (let t = 0; t < s.iterateNum; t++) mass.push(stepMass(mass[t], soft, graph));
+  const mass = propagateMass(u.norms, soft, graph, s.iterateNum);
   const last = mass[mass.length - 1];
   const scores = new Float64Array(n);
   for (let j = 0; j < n; j++) scores[j] = last[j] / soft.degree[j];

@@ -1,4 +1,5 @@
 import { scratchF64 } from '../numeric/scratch.ts';
+import { type FlowRun, FlowWasm } from './gprune-flow-wasm.ts';
 import type { Graph } from './gprune-edges.ts';
 import { type GPruneSettings, NON_EDGE, gpruneLimits } from './gprune-limits.ts';
 
@@ -24,6 +25,8 @@ export interface Transition {
   readonly shared: boolean;
   readonly c: number;
   readonly scale: Float64Array;
+  /** The WebAssembly run holding the weights (valid until the next softmax), or null (TypeScript loops). */
+  readonly flow: FlowRun | null;
 }
 
 /** Unnormalised weight of logit z in row i, computed the same way everywhere. */
@@ -68,47 +71,79 @@ export function softmax(g: Graph, s: GPruneSettings, top: TopEdges): Transition 
   const scale = new Float64Array(n);
   if (shared) for (let i = 0; i < n; i++) scale[i] = Math.exp(c - max[i]);
   const cache = edges <= gpruneLimits.pCacheEdges;
+  const flow = cache ? FlowWasm.run(n, edges, top.perNode, Math.max(2, s.iterateNum + 1)) : null;
+  if (flow) return flowSoftmax(g, T, top, flow, max, shared, c, scale);
   // Every cached weight is written below; the buffers are reused by the next run.
   const pUp = cache ? scratchF64('gprune.pUp', edges) : null;
   const pLo = cache ? scratchF64('gprune.pLo', edges) : null;
   const sum = new Float64Array(n);
   const pDiag = new Float64Array(n);
-  const p: Transition = { degree: new Int32Array(n), pDiag, pUp, pLo, max, sum, temperature: T, shared, c, scale };
+  const p: Transition = { degree: new Int32Array(n), pDiag, pUp, pLo, max, sum, temperature: T, shared, c, scale, flow: null };
   if (shared && pUp && pLo) sharedWeights(g, T, p, pUp, pLo);
-  else {
-    for (let i = 0; i < n; i++) {
-      let si = sum[i];
-      if (selfEdge[i]) {
-        pDiag[i] = Math.exp(diag[i] / T - max[i]);
-        si += pDiag[i];
-      }
-      const mi = max[i];
-      const fi = scale[i];
-      for (let e = start[i]; e < start[i + 1]; e++) {
-        const z = sim[e] / T;
-        const j = col[e];
-        let a: number;
-        let b: number;
-        if (shared) {
-          const w = Math.exp(z - c);
-          a = w * fi;
-          b = w * scale[j];
-        } else {
-          a = Math.exp(z - mi);
-          b = Math.exp(z - max[j]);
-        }
-        si += a;
-        sum[j] += b;
-        if (pUp && pLo) {
-          pUp[e] = a;
-          pLo[e] = b;
-        }
-      }
-      sum[i] = si;
-    }
-  }
+  else weightsLoop(g, T, p);
   normalise(g, p, top);
   return p;
+}
+
+/** The weight pass with one or two exps per edge, for every case (cached or not, shared or not). */
+function weightsLoop(g: Graph, T: number, p: Transition): void {
+  const { n, start, col, sim, diag, selfEdge } = g;
+  const { max, scale, sum, pDiag, pUp, pLo, shared, c } = p;
+  for (let i = 0; i < n; i++) {
+    let si = sum[i];
+    if (selfEdge[i]) {
+      pDiag[i] = Math.exp(diag[i] / T - max[i]);
+      si += pDiag[i];
+    }
+    const mi = max[i];
+    const fi = scale[i];
+    for (let e = start[i]; e < start[i + 1]; e++) {
+      const z = sim[e] / T;
+      const j = col[e];
+      let a: number;
+      let b: number;
+      if (shared) {
+        const w = Math.exp(z - c);
+        a = w * fi;
+        b = w * scale[j];
+      } else {
+        a = Math.exp(z - mi);
+        b = Math.exp(z - max[j]);
+      }
+      si += a;
+      sum[j] += b;
+      if (pUp && pLo) {
+        pUp[e] = a;
+        pLo[e] = b;
+      }
+    }
+    sum[i] = si;
+  }
+}
+
+/**
+ * softmax with the weights, normalisation and top lists in WebAssembly: TypeScript writes the exp values
+ * (shared reference: one per edge into `up`; otherwise both weights and the row sums, as weightsLoop).
+ */
+function flowSoftmax(g: Graph, T: number, top: TopEdges, flow: FlowRun, max: Float64Array, shared: boolean, c: number, scale: Float64Array): Transition {
+  const { n, start, col, sim, diag, selfEdge } = g;
+  const edges = start[n];
+  flow.start.set(start.subarray(0, n + 1));
+  flow.col.set(col.subarray(0, edges));
+  flow.self.set(selfEdge.subarray(0, n));
+  flow.sum.fill(0);
+  flow.diag.fill(0);
+  const p: Transition = { degree: flow.degree, pDiag: flow.diag, pUp: flow.up, pLo: flow.lo, max, sum: flow.sum, temperature: T, shared, c, scale, flow };
+  if (shared) {
+    const { up, diag: pDiag } = flow;
+    for (let i = 0; i < n; i++) if (selfEdge[i]) pDiag[i] = Math.exp(diag[i] / T - max[i]);
+    for (let e = 0; e < edges; e++) up[e] = Math.exp(sim[e] / T - c);
+    flow.scale.set(scale);
+    flow.weights();
+  } else weightsLoop(g, T, p);
+  flow.normalise(top);
+  // Callers keep the degrees; the module's copy is reused by the next run.
+  return { ...p, degree: flow.degree.slice() };
 }
 
 /** The common case of the weight pass (shared reference, cached weights) without per-edge branches. */
@@ -182,6 +217,11 @@ function normalise(g: Graph, p: Transition, top: TopEdges): void {
  */
 export function stepMass(m: Float64Array, p: Transition, g: Graph): Float64Array {
   const n = g.n;
+  if (p.flow) {
+    p.flow.slot(0).set(m);
+    p.flow.mass(1);
+    return p.flow.slot(1).slice();
+  }
   const out = new Float64Array(n);
   const { start, col, sim } = g;
   const { pUp, pLo, sum, pDiag, temperature: T } = p;
@@ -213,16 +253,29 @@ export function stepMass(m: Float64Array, p: Transition, g: Graph): Float64Array
   return out;
 }
 
+/** m⁽⁰⁾ … m⁽ˢᵗᵉᵖˢ⁾ (m⁽⁰⁾ = m0 itself), fresh arrays: one WebAssembly call for all steps where it can. */
+export function propagateMass(m0: Float64Array, p: Transition, g: Graph, steps: number): Float64Array[] {
+  const mass = [m0];
+  if (p.flow && steps > 0) {
+    p.flow.slot(0).set(m0);
+    p.flow.mass(steps);
+    for (let t = 1; t <= steps; t++) mass.push(p.flow.slot(t).slice());
+    return mass;
+  }
+  for (let t = 0; t < steps; t++) mass.push(stepMass(mass[t], p, g));
+  return mass;
+}
+
 /** Per-row insertion lists of the strongest `perNode` weights (descending; equal weights keep the first). */
 export class TopEdges {
-  private readonly count: Int32Array;
-  private readonly bestJ: Int32Array;
-  private readonly bestW: Float64Array;
+  readonly count: Int32Array;
+  readonly bestJ: Int32Array;
+  readonly bestW: Float64Array;
   /** Weight a candidate must beat: 0 until the row's list is full, then its smallest entry (∞ if perNode = 0). */
   readonly floor: Float64Array;
   constructor(
     private readonly n: number,
-    private readonly perNode: number,
+    readonly perNode: number,
   ) {
     this.count = new Int32Array(n);
     this.bestJ = new Int32Array(n * perNode);
@@ -251,14 +304,20 @@ export class TopEdges {
     if (c === k) this.floor[i] = bestW[base + k - 1];
   }
   edges(): GraphEdges {
-    const src: number[] = [];
-    const dst: number[] = [];
-    const weight: number[] = [];
-    for (let i = 0; i < this.n; i++) {
-      for (let e = 0; e < this.count[i]; e++) {
-        src.push(i);
-        dst.push(this.bestJ[i * this.perNode + e]);
-        weight.push(this.bestW[i * this.perNode + e]);
+    const { n, perNode, count, bestJ, bestW } = this;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += count[i];
+    // Sized up front: growing the arrays by push costs several times the copy.
+    const src = new Array<number>(total);
+    const dst = new Array<number>(total);
+    const weight = new Array<number>(total);
+    let o = 0;
+    for (let i = 0; i < n; i++) {
+      const base = i * perNode;
+      for (let e = 0; e < count[i]; e++, o++) {
+        src[o] = i;
+        dst[o] = bestJ[base + e];
+        weight[o] = bestW[base + e];
       }
     }
     return { src, dst, weight };
