@@ -3,7 +3,7 @@
 // product and sum rounded once each, no fused multiply-add), so callers that add the tail and combine
 // s0 + s1 + (s2 + s3) get bit-identical results.
 
-import { addConst, countDown, get, growTo, instantiateKernel, set, SIMD, V128, v128Load, v128Store } from './wasm-module.ts';
+import { addConst, countDown, get, growTo, I32, instantiateKernel, set, SIMD, V128, v128Load, v128Store } from './wasm-module.ts';
 
 const [A, B, N, O] = [0, 1, 2, 3];
 const [ACC01, ACC23, VA, VB] = [4, 5, 6, 7];
@@ -31,9 +31,49 @@ export function partialSumsCode(): number[] {
   ];
 }
 
-type Partial = (a: number, b: number, n: number, out: number) => void;
+/**
+ * squares(a, pairs, groups, stride, out): for each pair of rows (a, a + stride bytes), then the next pair at
+ * a + 2·stride, the four partial sums of squares of each row (as `partial` gives them) at out, out + 32.
+ * Two rows' accumulator chains interleave: each row's own additions stay in order, so the sums are the same.
+ */
+function squaresCode(): number[] {
+  const [ROWS_A, PAIRS, GROUPS, STRIDE, OUT] = [0, 1, 2, 3, 4];
+  const [P, Q, K, A01, A23, B01, B23, VA, VB] = [5, 6, 7, 8, 9, 10, 11, 12, 13];
+  const squareInto = (acc: number, v: number, high: boolean): number[] => [
+    ...get(acc), ...get(v), ...(high ? [...get(v), ...upperHalf] : []), ...promoteLow, 0x22, VSQ, ...get(VSQ), ...mulAdd, ...set(acc),
+  ];
+  const VSQ = 14;
+  return [
+    ...[0x02, 0x40, ...get(PAIRS), 0x45, 0x0d, 0],
+    ...[0x03, 0x40], // loop pairs
+    ...zero(A01), ...zero(A23), ...zero(B01), ...zero(B23),
+    ...get(ROWS_A), ...set(P), ...get(ROWS_A), ...get(STRIDE), 0x6a, ...set(Q), ...get(GROUPS), ...set(K),
+    ...[0x02, 0x40, ...get(K), 0x45, 0x0d, 0],
+    ...[0x03, 0x40],
+    ...get(P), ...load, ...set(VA),
+    ...get(Q), ...load, ...set(VB),
+    ...squareInto(A01, VA, false), ...squareInto(A23, VA, true),
+    ...squareInto(B01, VB, false), ...squareInto(B23, VB, true),
+    ...addConst(P, 16), ...addConst(Q, 16),
+    ...countDown(K, 0),
+    0x0b, 0x0b,
+    ...get(OUT), ...get(A01), ...v128Store(3),
+    ...get(OUT), ...get(A23), ...v128Store(3, 16),
+    ...get(OUT), ...get(B01), ...v128Store(3, 32),
+    ...get(OUT), ...get(B23), ...v128Store(3, 48),
+    ...addConst(OUT, 32), ...addConst(OUT, 32),
+    ...get(ROWS_A), ...get(STRIDE), 0x41, 1, 0x74, 0x6a, ...set(ROWS_A), // next pair: a + 2·stride
+    ...countDown(PAIRS, 0),
+    0x0b, 0x0b,
+    0x0b,
+  ];
+}
 
-let kernel: { mem: WebAssembly.Memory; fn: Partial } | null | undefined;
+const zero = (local: number): number[] => [SIMD, 0x0c, ...new Array<number>(16).fill(0), ...set(local)];
+
+type Squares = (a: number, pairs: number, groups: number, stride: number, out: number) => void;
+
+let kernel: { mem: WebAssembly.Memory; fn: Squares } | null | undefined;
 
 /** Rows per copy into WebAssembly memory (bounds the memory the kernel keeps). */
 const CHUNK_FLOATS = 1 << 20;
@@ -45,30 +85,35 @@ const CHUNK_FLOATS = 1 << 20;
 export function rowSumSquaresSimd(x: Float32Array, idx: Int32Array, d: number, out: Float64Array): boolean {
   if (kernel === undefined) {
     try {
-      kernel = instantiateKernel<Partial>('partial', 4, [1, 4, V128], partialSumsCode());
+      kernel = instantiateKernel<Squares>('squares', 5, [2, 3, I32, 7, V128], squaresCode());
     } catch {
       kernel = null;
     }
   }
   if (!kernel || d < 4) return false;
   const per = Math.max(1, Math.floor(CHUNK_FLOATS / d));
+  const chunk = Math.min(per, idx.length);
   const ROWS_AT = 64;
-  growTo(kernel.mem, ROWS_AT + Math.min(per, idx.length) * d * 4);
-  const rows = new Float32Array(kernel.mem.buffer, ROWS_AT, Math.min(per, idx.length) * d);
-  const sums = new Float64Array(kernel.mem.buffer, 0, 4);
+  const sumsAt = (ROWS_AT + chunk * d * 4 + 15) & ~15;
+  growTo(kernel.mem, sumsAt + chunk * 32);
+  const rows = new Float32Array(kernel.mem.buffer, ROWS_AT, chunk * d);
+  const sums = new Float64Array(kernel.mem.buffer, sumsAt, chunk * 4);
   const head = d & ~3;
   for (let c0 = 0; c0 < idx.length; c0 += per) {
     const c1 = Math.min(idx.length, c0 + per);
     // A contiguous run is one copy.
     if (idx[c1 - 1] - idx[c0] === c1 - 1 - c0) rows.set(x.subarray(idx[c0] * d, (idx[c1 - 1] + 1) * d));
     else for (let i = c0; i < c1; i++) rows.set(x.subarray(idx[i] * d, (idx[i] + 1) * d), (i - c0) * d);
+    const count = c1 - c0;
+    kernel.fn(ROWS_AT, count >> 1, head >> 2, d * 4, sumsAt);
+    // An odd last row is paired with itself.
+    if (count % 2 === 1) kernel.fn(ROWS_AT + (count - 1) * d * 4, 1, head >> 2, 0, sumsAt + (count - 1) * 32);
     for (let i = c0; i < c1; i++) {
-      const at = ROWS_AT + (i - c0) * d * 4;
-      kernel.fn(at, at, head >> 2, 0);
-      let s0 = sums[0];
+      const o = (i - c0) * 4;
+      let s0 = sums[o];
       const base = idx[i] * d;
       for (let k = head; k < d; k++) s0 += x[base + k] * x[base + k];
-      out[i] = s0 + sums[1] + (sums[2] + sums[3]);
+      out[i] = s0 + sums[o + 1] + (sums[o + 2] + sums[o + 3]);
     }
   }
   return true;
