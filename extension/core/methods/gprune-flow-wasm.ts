@@ -1,6 +1,7 @@
 // G-Prune's transition and mass passes in WebAssembly with the TypeScript loops' float64 operations in
 // their order: each product, sum and quotient rounded once, no fused multiply-add, the same comparisons. Float64 +, ×, ÷ are IEEE-exact in both, so results are bit-identical. Math.exp is not
 // reproducible here: TypeScript writes the exp values, the kernels do the rest.
+//   maxima:    z = sim/T per stored edge (kept for the exp pass), row maxima and the smallest z (softmax);
 //   weights:   a = w·scale_i, b = w·scale_j per stored edge, row sums in the dense loop's column order;
 //   normalise: P = weights / row sums, degrees, top-k insertion lists (TopEdges.insert);
 //   mass:      m⁽ᵗ⁺¹⁾ = m⁽ᵗ⁾P over the CSR, the terms of every m′_j added in ascending i (stepMass).
@@ -10,8 +11,9 @@ import { addConst, countDown, get, growTo, I32, instantiateKernels, type KernelB
 const F64 = 0x7c;
 
 // Every kernel takes the whole layout as parameters: counts and byte offsets into the memory.
-const [N, START, COL, SELF, UP, LO, SCALE, SUM, DIAG, DEG, COUNT, BESTJ, BESTW, FLOOR, K, MASS, STEPS] = Array.from({ length: 17 }, (_, i) => i);
-const PARAMS = 17;
+// CONSTS holds T (in) and the smallest logit (out) as float64.
+const [N, START, COL, SELF, UP, LO, SCALE, SUM, DIAG, DEG, COUNT, BESTJ, BESTW, FLOOR, K, MASS, STEPS, MAX, CONSTS] = Array.from({ length: 19 }, (_, i) => i);
+const PARAMS = 19;
 
 const i32Load = (offset = 0): number[] => [0x28, 2, offset];
 const i32Store = [0x36, 2, 0];
@@ -29,6 +31,8 @@ const range = (from: number, to: number): number[] => Array.from({ length: to - 
 const SHUFFLE_LOW_LOW = [SIMD, 0x0d, ...range(0, 8), ...range(16, 24)];
 const SHUFFLE_HIGH_LOW = [SIMD, 0x0d, ...range(8, 16), ...range(16, 24)];
 const F64_ZERO = [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
+const F64_INF = [0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x7f];
+const SELECT = 0x1b;
 const BLOCK = [0x02, 0x40];
 const LOOP = [0x03, 0x40];
 const IF = [0x04, 0x40];
@@ -73,6 +77,33 @@ const forEdges = (row: number, cnt: number, pc: number, pu: number, pl: number, 
   ...countDown(cnt, 0),
   END, END,
 ];
+
+/** Logits z = sim/T in place (up holds sim), row maxima from their self-loop start, the smallest z. */
+function maximaCode(): KernelBody {
+  const { decl, i, f } = locals(6, 4);
+  const [I, CNT, PC, PU, PL, J8] = i;
+  const [T, MI, Z, MINZ] = f;
+  const row = [
+    ...at(MAX, I, 3), ...f64Load, ...set(MI),
+    ...forEdges(I, CNT, PC, PU, PL, [
+      ...get(PU), ...get(PU), ...f64Load, ...get(T), F_DIV, ...tee(Z), ...f64Store,
+      ...get(PC), ...i32Load(), ...i32Const(3), SHL, ...set(J8),
+      // mi = z > mi ? z : mi; max[j] likewise; minZ = z < minZ ? z : minZ
+      ...get(Z), ...get(MI), ...get(Z), ...get(MI), F_GT, SELECT, ...set(MI),
+      ...get(MAX), ...get(J8), ADD, ...get(Z), ...get(MAX), ...get(J8), ADD, ...f64Load, ...get(Z), ...get(MAX), ...get(J8), ADD, ...f64Load, F_GT, SELECT, ...f64Store,
+      ...get(Z), ...get(MINZ), ...get(Z), ...get(MINZ), F_LT, SELECT, ...set(MINZ),
+    ]),
+    ...at(MAX, I, 3), ...get(MI), ...f64Store,
+  ];
+  const code = [
+    ...get(CONSTS), ...f64Load, ...set(T),
+    ...F64_INF, ...set(MINZ),
+    ...forRows(I, row),
+    ...get(CONSTS), ...get(MINZ), 0x39, 3, 8,
+    END,
+  ];
+  return { name: 'maxima', locals: decl, code };
+}
 
 /** Turns the exp values w in up into a = w·scale_i (up) and b = w·scale_j (lo); sum as sharedWeights. */
 function weightsCode(): KernelBody {
@@ -254,7 +285,9 @@ export interface FlowRun {
   readonly start: Int32Array;
   readonly col: Int32Array;
   readonly self: Uint8Array;
-  /** Exp values in (shared reference), or a = row i's weight; P_ij after normalise. */
+  /** Row maxima of the logits: self-loop logits (or −∞) in, row maxima after `maxima`. */
+  readonly max: Float64Array;
+  /** Similarities in, logits after `maxima`; exp values in (shared reference) (shared reference), or a = row i's weight; P_ij after normalise. */
   readonly up: Float64Array;
   readonly lo: Float64Array;
   readonly scale: Float64Array;
@@ -263,6 +296,8 @@ export interface FlowRun {
   readonly degree: Int32Array;
   /** Mass slot t (n float64s). */
   slot(t: number): Float64Array;
+  /** Logits and row maxima (see maximaCode); returns the smallest logit. */
+  maxima(temperature: number): number;
   /** up/lo from exp values (sum and diag as sharedWeights expects them). */
   weights(): void;
   /** Normalises and offers every weight to `top` (its lists are read and written back). */
@@ -286,7 +321,7 @@ export class FlowWasm {
   ) {}
 
   private static create(): FlowWasm {
-    const { mem, fns } = instantiateKernels<Kernel>(PARAMS, [weightsCode(), normaliseCode(false), normaliseCode(true), massCode()]);
+    const { mem, fns } = instantiateKernels<Kernel>(PARAMS, [maximaCode(), weightsCode(), normaliseCode(false), normaliseCode(true), massCode()]);
     return new FlowWasm(mem, fns);
   }
 
@@ -314,8 +349,9 @@ export class FlowWasm {
     const buf = this.mem.buffer;
     const f64 = (at: number, len: number): Float64Array => new Float64Array(buf, at, len);
     const i32 = (at: number, len: number): Int32Array => new Int32Array(buf, at, len);
-    const args = [n, off.start, off.col, off.self, off.up, off.lo, off.scale, off.sum, off.diag, off.deg, off.count, off.bestJ, off.bestW, off.floor, k, off.mass, 0];
-    const { weights, mass } = this.fns;
+    const args = [n, off.start, off.col, off.self, off.up, off.lo, off.scale, off.sum, off.diag, off.deg, off.count, off.bestJ, off.bestW, off.floor, k, off.mass, 0, off.max, off.consts];
+    const { maxima, weights, mass } = this.fns;
+    const consts = f64(off.consts, 2);
     const k8 = k === 8;
     const normalise = k8 ? this.fns.normalise8 : this.fns.normalise;
     const count = i32(off.count, n);
@@ -328,6 +364,7 @@ export class FlowWasm {
       start: i32(off.start, n + 1),
       col: i32(off.col, edges),
       self: new Uint8Array(buf, off.self, n),
+      max: f64(off.max, n),
       up: f64(off.up, edges),
       lo: f64(off.lo, edges),
       scale: f64(off.scale, n),
@@ -335,6 +372,11 @@ export class FlowWasm {
       diag: f64(off.diag, n),
       degree: i32(off.deg, n),
       slot: (t) => f64(off.mass + t * n * 8, n),
+      maxima: (temperature) => {
+        consts[0] = temperature;
+        maxima(...args);
+        return consts[1];
+      },
       weights: () => weights(...args),
       normalise: (top) => {
         count.set(top.count);
@@ -368,6 +410,8 @@ function offsets(n: number, edges: number, k: number, slots: number) {
     end = (end + bytes + 15) & ~15;
     return at;
   };
+  const consts = take(16);
+  const max = take(8 * n);
   const up = take(8 * edges);
   const lo = take(8 * edges);
   const scale = take(8 * n);
@@ -382,5 +426,5 @@ function offsets(n: number, edges: number, k: number, slots: number) {
   const deg = take(4 * n);
   const count = take(4 * n);
   const self = take(n);
-  return { edges, up, lo, scale, sum, diag, bestW, bestJ, floor, mass, start, col, deg, count, self, end };
+  return { edges, consts, max, up, lo, scale, sum, diag, bestW, bestJ, floor, mass, start, col, deg, count, self, end };
 }

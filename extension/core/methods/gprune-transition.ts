@@ -41,12 +41,41 @@ function rowWeight(p: Transition, z: number, i: number): number {
  * dense loop adds them: lower entries arrive from earlier rows (ascending), then self, then upper ones.
  */
 export function softmax(g: Graph, s: GPruneSettings, top: TopEdges): Transition | null {
-  const { n, start, col, sim, diag, selfEdge } = g;
+  const { n, start, diag, selfEdge } = g;
   const T = s.temperature;
   const edges = start[n];
-  const max = new Float64Array(n).fill(-Infinity);
+  const cache = edges <= gpruneLimits.pCacheEdges;
+  const flow = cache ? FlowWasm.run(n, edges, top.perNode, Math.max(2, s.iterateNum + 1)) : null;
+  const max = flow ? flow.max : new Float64Array(n);
+  max.fill(-Infinity);
   for (let i = 0; i < n; i++) if (selfEdge[i] && diag[i] / T > max[i]) max[i] = diag[i] / T;
-  // Row maxima and the smallest logit in one pass.
+  const minZ = flow ? flowMaxima(g, T, flow) : rowMaxima(g, T, max);
+  // The dense loop skips exp for masked entries only when max − NON_EDGE > 800; require the same here.
+  for (let i = 0; i < n; i++) if (!(max[i] - NON_EDGE > 800)) return null;
+
+  // One exp per edge: exp(z − max_i) = exp(z − c)·exp(c − max_i) with a shared reference c (the largest
+  // row maximum), exact to a few ulps, when no weight underflows on the way; otherwise one exp per entry.
+  let c = -Infinity;
+  for (let i = 0; i < n; i++) if (max[i] > c) c = max[i];
+  const shared = minZ - c > -600;
+  const scale = new Float64Array(n);
+  if (shared) for (let i = 0; i < n; i++) scale[i] = Math.exp(c - max[i]);
+  if (flow) return flowSoftmax(g, T, top, flow, shared, c, scale);
+  // Every cached weight is written below; the buffers are reused by the next run.
+  const pUp = cache ? scratchF64('gprune.pUp', edges) : null;
+  const pLo = cache ? scratchF64('gprune.pLo', edges) : null;
+  const sum = new Float64Array(n);
+  const pDiag = new Float64Array(n);
+  const p: Transition = { degree: new Int32Array(n), pDiag, pUp, pLo, max, sum, temperature: T, shared, c, scale, flow: null };
+  if (shared && pUp && pLo) sharedWeights(g, T, p, pUp, pLo);
+  else weightsLoop(g, T, p);
+  normalise(g, p, top);
+  return p;
+}
+
+/** Row maxima of the logits sim/T (max holds the self-loop ones) and the smallest logit, in one pass. */
+function rowMaxima(g: Graph, T: number, max: Float64Array): number {
+  const { n, start, col, sim } = g;
   let minZ = Infinity;
   for (let i = 0; i < n; i++) {
     let mi = max[i];
@@ -60,29 +89,18 @@ export function softmax(g: Graph, s: GPruneSettings, top: TopEdges): Transition 
     }
     max[i] = mi;
   }
-  // The dense loop skips exp for masked entries only when max − NON_EDGE > 800; require the same here.
-  for (let i = 0; i < n; i++) if (!(max[i] - NON_EDGE > 800)) return null;
+  return minZ;
+}
 
-  // One exp per edge: exp(z − max_i) = exp(z − c)·exp(c − max_i) with a shared reference c (the largest
-  // row maximum), exact to a few ulps, when no weight underflows on the way; otherwise one exp per entry.
-  let c = -Infinity;
-  for (let i = 0; i < n; i++) if (max[i] > c) c = max[i];
-  const shared = minZ - c > -600;
-  const scale = new Float64Array(n);
-  if (shared) for (let i = 0; i < n; i++) scale[i] = Math.exp(c - max[i]);
-  const cache = edges <= gpruneLimits.pCacheEdges;
-  const flow = cache ? FlowWasm.run(n, edges, top.perNode, Math.max(2, s.iterateNum + 1)) : null;
-  if (flow) return flowSoftmax(g, T, top, flow, max, shared, c, scale);
-  // Every cached weight is written below; the buffers are reused by the next run.
-  const pUp = cache ? scratchF64('gprune.pUp', edges) : null;
-  const pLo = cache ? scratchF64('gprune.pLo', edges) : null;
-  const sum = new Float64Array(n);
-  const pDiag = new Float64Array(n);
-  const p: Transition = { degree: new Int32Array(n), pDiag, pUp, pLo, max, sum, temperature: T, shared, c, scale, flow: null };
-  if (shared && pUp && pLo) sharedWeights(g, T, p, pUp, pLo);
-  else weightsLoop(g, T, p);
-  normalise(g, p, top);
-  return p;
+/** rowMaxima in WebAssembly, after copying the graph in; the logits stay in flow.up for the exp pass. */
+function flowMaxima(g: Graph, T: number, flow: FlowRun): number {
+  const { n, start, col, sim, selfEdge } = g;
+  const edges = start[n];
+  flow.start.set(start.subarray(0, n + 1));
+  flow.col.set(col.subarray(0, edges));
+  flow.self.set(selfEdge.subarray(0, n));
+  flow.up.set(sim.subarray(0, edges));
+  return flow.maxima(T);
 }
 
 /** The weight pass with one or two exps per edge, for every case (cached or not, shared or not). */
@@ -125,19 +143,18 @@ function weightsLoop(g: Graph, T: number, p: Transition): void {
  * softmax with the weights, normalisation and top lists in WebAssembly: TypeScript writes the exp values
  * (shared reference: one per edge into `up`; otherwise both weights and the row sums, as weightsLoop).
  */
-function flowSoftmax(g: Graph, T: number, top: TopEdges, flow: FlowRun, max: Float64Array, shared: boolean, c: number, scale: Float64Array): Transition {
-  const { n, start, col, sim, diag, selfEdge } = g;
+function flowSoftmax(g: Graph, T: number, top: TopEdges, flow: FlowRun, shared: boolean, c: number, scale: Float64Array): Transition {
+  const { n, start, diag, selfEdge } = g;
   const edges = start[n];
-  flow.start.set(start.subarray(0, n + 1));
-  flow.col.set(col.subarray(0, edges));
-  flow.self.set(selfEdge.subarray(0, n));
+  const max = flow.max;
   flow.sum.fill(0);
   flow.diag.fill(0);
   const p: Transition = { degree: flow.degree, pDiag: flow.diag, pUp: flow.up, pLo: flow.lo, max, sum: flow.sum, temperature: T, shared, c, scale, flow };
   if (shared) {
     const { up, diag: pDiag } = flow;
     for (let i = 0; i < n; i++) if (selfEdge[i]) pDiag[i] = Math.exp(diag[i] / T - max[i]);
-    for (let e = 0; e < edges; e++) up[e] = Math.exp(sim[e] / T - c);
+    // up holds the logits sim/T (flowMaxima).
+    for (let e = 0; e < edges; e++) up[e] = Math.exp(up[e] - c);
     flow.scale.set(scale);
     flow.weights();
   } else weightsLoop(g, T, p);
