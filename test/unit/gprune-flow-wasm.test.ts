@@ -75,6 +75,24 @@ test('propagateGroup: WebAssembly passes equal the TypeScript loops bit for bit'
   }
 });
 
+test('a graph beyond the retained memory runs in a module of its own, with the same results', () => {
+  const x = tokens(160, 24, 12);
+  const s = SETTINGS[0];
+  const shared = propagateGroup(x, s, 8);
+  const saved = flowWasm.retainBytes;
+  flowWasm.retainBytes = 0;
+  try {
+    const own = propagateGroup(x, s, 8);
+    own.mass.forEach((m, t) => assert.deepEqual(bits(m), bits(shared.mass[t]), `mass ${t}`));
+    assert.deepEqual(bits(own.edges.weight), bits(shared.edges.weight));
+    assert.deepEqual(own.edges.dst, shared.edges.dst);
+  } finally {
+    flowWasm.retainBytes = saved;
+  }
+  // The shared module's cached views still serve the next run.
+  assert.deepEqual(bits(propagateGroup(x, s, 8).scores), bits(shared.scores));
+});
+
 test('the uncached path (weights recomputed per step) equals the cached WebAssembly one', () => {
   const x = tokens(160, 24, 9);
   const s = SETTINGS[0];
