@@ -45,25 +45,60 @@ export function buildGraph(u: CosineRows, s: GPruneSettings, plan: KernelPlan): 
   let maxPost = 0;
   for (let i = 0; i < n; i++) if (post[i] > maxPost) maxPost = post[i];
   const band: Band = { eps, lo: s.theta - eps, hi: s.theta + eps, maskBand: 1e-6 * s.temperature + eps, maxPost };
-  let rechecked = 0;
   const simd = u.data instanceof Float32Array && eps > 0 ? ThresholdScan.load() : null;
   // Screening computes the same blocks in column ranges; its int8 blocks need a multiple of 4 rows.
   const screened = simd ? screenFor(u, plan, band.lo - band.eps, staircaseRows(n) & ~3) : null;
   const blockRows = screened ? screened.blockRows : staircaseRows(n);
   // Float32 blocks land in the SIMD scan's memory, which points out the groups worth a look.
   const into = simd ? simd.prepare(blockRows, n) : undefined;
-  const thr = simd ? new Float32Array(blockRows) : null;
-  const visit = (i0: number, rows: number, data: FloatArray, ranges: readonly ColumnRange[]): void => {
+  const scan = new BlockScan(u, s, band, start, edges, simd, blockRows);
+  if (screened && into) {
+    for (let i0 = 0; i0 < n; i0 += blockRows) {
+      const rows = Math.min(blockRows, n - i0);
+      scan.visit(i0, rows, into, screened.ranges(i0, rows, into));
+    }
+  } else forEachUpperBlock(u, plan, (b) => scan.visit(b.i0, b.rows, b.data, [{ j0: b.i0, cols: b.cols, at: 0 }]), blockRows, into);
+  const rechecked = scan.rechecked;
+  start[n] = edges.count;
+  lastEdges = edges.count;
+  return { n, diag, start, col: edges.cols(), sim: edges.values(), selfEdge, rechecked };
+}
+
+/** Scans row blocks (one or more column ranges each) into the edge list, row by row in column order. */
+class BlockScan {
+  rechecked = 0;
+  private readonly thr: Float32Array;
+
+  constructor(
+    private readonly u: CosineRows,
+    private readonly s: GPruneSettings,
+    private readonly band: Band,
+    private readonly start: Int32Array,
+    private readonly edges: EdgeList,
+    private readonly simd: ThresholdScan | null,
+    blockRows: number,
+  ) {
+    this.thr = new Float32Array(simd ? blockRows : 0);
+  }
+
+  /** Rows [i0, i0 + rows) whose products over `ranges` sit in `data` (each range's rows × cols at its offset). */
+  visit(i0: number, rows: number, data: FloatArray, ranges: readonly ColumnRange[]): void {
+    const { u, s, band, edges, simd, thr } = this;
+    const n = u.n;
     const cands: Int32Array[] = [];
-    if (simd && thr && data instanceof Float32Array) {
-      for (let r = 0; r < rows; r++) thr[r] = roundDown32(rowFloor(band, post[i0 + r]));
+    if (simd && data instanceof Float32Array) {
+      for (let r = 0; r < rows; r++) thr[r] = roundDown32(rowFloor(band, u.post[i0 + r]));
       // Each list is overwritten by the next call: keep a copy per range.
-      for (const range of ranges) cands.push(ranges.length === 1 ? simd.groups(rows, range.cols, thr, range.at) : simd.groups(rows, range.cols, thr, range.at).slice());
+      for (const range of ranges) {
+        const list = simd.groups(rows, range.cols, thr, range.at);
+        cands.push(ranges.length === 1 ? list : list.slice());
+      }
     }
     const cursor = new Int32Array(ranges.length);
+    let rechecked = 0;
     for (let r = 0; r < rows; r++) {
       const i = i0 + r;
-      start[i] = edges.count;
+      this.start[i] = edges.count;
       edges.reserve(n - i - 1);
       for (let k = 0; k < ranges.length; k++) {
         const { j0, cols, at } = ranges[k];
@@ -71,8 +106,8 @@ export function buildGraph(u: CosineRows, s: GPruneSettings, plan: KernelPlan): 
         const off = at + rowAt - j0;
         const cand = cands[k];
         if (cand && data instanceof Float32Array) {
-          // This row's candidate groups (a group starting at range offset e covers columns e − rowAt + j0 .. + 3),
-          // then the columns after its last whole group.
+          // This row's candidate groups (a group at range offset e covers columns e − rowAt + j0 .. + 3), then
+          // the columns after its last whole group.
           const rowEnd = rowAt + cols;
           let q = cursor[k];
           for (; q < cand.length && cand[q] < rowEnd; q++) {
@@ -81,20 +116,12 @@ export function buildGraph(u: CosineRows, s: GPruneSettings, plan: KernelPlan): 
           }
           cursor[k] = q;
           rechecked += scanRangeF32(data, off, i, Math.max(i + 1, j0 + (cols & ~3)), j0 + cols, u, s, band, edges);
-        } else if (data instanceof Float32Array && eps > 0) rechecked += scanRangeF32(data, off, i, Math.max(i + 1, j0), j0 + cols, u, s, band, edges);
+        } else if (data instanceof Float32Array && band.eps > 0) rechecked += scanRangeF32(data, off, i, Math.max(i + 1, j0), j0 + cols, u, s, band, edges);
         else rechecked += scanRow(data, off, i, Math.max(i + 1, j0), j0 + cols, u, s, band, edges);
       }
     }
-  };
-  if (screened && into) {
-    for (let i0 = 0; i0 < n; i0 += blockRows) {
-      const rows = Math.min(blockRows, n - i0);
-      visit(i0, rows, into, screened.ranges(i0, rows, into));
-    }
-  } else forEachUpperBlock(u, plan, (b) => visit(b.i0, b.rows, b.data, [{ j0: b.i0, cols: b.cols, at: 0 }]), blockRows, into);
-  start[n] = edges.count;
-  lastEdges = edges.count;
-  return { n, diag, start, col: edges.cols(), sim: edges.values(), selfEdge, rechecked };
+    this.rechecked += rechecked;
+  }
 }
 
 /** Decision band of a plan: values in [lo, hi) (or inside the mask band) are settled in float64. */
