@@ -30,6 +30,9 @@ const [ADD, SUB, MUL, SHL, EQZ, EQ, NE, LT_S] = [0x6a, 0x6b, 0x6c, 0x74, 0x45, 0
 const [F_ADD, F_MUL, F_DIV, F_LT, F_GT] = [0xa0, 0xa2, 0xa3, 0x63, 0x64];
 const F64X2_SPLAT = [SIMD, 0x14];
 const BITSELECT = [SIMD, 0x52];
+/** f64x2.pmin / pmax: b < a ? b : a and a < b ? b : a per lane. */
+const PMIN = [SIMD, 0xf6, 0x01];
+const PMAX = [SIMD, 0xf7, 0x01];
 const V128_ZERO = [SIMD, 0x0c, ...new Array<number>(16).fill(0)];
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, q) => from + q);
 /** (a.lane0, b.lane0) and (a.lane1, b.lane0) of 64-bit lanes. */
@@ -165,43 +168,46 @@ function insertCode(r: number, c: number, w: number, tmp: { base: number; cnt: n
 }
 
 /**
- * The same insertion for k = 8 without data-dependent branches: the list (zero-padded past its count, so
- * the floor is always its last entry) moves down one place from the first entry below w, in SIMD. Indices
- * sit in 64-bit slots so one lane mask steers both. The caller checks w > floor[r].
+ * The same insertion for k = 8 without data-dependent branches, in SIMD: the list (zero-padded past its
+ * count, so the floor is always its last entry) moves down one place from the first entry below w. The
+ * weights are new_q = max(old_q, min(old_{q−1}, w)) (pmin/pmax return an operand, so equal weights come out
+ * bit for bit); the indices follow the masks old < w, in 64-bit slots. The caller checks w > floor[r].
  */
 function insert8Code(r: number, c: number, w: number, t: Insert8Locals): number[] {
-  const { row, cnt, ws, js, vPrev, vCur, mPrev, mCur, jPrev, jCur, ms } = t;
+  const { wRow, jRow, cnt, ws, js, vPrev, vCur, mPrev, mCur, jPrev, jCur, ms } = t;
   const code = [
-    ...get(r), ...i32Const(6), SHL, ...set(row),
+    ...get(r), ...i32Const(6), SHL, ...tee(jRow), ...get(BESTW), ADD, ...set(wRow),
+    ...get(jRow), ...get(BESTJ), ADD, ...set(jRow),
     ...get(w), ...F64X2_SPLAT, ...set(ws),
     ...get(c), 0xad, SIMD, 0x12, ...set(js), // i64x2.splat(u64(c))
   ];
   for (let q = 0; q < 4; q++) {
     const o = 16 * q;
     code.push(
-      ...get(BESTW), ...get(row), ADD, ...v128Load(3, o), ...tee(vCur), ...get(ws), SIMD, 0x49, ...set(mCur), // old < w
-      ...get(BESTJ), ...get(row), ADD, ...v128Load(3, o), ...set(jCur),
-      // entry q − 1's mask and value (w and "keep w" before the first)
+      ...get(wRow), ...v128Load(3, o), ...tee(vCur), ...get(ws), SIMD, 0x49, ...set(mCur), // old < w
+      ...get(jRow), ...v128Load(3, o), ...set(jCur),
+      // entry q − 1's mask, weight and index (w and c before the first)
       ...(q === 0 ? [...V128_ZERO, ...get(mCur), ...SHUFFLE_LOW_LOW] : [...get(mPrev), ...get(mCur), ...SHUFFLE_HIGH_LOW]), ...set(ms),
-      ...get(BESTW), ...get(row), ADD,
+      ...get(wRow), ...get(vCur),
       ...(q === 0 ? [...get(ws), ...get(vCur), ...SHUFFLE_LOW_LOW] : [...get(vPrev), ...get(vCur), ...SHUFFLE_HIGH_LOW]),
-      ...get(ws), ...get(ms), ...BITSELECT, ...get(vCur), ...get(mCur), ...BITSELECT, ...v128Store(3, o),
-      ...get(BESTJ), ...get(row), ADD,
+      ...get(ws), ...PMIN, ...PMAX, ...(q === 3 ? tee(vPrev) : []), ...v128Store(3, o),
+      ...get(jRow),
       ...(q === 0 ? [...get(js), ...get(jCur), ...SHUFFLE_LOW_LOW] : [...get(jPrev), ...get(jCur), ...SHUFFLE_HIGH_LOW]),
       ...get(js), ...get(ms), ...BITSELECT, ...get(jCur), ...get(mCur), ...BITSELECT, ...v128Store(3, o),
-      ...get(vCur), ...set(vPrev), ...get(mCur), ...set(mPrev), ...get(jCur), ...set(jPrev),
+      ...(q < 3 ? [...get(vCur), ...set(vPrev)] : []), ...get(mCur), ...set(mPrev), ...get(jCur), ...set(jPrev),
     );
   }
   code.push(
-    // floor = the last entry; count += (count < 8)
-    ...at(FLOOR, r, 3), ...get(BESTW), ...get(row), ADD, 0x2b, 3, 56, ...f64Store,
+    // floor = the new last entry; count += (count < 8)
+    ...at(FLOOR, r, 3), ...get(vPrev), SIMD, 0x21, 1, ...f64Store,
     ...at(COUNT, r, 2), ...at(COUNT, r, 2), ...i32Load(), ...tee(cnt), ...get(cnt), ...i32Const(8), LT_S, ADD, ...i32Store,
   );
   return code;
 }
 
 interface Insert8Locals {
-  readonly row: number;
+  readonly wRow: number;
+  readonly jRow: number;
   readonly cnt: number;
   readonly ws: number;
   readonly js: number;
@@ -222,7 +228,7 @@ function normaliseCode(k8: boolean): KernelBody {
   const [ws, js, vPrev, vCur, mPrev, mCur, jPrev, jCur, ms] = v;
   const offer = (r: number, c: number, w: number): number[] =>
     k8
-      ? [...get(w), ...at(FLOOR, r, 3), ...f64Load, F_GT, ...IF, ...insert8Code(r, c, w, { row: BASE, cnt: TOPCNT, ws, js, vPrev, vCur, mPrev, mCur, jPrev, jCur, ms }), END]
+      ? [...get(w), ...at(FLOOR, r, 3), ...f64Load, F_GT, ...IF, ...insert8Code(r, c, w, { wRow: BASE, jRow: Q, cnt: TOPCNT, ws, js, vPrev, vCur, mPrev, mCur, jPrev, jCur, ms }), END]
       : insertCode(r, c, w, { base: BASE, cnt: TOPCNT, q: Q, prev: PREV });
   const diag = [
     ...at(DIAG, I, 3), ...at(DIAG, I, 3), ...f64Load, ...at(SUM, I, 3), ...f64Load, F_DIV, ...tee(D), ...f64Store,
