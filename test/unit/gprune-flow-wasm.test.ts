@@ -128,3 +128,21 @@ test('stepMass one step at a time equals propagateMass, in WebAssembly and TypeS
   });
   assert.deepEqual(wasm, ts);
 });
+
+test('softmax into lists that already hold edges: both paths keep the same top edges', () => {
+  const x = tokens(120, 24, 6);
+  const s = SETTINGS[0];
+  const plan = kernelPlan((x.rows * x.rows * x.cols) / 2);
+  for (const perNode of [8, 3]) {
+    const { wasm, ts } = both(() => {
+      const u = cosineRows(x, null, plan, 1e-12, 'test.rows');
+      const g = buildGraph(u, s, plan);
+      const top = new TopEdges(x.rows, perNode);
+      for (let i = 0; i < x.rows; i += 3) for (let q = 0; q < (i % 11); q++) top.offer(i, (i + q + 1) % x.rows, 0.005 * (q + 1));
+      assert.ok(softmax(g, s, top));
+      const e = top.edges();
+      return { src: e.src, dst: e.dst, weight: bits(e.weight) };
+    });
+    assert.deepEqual(wasm, ts, `k=${perNode}`);
+  }
+});

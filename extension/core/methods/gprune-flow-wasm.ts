@@ -134,10 +134,16 @@ export class FlowWasm {
       normalise: (top) => {
         count.set(top.count);
         floor.set(top.floor);
-        bestW.set(top.bestW);
-        bestJ.fill(0);
-        for (let q = 0; q < n * k; q++) bestJ[q * stride] = top.bestJ[q];
-        if (k8) for (let i = 0; i < n; i++) bestW.fill(0, i * k + top.count[i], (i + 1) * k);
+        // A fresh list (the usual case) needs no copy: zero weights, any indices.
+        let empty = true;
+        for (let i = 0; i < n && empty; i++) empty = top.count[i] === 0;
+        if (empty) bestW.fill(0);
+        else {
+          bestW.set(top.bestW);
+          bestJ.fill(0);
+          for (let q = 0; q < n * k; q++) bestJ[q * stride] = top.bestJ[q];
+          if (k8) for (let i = 0; i < n; i++) bestW.fill(0, i * k + top.count[i], (i + 1) * k);
+        }
         normalise(...args);
         top.count.set(count);
         top.floor.set(floor);
