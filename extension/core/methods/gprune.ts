@@ -17,19 +17,22 @@ interface GroupRun {
   readonly prop: GroupPropagation;
   /** Global indices in topk order (score desc, index asc). */
   readonly topkOrder: number[];
+  /** Local → global index mapping (the identity for a single-group bundle: fresh local arrays are reused as is). */
+  readonly global: (local: number[]) => number[];
 }
 
 function runGroup(input: MethodInput, name: GroupRun['name'], tokens: number[], params: Params): GroupRun {
   const k = Math.floor(num(params, 'keep_ratio') * tokens.length);
-  if (tokens.length === 0) return { name, tokens, k: 0, prop: emptyProp(num(params, 'iterate_num')), topkOrder: [] };
+  const global = tokens.every((t, i) => t === i) ? (local: number[]): number[] => local : (local: number[]): number[] => globalIndices(local, tokens);
+  if (tokens.length === 0) return { name, tokens, k: 0, prop: emptyProp(num(params, 'iterate_num')), topkOrder: [], global };
   const prop = propagateGroup(
     input.matrix('features'),
     { theta: num(params, 'theta'), temperature: num(params, 'temperature'), iterateNum: num(params, 'iterate_num') },
     EDGES_PER_NODE,
     tokens,
   );
-  const topkOrder = globalIndices(topK(prop.scores, k), tokens);
-  return { name, tokens, k, prop, topkOrder };
+  const topkOrder = global(topK(prop.scores, k));
+  return { name, tokens, k, prop, topkOrder, global };
 }
 
 function emptyProp(iterations: number): GroupPropagation {
@@ -45,7 +48,7 @@ function globalIndices(local: readonly number[], tokens: readonly number[]): num
 }
 
 function groupTrace(g: GroupRun): JsonObject {
-  const global = (local: number[]): number[] => globalIndices(local, g.tokens);
+  const { global } = g;
   return {
     name: g.name,
     token_indices: g.tokens,
