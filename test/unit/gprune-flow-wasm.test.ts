@@ -75,20 +75,27 @@ test('propagateGroup: WebAssembly passes equal the TypeScript loops bit for bit'
   }
 });
 
+/** Runs `run` with one numeric knob set to `value`, restoring it afterwards. */
+function withKnob<K extends string>(knobs: Record<K, number>, key: K, value: number, run: () => void): void {
+  const saved = knobs[key];
+  knobs[key] = value;
+  try {
+    run();
+  } finally {
+    knobs[key] = saved;
+  }
+}
+
 test('a graph beyond the retained memory runs in a module of its own, with the same results', () => {
   const x = tokens(160, 24, 12);
   const s = SETTINGS[0];
   const shared = propagateGroup(x, s, 8);
-  const saved = flowWasm.retainBytes;
-  flowWasm.retainBytes = 0;
-  try {
+  withKnob(flowWasm, 'retainBytes', 0, () => {
     const own = propagateGroup(x, s, 8);
     own.mass.forEach((m, t) => assert.deepEqual(bits(m), bits(shared.mass[t]), `mass ${t}`));
     assert.deepEqual(bits(own.edges.weight), bits(shared.edges.weight));
     assert.deepEqual(own.edges.dst, shared.edges.dst);
-  } finally {
-    flowWasm.retainBytes = saved;
-  }
+  });
   // The shared module's cached views still serve the next run.
   assert.deepEqual(bits(propagateGroup(x, s, 8).scores), bits(shared.scores));
 });
@@ -97,16 +104,12 @@ test('the uncached path (weights recomputed per step) equals the cached WebAssem
   const x = tokens(160, 24, 9);
   const s = SETTINGS[0];
   const cached = propagateGroup(x, s, 8);
-  const saved = gpruneLimits.pCacheEdges;
-  gpruneLimits.pCacheEdges = 10;
-  try {
+  withKnob(gpruneLimits, 'pCacheEdges', 10, () => {
     const uncached = propagateGroup(x, s, 8);
     assert.deepEqual(bits(uncached.scores), bits(cached.scores));
     assert.deepEqual(bits(uncached.edges.weight), bits(cached.edges.weight));
     assert.deepEqual(uncached.edges.dst, cached.edges.dst);
-  } finally {
-    gpruneLimits.pCacheEdges = saved;
-  }
+  });
 });
 
 test('stepMass one step at a time equals propagateMass, in WebAssembly and TypeScript', () => {
