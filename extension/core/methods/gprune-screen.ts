@@ -6,7 +6,7 @@
 import { type KernelPlan } from '../numeric/gemm.ts';
 import type { CosineRows } from '../numeric/gram.ts';
 import { loadOrtGemm } from '../numeric/ort-gemm.ts';
-import { Int8Screen } from './gprune-screen-wasm.ts';
+import { Int8Screen, type QuantStats } from './gprune-screen-wasm.ts';
 
 /** Columns [j0, j0 + cols) of a row block; its float32 product (rows × cols) starts `at` floats into the block buffer. */
 export interface ColumnRange {
@@ -98,8 +98,14 @@ export function screenFor(u: CosineRows, plan: KernelPlan, floor: number, blockR
   const ort = loadOrtGemm();
   if (!kernels || !ort || !int8Exact()) return null;
   const width = Math.ceil(u.d / 16) * 16;
-  kernels.prepare(u.n, width, blockRows);
-  const stats = kernels.quantize(u.data, u.d);
+  let stats: QuantStats | null;
+  try {
+    kernels.prepare(u.n, width, blockRows);
+    stats = kernels.quantize(u.data, u.d);
+  } catch {
+    // WebAssembly memory could not grow (huge groups): the unscreened scan needs none of it.
+    return null;
+  }
   if (!stats) return null;
   screenStats.screened = true;
   return new Screened(u, kernels, stats.f, stats.absSum, width, thr, blockRows);
