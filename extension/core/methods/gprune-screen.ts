@@ -5,7 +5,7 @@
 
 import { type KernelPlan } from '../numeric/gemm.ts';
 import type { CosineRows } from '../numeric/gram.ts';
-import { loadOrtGemm } from '../numeric/ort-gemm.ts';
+import { loadOrtGemm, type OrtGemm } from '../numeric/ort-gemm.ts';
 import { Int8Screen, type QuantStats } from './gprune-screen-wasm.ts';
 
 /** Columns [j0, j0 + cols) of a row block; its float32 product (rows × cols) starts `at` floats into the block buffer. */
@@ -56,9 +56,8 @@ let int8Checked: boolean | undefined;
  * kernels add byte products in pairs into int16 and may saturate (255·127·2 > 32767); such a machine
  * gets no screen rather than a wrong bound.
  */
-function int8Exact(): boolean {
+function int8Exact(ort: OrtGemm): boolean {
   if (int8Checked !== undefined) return int8Checked;
-  const ort = loadOrtGemm();
   const k = 64;
   const a = new Uint8Array(2 * k);
   const b = new Int8Array(2 * k);
@@ -70,9 +69,9 @@ function int8Exact(): boolean {
   }
   const out = new Int32Array(4);
   try {
-    ort?.screenedGemm(null, { a, p: 2, b, q: 2, out }, k);
+    ort.screenedGemm(null, { a, p: 2, b, q: 2, out }, k);
     const want = [127 * 127 * k, 0, -127 * 127 * k, 0];
-    int8Checked = ort !== null && want.every((v, i) => out[i] === v);
+    int8Checked = want.every((v, i) => out[i] === v);
   } catch {
     int8Checked = false;
   }
@@ -88,7 +87,8 @@ export function screenFor(u: CosineRows, plan: KernelPlan, floor: number, blockR
   screenStats.screened = false;
   screenStats.f32Entries = 0;
   screenStats.staircaseEntries = 0;
-  if (!enabled() || plan.backend !== 'ort' || plan.precision !== 'f32' || !(u.data instanceof Float32Array)) return null;
+  const data = u.data;
+  if (!enabled() || plan.backend !== 'ort' || plan.precision !== 'f32' || !(data instanceof Float32Array)) return null;
   if (u.n < screenLimits.minTokens || blockRows < 4 || blockRows % 4 !== 0) return null;
   if (lastShare(u) > screenLimits.maxKeptShare) return null;
   // The screen's threshold must stay clearly positive: padding lanes (s = 0) and zero rows score 0.
@@ -96,19 +96,19 @@ export function screenFor(u: CosineRows, plan: KernelPlan, floor: number, blockR
   if (!(thr > 0.01)) return null;
   const kernels = Int8Screen.load();
   const ort = loadOrtGemm();
-  if (!kernels || !ort || !int8Exact()) return null;
+  if (!kernels || !ort || !int8Exact(ort)) return null;
   const width = Math.ceil(u.d / 16) * 16;
   let stats: QuantStats | null;
   try {
     kernels.prepare(u.n, width, blockRows);
-    stats = kernels.quantize(u.data, u.d);
+    stats = kernels.quantize(data, u.d);
   } catch {
     // WebAssembly memory could not grow (huge groups): the unscreened scan needs none of it.
     return null;
   }
   if (!stats) return null;
   screenStats.screened = true;
-  return new Screened(u, kernels, stats.f, stats.absSum, width, thr, blockRows);
+  return new Screened(u, data, ort, kernels, stats.f, stats.absSum, width, thr, blockRows);
 }
 
 /** Per-row terms of the screen's upper bound on a cosine: (Q_ij + a_i + b_j)·s_i·s_j. */
@@ -148,6 +148,9 @@ class Screened {
 
   constructor(
     private readonly u: CosineRows,
+    /** u's operand rows (float32: screenFor checked). */
+    private readonly data: Float32Array,
+    private readonly ort: OrtGemm,
     private readonly kernels: Int8Screen,
     f: Float32Array,
     absSum: Float32Array,
@@ -166,14 +169,17 @@ class Screened {
    * flagged columns after it (nearby runs merged). Each range's product lands in the scan's view.
    */
   ranges(i0: number, rows: number, into: Float32Array): ColumnRange[] {
-    const { u, kernels, width } = this;
+    const { u, data, ort, kernels, width } = this;
     const n = u.n;
     const d = u.d;
     const after = i0 + rows;
     const m = n - after;
     const out: ColumnRange[] = [];
-    const ort = loadOrtGemm();
-    if (!ort) throw new Error('onnxruntime kernels disappeared while screening');
+    let at = 0;
+    const push = (j0: number, cols: number): void => {
+      out.push({ j0, cols, at });
+      at += rows * cols;
+    };
     // Unflagged columns between two runs are computed when that is cheaper than another call.
     const gap = Math.max(1, Math.round(CALL_MACS / (rows * d)));
     let runStart = i0;
@@ -192,21 +198,16 @@ class Screened {
         if (flags[c] === 0) continue;
         const j = after + c;
         if (j - runEnd > gap) {
-          out.push({ j0: runStart, cols: runEnd - runStart, at: 0 });
+          push(runStart, runEnd - runStart);
           runStart = j;
         }
         runEnd = j + 1;
       }
     }
-    out.push({ j0: runStart, cols: runEnd - runStart, at: 0 });
-    let at = 0;
-    const rowsData = u.data.subarray(i0 * d, after * d) as Float32Array;
-    for (let k = 0; k < out.length; k++) {
-      const { j0, cols } = out[k];
-      out[k] = { j0, cols, at };
-      const dst = into.subarray(at, at + rows * cols);
-      ort.screenedGemm({ a: rowsData, m: rows, b: u.data.subarray(j0 * d, (j0 + cols) * d) as Float32Array, n: cols, out: dst }, null, d);
-      at += rows * cols;
+    push(runStart, runEnd - runStart);
+    const rowsData = data.subarray(i0 * d, after * d);
+    for (const { j0, cols, at: from } of out) {
+      ort.screenedGemm({ a: rowsData, m: rows, b: data.subarray(j0 * d, (j0 + cols) * d), n: cols, out: into.subarray(from, from + rows * cols) }, null, d);
     }
     screenStats.f32Entries += at;
     screenStats.staircaseEntries += rows * (n - i0);
