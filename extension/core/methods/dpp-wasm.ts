@@ -5,7 +5,7 @@
 //   update:  v = (r_j·row[i]·r[i] − proj[i])·inv; e[i] = v; d2[i] −= v·v.
 // Rows are padded to an even length with zeros (the extra lane computes 0 and is never read).
 
-import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, V128, v128Load, v128Store } from '../numeric/wasm-module.ts';
+import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
 const load = v128Load(3);
 const store = v128Store(3);
@@ -26,7 +26,7 @@ function projectCode(): number[] {
     // proj = 0
     ...get(PAIRS), ...set(I), ...get(PROJ), ...set(DST),
     ...[0x03, 0x40],
-    ...get(DST), SIMD, 0x0c, ...new Array<number>(16).fill(0), ...store, // v128.const 0
+    ...get(DST), ...V128_ZERO, ...store,
     ...addConst(DST, 16),
     ...countDown(I, 0),
     0x0b,

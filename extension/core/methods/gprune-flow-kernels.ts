@@ -7,9 +7,7 @@
 //   normalise: P = weights / row sums, degrees, top-k insertion lists (TopEdges.insert);
 //   mass:      m⁽ᵗ⁺¹⁾ = m⁽ᵗ⁾P over the CSR, the terms of every m′_j added in ascending i (stepMass).
 
-import { addConst, countDown, get, I32, type KernelBody, set, SIMD, V128, v128Load, v128Store } from '../numeric/wasm-module.ts';
-
-const F64 = 0x7c;
+import { addConst, countDown, F64, get, I32, type KernelBody, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
 /**
  * Every kernel takes the whole layout as its parameters, in this order: counts (n, k, steps) and byte
@@ -33,7 +31,6 @@ const BITSELECT = [SIMD, 0x52];
 /** f64x2.pmin / pmax: b < a ? b : a and a < b ? b : a per lane. */
 const PMIN = [SIMD, 0xf6, 0x01];
 const PMAX = [SIMD, 0xf7, 0x01];
-const V128_ZERO = [SIMD, 0x0c, ...new Array<number>(16).fill(0)];
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, q) => from + q);
 /** (a.lane0, b.lane0) and (a.lane1, b.lane0) of 64-bit lanes. */
 const SHUFFLE_LOW_LOW = [SIMD, 0x0d, ...range(0, 8), ...range(16, 24)];

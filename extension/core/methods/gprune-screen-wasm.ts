@@ -3,9 +3,8 @@
 // uint8 × int8 GEMM) and reports max|x|, f and Σ|x| per row. `screen` flags, per row of an int32 product
 // block, whether any lane's upper bound on the cosine, (Q + a_i + b_j)·s_i·s_j, reaches the threshold.
 
-import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, V128, v128Load, v128Store } from '../numeric/wasm-module.ts';
+import { addConst, countDown, F32, get, growTo, I32, instantiateKernels, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
-const F32 = 0x7d;
 const simd = (op: number): number[] => (op < 0x80 ? [SIMD, op] : [SIMD, (op & 0x7f) | 0x80, op >> 7]);
 const f32Load = (offset: number): number[] => [0x2a, 2, offset];
 const f32Store = (offset: number): number[] => [0x38, 2, offset];
@@ -20,7 +19,6 @@ function sleb(v: number): number[] {
     out.push(byte | 0x80);
   }
 }
-const zeroVector = [SIMD, 0x0c, ...new Array<number>(16).fill(0)];
 const lane = (i: number): number[] => [...simd(0x1f), i];
 const [F32X4_SPLAT, I32X4_SPLAT, I8X16_SPLAT, ANY_TRUE, OR, XOR, NARROW8, NARROW16, I32X4_SUB] = [0x13, 0x11, 0x0f, 0x53, 0x50, 0x51, 0x65, 0x85, 0xb1];
 const [GE, ABS, ADD, MUL, MAX, CONVERT] = [0x46, 0xe0, 0xe4, 0xe6, 0xe9, 0xfa];
@@ -44,7 +42,7 @@ function quantizeCode(): number[] {
     ...[0x02, 0x40, ...get(ROWS), 0x45, 0x0d, 0],
     ...[0x03, 0x40], // loop rows
     // max|x| and Σ|x|
-    ...zeroVector, ...set(ACC), ...zeroVector, ...set(SUM),
+    ...V128_ZERO, ...set(ACC), ...V128_ZERO, ...set(SUM),
     // 16 floats per step, combined in a tree so the loop-carried chains are one max and one add long
     ...get(SRC), ...set(P), ...get(WIDTH), 0x41, 4, 0x76, ...set(K),
     ...[0x03, 0x40],
@@ -91,7 +89,7 @@ function screenCode(): number[] {
     ...[0x03, 0x40], // loop rows
     ...get(ROW_TERMS), ...f32Load(0), ...simd(F32X4_SPLAT), ...set(BJ),
     ...get(ROW_TERMS), ...f32Load(4), ...simd(F32X4_SPLAT), ...set(SJ),
-    ...zeroVector, ...set(ACC),
+    ...V128_ZERO, ...set(ACC),
     ...get(COLS), ...set(A), ...get(SCALE_AT), ...set(S), ...get(GROUPS), ...set(K),
     ...[0x03, 0x40],
     ...get(C), ...v128Load(2), ...simd(CONVERT), ...get(A), ...v128Load(2), ...simd(ADD), ...get(BJ), ...simd(ADD),

@@ -3,7 +3,7 @@
 // product and sum rounded once each, no fused multiply-add), so callers that add the tail and combine
 // s0 + s1 + (s2 + s3) get bit-identical results.
 
-import { addConst, countDown, get, growTo, I32, instantiateKernel, set, SIMD, V128, v128Load, v128Store } from './wasm-module.ts';
+import { addConst, countDown, get, growTo, I32, instantiateKernel, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
 
 const [A, B, N, O] = [0, 1, 2, 3];
 const [ACC01, ACC23, VA, VB] = [4, 5, 6, 7];
@@ -69,7 +69,7 @@ function squaresCode(): number[] {
   ];
 }
 
-const zero = (local: number): number[] => [SIMD, 0x0c, ...new Array<number>(16).fill(0), ...set(local)];
+const zero = (local: number): number[] => [...V128_ZERO, ...set(local)];
 
 type Squares = (a: number, pairs: number, groups: number, stride: number, out: number) => void;
 

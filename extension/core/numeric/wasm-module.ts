@@ -2,10 +2,14 @@
 // imported memory, and the instruction helpers they share.
 
 export const I32 = 0x7f;
+export const F32 = 0x7d;
+export const F64 = 0x7c;
 export const V128 = 0x7b;
 
 /** Prefix of the SIMD instructions (their sub-opcodes follow as LEB128). */
 export const SIMD = 0xfd;
+/** v128.const 0. */
+export const V128_ZERO = [SIMD, 0x0c, ...new Array<number>(16).fill(0)];
 export const get = (local: number): number[] => [0x20, local];
 export const set = (local: number): number[] => [0x21, local];
 /** v128.load / v128.store at the address on the stack (+ offset < 128 bytes), alignment hint 2^align bytes. */
