@@ -25,7 +25,7 @@ export interface FlowRun {
   readonly self: Uint8Array;
   /** Row maxima of the logits: self-loop logits (or −∞) in, row maxima after `maxima`. */
   readonly max: Float64Array;
-  /** Similarities in, logits after `maxima`; exp values in (shared reference) (shared reference), or a = row i's weight; P_ij after normalise. */
+  /** Similarities in, logits after `maxima`; then exp values (shared reference) or row i's weights a; P_ij after normalise. */
   readonly up: Float64Array;
   readonly lo: Float64Array;
   readonly scale: Float64Array;
