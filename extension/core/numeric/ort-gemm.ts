@@ -195,14 +195,8 @@ export function loadOrtGemm(): OrtGemm | null {
       let s = sessions.get(key);
       if (!s) {
         s = new bindingModule.binding.InferenceSession();
-        const bytes =
-          kind === 'screened'
-            ? screenedModel()
-            : kind === 'gemmsqa'
-            ? gemmSquaresAModel()
-            : kind === 'cosmean'
-              ? cosineMeanModel()
-              : gemmModel(dtype === 'float32' ? 1 : 11);
+        const models = { screened: screenedModel, gemmsqa: gemmSquaresAModel, cosmean: cosineMeanModel, gemm: () => gemmModel(dtype === 'float32' ? 1 : 11) };
+        const bytes = models[kind]();
         // The cosine mean is a thin product (a few text rows): one thread, so no second pool spins beside
         // the GEMM session's.
         const poolThreads = kind === 'cosmean' ? 1 : threads;
