@@ -34,11 +34,13 @@ export interface GenOptions {
   attnScale: 'query' | 'sdpa';
   /** Also output the encoder's last hidden state (newer exports), named `last_hidden_state`. */
   lastHiddenState: boolean;
+  /** false: a SigLIP-style tower, patch tokens only (no [CLS]), pooled by the mean over tokens. */
+  classToken: boolean;
 }
 
 export const DEFAULT_VISION: VisionSpec = { imageSize: 32, patchSize: 8, width: 32, heads: 4, layers: 3, mlp: 64, projection: 24 };
 export const DEFAULT_TEXT: TextSpec = { vocab: 49408, context: 77, width: 32, heads: 4, layers: 2, mlp: 64, projection: 24 };
-export const DEFAULT_OPTIONS: GenOptions = { seed: 1234, layerNorm: 'fused', attnScale: 'query', lastHiddenState: true };
+export const DEFAULT_OPTIONS: GenOptions = { seed: 1234, layerNorm: 'fused', attnScale: 'query', lastHiddenState: true, classToken: true };
 
 /** Parameters by torch name; Linear weights stored as [in, out] (the MatMul layout of an export). */
 export type Weights = Map<string, Float32Array>;
@@ -182,19 +184,22 @@ function visionTower(t: Tower, v: VisionSpec, pixel: string, embedsName?: string
   const b = t.b;
   const g = v.imageSize / v.patchSize;
   if (!Number.isInteger(g)) throw new Error(`image size ${v.imageSize} is not a multiple of patch size ${v.patchSize}`);
-  const tokens = g * g + 1;
+  const tokens = g * g + (t.opts.classToken ? 1 : 0);
   const e = '/vision_model/embeddings';
   const convW = t.param('vision_model.embeddings.patch_embedding.weight', [v.width, 3, v.patchSize, v.patchSize], 1 / Math.sqrt(3 * v.patchSize * v.patchSize));
   const conv = b.op1('Conv', [pixel, convW], { kernel_shape: [v.patchSize, v.patchSize], strides: [v.patchSize, v.patchSize] }, `${e}/patch_embedding/Conv_output_0`, `${e}/patch_embedding/Conv`);
   const flat = b.op1('Reshape', [conv, b.constI(`${e}/Constant_output_0`, [3], [0, v.width, -1])], {}, `${e}/Reshape_output_0`, `${e}/Reshape`);
   const patches = b.op1('Transpose', [flat], { perm: [0, 2, 1] }, `${e}/Transpose_output_0`, `${e}/Transpose`);
-  const cls = t.param('vision_model.embeddings.class_embedding', [v.width], 0.5);
-  const shape = b.op1('Shape', [pixel], {}, `${e}/Shape_output_0`, `${e}/Shape`);
-  const batch = b.op1('Gather', [shape, b.constI(`${e}/Constant_1_output_0`, [], [0])], { axis: 0 }, `${e}/Gather_output_0`, `${e}/Gather`);
-  const batch1 = b.op1('Unsqueeze', [batch, b.constI(`${e}/Constant_2_output_0`, [1], [0])], {}, `${e}/Unsqueeze_output_0`, `${e}/Unsqueeze`);
-  const clsShape = b.op1('Concat', [batch1, b.constI(`${e}/Constant_3_output_0`, [2], [1, v.width])], { axis: 0 }, `${e}/Concat_output_0`, `${e}/Concat`);
-  const clsB = b.op1('Expand', [cls, clsShape], {}, `${e}/Expand_output_0`, `${e}/Expand`);
-  const emb = b.op1('Concat', [clsB, patches], { axis: 1 }, `${e}/Concat_1_output_0`, `${e}/Concat_1`);
+  let emb = patches;
+  if (t.opts.classToken) {
+    const cls = t.param('vision_model.embeddings.class_embedding', [v.width], 0.5);
+    const shape = b.op1('Shape', [pixel], {}, `${e}/Shape_output_0`, `${e}/Shape`);
+    const batch = b.op1('Gather', [shape, b.constI(`${e}/Constant_1_output_0`, [], [0])], { axis: 0 }, `${e}/Gather_output_0`, `${e}/Gather`);
+    const batch1 = b.op1('Unsqueeze', [batch, b.constI(`${e}/Constant_2_output_0`, [1], [0])], {}, `${e}/Unsqueeze_output_0`, `${e}/Unsqueeze`);
+    const clsShape = b.op1('Concat', [batch1, b.constI(`${e}/Constant_3_output_0`, [2], [1, v.width])], { axis: 0 }, `${e}/Concat_output_0`, `${e}/Concat`);
+    const clsB = b.op1('Expand', [cls, clsShape], {}, `${e}/Expand_output_0`, `${e}/Expand`);
+    emb = b.op1('Concat', [clsB, patches], { axis: 1 }, `${e}/Concat_1_output_0`, `${e}/Concat_1`);
+  }
   const posW = t.param('vision_model.embeddings.position_embedding.weight', [tokens, v.width], 0.5);
   const posIds = b.constI('vision_model.embeddings.position_ids', [1, tokens], Array.from({ length: tokens }, (_, i) => i));
   const pos = b.op1('Gather', [posW, posIds], { axis: 0 }, `${e}/position_embedding/Gather_output_0`, `${e}/position_embedding/Gather`);
@@ -204,7 +209,9 @@ function visionTower(t: Tower, v: VisionSpec, pixel: string, embedsName?: string
     const last = i === v.layers - 1 && t.opts.lastHiddenState;
     h = t.encoderLayer(h, 'vision_model', i, v, null, last ? 'last_hidden_state' : undefined);
   }
-  const pooled = b.op1('Gather', [h, b.constI('/vision_model/Constant_output_0', [], [0])], { axis: 1 }, '/vision_model/Gather_output_0', '/vision_model/Gather');
+  const pooled = t.opts.classToken
+    ? b.op1('Gather', [h, b.constI('/vision_model/Constant_output_0', [], [0])], { axis: 1 }, '/vision_model/Gather_output_0', '/vision_model/Gather')
+    : b.op1('ReduceMean', [h], { axes: [1], keepdims: 0 }, '/vision_model/ReduceMean_output_0', '/vision_model/ReduceMean');
   const pn = t.layerNorm(pooled, '/vision_model/post_layernorm', 'vision_model.post_layernorm', v.width);
   const proj = t.linear(pn, '/visual_projection', 'visual_projection', v.width, v.projection, false, embedsName);
   return { imageEmbeds: proj, lastHidden: h };
@@ -263,7 +270,7 @@ export function buildVisionModel(spec: Partial<VisionSpec> = {}, options: Partia
   const t = new Tower(b, weights, mulberry32(opts.seed), opts);
   const pixel = b.input('pixel_values', 'float32', ['batch_size', 3, v.imageSize, v.imageSize]);
   visionTower(t, v, pixel, 'image_embeds');
-  const tokens = (v.imageSize / v.patchSize) ** 2 + 1;
+  const tokens = (v.imageSize / v.patchSize) ** 2 + (opts.classToken ? 1 : 0);
   b.output('image_embeds', 'float32', ['batch_size', v.projection]);
   if (opts.lastHiddenState) b.output('last_hidden_state', 'float32', ['batch_size', tokens, v.width]);
   return { bytes: b.build(), weights, spec: v };

@@ -12,6 +12,8 @@ import { decodeImage, loadPreprocessorConfig, preprocess } from '../../extension
 import { resolveModel } from '../../extension/core/runtime/model-folder.ts';
 import { loadTokenizer } from '../../extension/core/runtime/tokenizer.ts';
 import { maxAbsDiff } from '../helpers/arrays.ts';
+import { prune } from '../../extension/core/methods/prune.ts';
+import { MissingInputError } from '../../extension/core/errors.ts';
 import { PHOTOS_DIR, SHARED } from '../helpers/paths.ts';
 
 // The in-process encoder end to end (real decode, preprocessing and tokenizer), checked value by value
@@ -119,6 +121,25 @@ test('a question for a model without a text tower is ignored with a notice', asy
     assert.equal(bundle.arrays.has('text'), false);
     assert.ok(notices.some((n) => /no text tower/.test(n)), notices.join(' | '));
     assert.match(bundle.meta.extra.notices, /no text tower/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a SigLIP-style tower (no [CLS]) encodes every patch; methods that need [CLS] attention say so, the others run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prunelens-enc-'));
+  try {
+    const folder = writeTestModelFolder(join(dir, 'm'), { template: TEMPLATE, visionOnly: true, gen: { classToken: false } });
+    const { bundle, notices } = await encodeFolder(folder, '');
+    const v = folder.vision;
+    const n = (v.imageSize / v.patchSize) ** 2;
+    assert.deepEqual([...arr(bundle.arrays, 'features').shape], [n, v.width]);
+    assert.deepEqual([...arr(bundle.arrays, 'keys').shape], [n, v.width / v.heads]);
+    for (const role of ['cls_attn', 'cls_attn_last', 'pm_cls_attn', 'image_joint']) assert.equal(bundle.arrays.has(role), false, role);
+    assert.match(bundle.meta.extra.cls_attn, /no \[CLS\] token/);
+    assert.ok(notices.some((note) => /No \[CLS\] token/.test(note)) || /No \[CLS\] token/.test(bundle.meta.extra.notices ?? ''), notices.join(' | '));
+    assert.equal(prune(bundle, 'gprune', { keep_ratio: 0.5 }).keep.length, n / 2);
+    assert.throws(() => prune(bundle, 'visionzip', { dominant: 4, contextual: 2 }), MissingInputError);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -188,3 +188,32 @@ test('surgery tail is appended in the spare room of a model file without copying
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a SigLIP-style tower (patch tokens only, mean-pooled) keeps every token and offers no [CLS] attention', async () => {
+  const ort = await import('onnxruntime-node');
+  const m = buildVisionModel({ layers: 3 }, { classToken: false, seed: 17 });
+  const clip = planVisionSurgery(decodeModel(buildVisionModel().bytes, 'clip'));
+  assert.equal(clip.classToken, true);
+  const surgery = planVisionSurgery(decodeModel(m.bytes, 'siglip-like'), { featureLayer: -1 });
+  assert.equal(surgery.classToken, false);
+  assert.equal(surgery.layers, 3);
+  assert.equal(surgery.outputs.imageJoint, null);
+  assert.ok(surgery.notes.some((note) => /No \[CLS\] token/.test(note)));
+  const session = await createSession(appendToModel(m.bytes, surgery.additions));
+  const v = m.spec;
+  const px = pixelsFor(v, 3);
+  const res = await session.run({ pixel_values: new ort.Tensor('float32', px, [1, 3, v.imageSize, v.imageSize]) }, [...surgeryFetches(surgery), 'last_hidden_state']);
+  await session.release();
+  const tokens = (v.imageSize / v.patchSize) ** 2;
+  // select_layer −1 is the last layer's output: every one of its tokens, none dropped as [CLS].
+  const feats = res[surgery.outputs.features];
+  assert.deepEqual([...feats.dims], [1, tokens, v.width]);
+  assert.deepEqual([...(feats.data as Float32Array)], [...(res.last_hidden_state.data as Float32Array)]);
+  // The attention row fetched for the head count spans all tokens (no [CLS] column to skip).
+  assert.equal(res[surgery.outputs.clsAttn].dims.at(-1), tokens);
+  // Head-mean keys keep every token when nothing precedes the patches.
+  const k = res[surgery.outputs.keys].data as Float32Array;
+  const keys = headMeanKeys(k, tokens, v.width, v.heads, 0);
+  assert.equal(keys.length, tokens * (v.width / v.heads));
+  assert.ok(Math.abs(keys[0] - (k[0] + k[8] + k[16] + k[24]) / 4) < 1e-6);
+});

@@ -216,23 +216,24 @@ function dropBatch(name: string, t: RawOutput, rank: number): RawOutput {
 const tensor = (shape: number[], data: Float32Array): Tensor => ({ dtype: 'float32', shape, data });
 
 /** [..., 1, T] attention row ([b,H,1,T] or [b·H,1,T], batch 1) → [H, T-1] with the [CLS] column dropped. */
-function clsRow(t: RawOutput): { heads: number; data: Float32Array; tokens: number } {
+/** Row 0 of an attention output [.., 1, T] → per head its weights on the tokens after the first `prefix`. */
+function clsRow(t: RawOutput, prefix: number): { heads: number; data: Float32Array; tokens: number } {
   const total = t.dims[t.dims.length - 1];
   const heads = t.data.length / total;
-  const n = total - 1;
+  const n = total - prefix;
   const data = new Float32Array(heads * n);
-  for (let h = 0; h < heads; h++) data.set(t.data.subarray(h * total + 1, (h + 1) * total), h * n);
+  for (let h = 0; h < heads; h++) data.set(t.data.subarray(h * total + prefix, (h + 1) * total), h * n);
   return { heads, data, tokens: n };
 }
 
-/** k_proj output [T,W] → head-mean keys of the patches [N, W/H] (VisionZip's metric, Errata 1). */
-export function headMeanKeys(k: Float32Array, tokens: number, width: number, heads: number): Float32Array {
+/** k_proj output [T,W] → head-mean keys of the patches [N, W/H] (VisionZip's metric, Errata 1), after `prefix` tokens. */
+export function headMeanKeys(k: Float32Array, tokens: number, width: number, heads: number, prefix = 1): Float32Array {
   if (width % heads !== 0) throw new InputError(`Key width ${width} is not divisible by ${heads} heads.`);
   const hd = width / heads;
-  const n = tokens - 1;
+  const n = tokens - prefix;
   const out = new Float32Array(n * hd);
   for (let i = 0; i < n; i++) {
-    const row = (i + 1) * width;
+    const row = (i + prefix) * width;
     for (let j = 0; j < hd; j++) {
       let s = 0;
       for (let h = 0; h < heads; h++) s += k[row + h * hd + j];
@@ -310,27 +311,34 @@ export function assembleArrays(p: PreparedModel, out: ReadonlyMap<string, RawOut
     const [tokens, width] = feats.dims;
     n = tokens;
     arrays.set('features', tensor([n, width], feats.data));
-    const cls = clsRow(get(o.clsAttn));
-    const clsLast = clsRow(get(o.clsAttnLast));
+    const prefix = s.classToken ? 1 : 0;
+    const cls = clsRow(get(o.clsAttn), prefix);
+    const clsLast = clsRow(get(o.clsAttnLast), prefix);
     if (cls.tokens !== n || clsLast.tokens !== n) throw new InputError(`Attention covers ${cls.tokens} patches but the features have ${n}.`);
-    arrays.set('cls_attn', tensor([cls.heads, n], cls.data));
-    arrays.set('cls_attn_last', tensor([clsLast.heads, n], clsLast.data));
     const k = dropBatch(o.keys, get(o.keys), 2);
     const [kt, kw] = k.dims;
-    arrays.set('keys', tensor([n, kw / cls.heads], headMeanKeys(k.data, kt, kw, cls.heads)));
-    const q = dropBatch(o.lastQuery, get(o.lastQuery), 2);
-    const kl = dropBatch(o.lastKeys, get(o.lastKeys), 2);
-    const [lt, lw] = kl.dims;
-    arrays.set('pm_cls_attn', tensor([n], fullWidthClsAttention(q.data, kl.data, lt, lw)));
-    arrays.set('pm_keys', tensor([n, lw], kl.data.slice(lw)));
+    arrays.set('keys', tensor([n, kw / cls.heads], headMeanKeys(k.data, kt, kw, cls.heads, prefix)));
+    const featureLabel = layerLabel(s.featureIndex, s.layers, s.featureLayer);
+    info.keys = `head-mean of k_proj, ${featureLabel}`;
+    if (s.classToken) {
+      info.cls_attn_layer = featureLabel;
+      arrays.set('cls_attn', tensor([cls.heads, n], cls.data));
+      arrays.set('cls_attn_last', tensor([clsLast.heads, n], clsLast.data));
+      const q = dropBatch(o.lastQuery, get(o.lastQuery), 2);
+      const kl = dropBatch(o.lastKeys, get(o.lastKeys), 2);
+      const [lt, lw] = kl.dims;
+      arrays.set('pm_cls_attn', tensor([n], fullWidthClsAttention(q.data, kl.data, lt, lw)));
+      arrays.set('pm_keys', tensor([n, lw], kl.data.slice(lw)));
+      info.cls_attn_last_layer = layerLabel(s.layers - 1, s.layers, -1);
+      info.pm_cls_attn = `single-head full-width [CLS] attention recomputed from q_proj/k_proj of ${info.cls_attn_last_layer} (PruMerge); pm_keys = that layer's k_proj`;
+    } else {
+      info.keys = `${info.keys} (all tokens: the tower has no [CLS])`;
+      info.cls_attn = 'not available: the tower has no [CLS] token (SigLIP-style)';
+    }
     if (o.imageJoint) {
       const j = dropBatch(o.imageJoint, get(o.imageJoint), 2);
       arrays.set('image_joint', tensor([j.dims[0], j.dims[1]], j.data));
     }
-    info.cls_attn_layer = layerLabel(s.featureIndex, s.layers, s.featureLayer);
-    info.cls_attn_last_layer = layerLabel(s.layers - 1, s.layers, -1);
-    info.keys = `head-mean of k_proj, ${info.cls_attn_layer}`;
-    info.pm_cls_attn = `single-head full-width [CLS] attention recomputed from q_proj/k_proj of ${info.cls_attn_last_layer} (PruMerge); pm_keys = that layer's k_proj`;
     info.image_joint = o.imageJoint ? 'feature-layer patches through the graph\'s own post_layernorm → projection path' : 'not available';
     info.encoder_layers = String(s.layers);
     info.surgery = 'graph surgery (tensors found by walking the graph)';

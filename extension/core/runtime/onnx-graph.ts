@@ -114,6 +114,11 @@ export function metadataValue(model: ModelProto, key: string): string | null {
   return null;
 }
 
+export function attrInt(node: NodeProto, name: string): number | null {
+  const a = (node.attribute ?? []).find((x) => x.name === name);
+  return a && a.i !== undefined && a.i !== null ? toInt(a.i) : null;
+}
+
 export function attrInts(node: NodeProto, name: string): number[] | null {
   const a = (node.attribute ?? []).find((x) => x.name === name);
   return a ? (a.ints ?? []).map(toInt) : null;

@@ -1,7 +1,7 @@
 // Graph surgery on a ViT/CLIP vision tower, in memory, before the session is created: find the tensors
 // PruneLens needs by walking the graph (never by tensor names) and expose them as graph outputs.
 import { InputError } from '../errors.ts';
-import { GraphIndex, floatOutput, int64Initializer, type GraphAdditions, type ModelProto, type NodeProto } from './onnx-graph.ts';
+import { GraphIndex, attrInt, floatOutput, int64Initializer, type GraphAdditions, type ModelProto, type NodeProto } from './onnx-graph.ts';
 
 /** One self-attention block of the encoder, as found in the graph. */
 export interface AttentionSite {
@@ -17,7 +17,10 @@ export interface AttentionSite {
 export interface SurgeryOutputs {
   /** Feature-layer residual stream without [CLS]: [b,N,W]. */
   features: string;
-  /** Feature-layer attention, [CLS] query row: [b,H,1,T] (or [b·H,1,T]). */
+  /**
+   * Feature-layer attention, [CLS] query row: [b,H,1,T] (or [b·H,1,T]). Without a class token it is the
+   * first patch's row, fetched only for the head count.
+   */
   clsAttn: string;
   /** Same for the last encoder layer. */
   clsAttnLast: string;
@@ -31,6 +34,8 @@ export interface SurgeryOutputs {
 }
 
 export interface VisionSurgery {
+  /** Whether token 0 is a learned [CLS] token (CLIP); false for patch-only towers (SigLIP). */
+  classToken: boolean;
   /** Encoder layers (self-attention blocks) found. */
   layers: number;
   /** The feature layer as LLaVA's select_layer (-2 = penultimate). */
@@ -137,6 +142,47 @@ function residualAround(idx: GraphIndex, site: AttentionSite, layer: number): { 
   return fail('MLP residual Add');
 }
 
+/** Ops that broadcast or relabel a parameter without computing from the image. */
+const PARAM_SHAPING = new Set(['Expand', 'Tile', 'Reshape', 'Unsqueeze', 'Cast', 'Identity']);
+
+/**
+ * Whether the stream entering the first encoder layer comes from a token-axis Concat with a learned
+ * parameter (CLIP's class_embedding, broadcast over the batch). SigLIP-style towers feed patch tokens only.
+ */
+function hasClassToken(idx: GraphIndex, firstInput: string): boolean {
+  const seen = new Set<string>();
+  const stack = [firstInput];
+  while (stack.length > 0) {
+    const t = stack.pop() as string;
+    if (seen.has(t)) continue;
+    seen.add(t);
+    const p = idx.producer.get(t);
+    if (p === undefined) continue;
+    const n = idx.nodes[p];
+    const axis = n.opType === 'Concat' ? attrInt(n, 'axis') : null;
+    if (axis === 1 || axis === -2) {
+      if ((n.input ?? []).some((x) => x && fromParameter(idx, x))) return true;
+    }
+    if (n.opType === 'Conv') continue; // the patch embedding: nothing before it can add a token
+    for (const x of n.input ?? []) if (x && !idx.isStatic(x)) stack.push(x);
+  }
+  return false;
+}
+
+/** A tensor that is a learned parameter, possibly broadcast or reshaped (shapes may come from the image). */
+function fromParameter(idx: GraphIndex, tensor: string): boolean {
+  let t = tensor;
+  for (let guard = 0; guard < 16; guard++) {
+    if (idx.isStatic(t)) return true;
+    const p = idx.producer.get(t);
+    if (p === undefined) return false;
+    const n = idx.nodes[p];
+    if (!PARAM_SHAPING.has(n.opType ?? '')) return false;
+    t = (n.input ?? [])[0] ?? '';
+  }
+  return false;
+}
+
 /** select_layer (LLaVA's convention over hidden_states[0..L]) → 0-based encoder layer index. */
 export function featureIndexFor(featureLayer: number, layers: number): number {
   if (!Number.isInteger(featureLayer) || featureLayer === 0) {
@@ -229,6 +275,7 @@ export function planVisionSurgery(model: ModelProto, options: SurgeryOptions = {
   const site = sites[featureIndex];
   const last = sites[layers - 1];
   const stream = residualAround(idx, site, featureIndex).output;
+  const classToken = hasClassToken(idx, residualAround(idx, sites[0], 0).input);
   const finalStream = residualAround(idx, last, layers - 1).output;
   // The stream after layer i must be the stream layer i+1 adds its attention to: a structural cross-check.
   if (featureIndex < layers - 1 && residualAround(idx, sites[featureIndex + 1], featureIndex + 1).input !== stream) {
@@ -244,19 +291,20 @@ export function planVisionSurgery(model: ModelProto, options: SurgeryOptions = {
     int64Initializer(`${PREFIX}axis_query`, [-2]),
   ];
   const nodes: NodeProto[] = [
-    sliceNode(`${PREFIX}features`, stream, `${PREFIX}one`, `${PREFIX}end`, `${PREFIX}axis_tokens`),
+    sliceNode(`${PREFIX}features`, stream, classToken ? `${PREFIX}one` : `${PREFIX}zero`, `${PREFIX}end`, `${PREFIX}axis_tokens`),
     sliceNode(`${PREFIX}cls_attn`, site.probs, `${PREFIX}zero`, `${PREFIX}one`, `${PREFIX}axis_query`),
     sliceNode(`${PREFIX}cls_attn_last`, last.probs, `${PREFIX}zero`, `${PREFIX}one`, `${PREFIX}axis_query`),
   ];
   const notes: string[] = [];
+  if (!classToken) notes.push('No [CLS] token (a SigLIP-style tower): features are all patch tokens; [CLS] attention, and the methods that read it, are not available.');
   let imageJoint: string | null = null;
-  const path = projectionPath(idx, finalStream, pixelInput);
+  const path = classToken ? projectionPath(idx, finalStream, pixelInput) : null;
   if (path) {
     const replay = replayPath(path, `${PREFIX}features`);
     nodes.push(...replay.nodes);
     imageJoint = replay.output(path.target);
   } else {
-    notes.push('No [CLS] → projection path found after the encoder; image_joint is not available.');
+    notes.push(classToken ? 'No [CLS] → projection path found after the encoder; image_joint is not available.' : 'image_joint is not available: the tower pools without a [CLS] token.');
   }
 
   // Fetched tensors plus the Softmax outputs themselves: a graph output is never fused away.
@@ -264,6 +312,7 @@ export function planVisionSurgery(model: ModelProto, options: SurgeryOptions = {
   const already = new Set(idx.outputs);
   const outputs = [...new Set([...fetched, site.probs, last.probs])].filter((n) => !already.has(n)).map(floatOutput);
   return {
+    classToken,
     layers,
     featureLayer,
     featureIndex,
