@@ -12,6 +12,7 @@ export type AttrValue = number | string | number[] | Float32Array | { float: num
 
 const F32 = onnx.TensorProto.DataType.FLOAT;
 const I64 = onnx.TensorProto.DataType.INT64;
+const I8 = onnx.TensorProto.DataType.INT8;
 
 export type ElemType = 'float32' | 'int64';
 const ELEM: Record<ElemType, number> = { float32: F32, int64: I64 };
@@ -57,6 +58,13 @@ export class GraphBuilder {
     const data = Float32Array.from(values);
     if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`initializer ${name}: ${data.length} values for dims [${dims}]`);
     this.initializers.push({ name, dims, dataType: F32, rawData: new Uint8Array(data.buffer) });
+    return name;
+  }
+
+  /** Int8 constant initializer (quantized weights, zero points). */
+  constI8(name: string, dims: number[], values: Int8Array): string {
+    if (values.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`initializer ${name}: ${values.length} values for dims [${dims}]`);
+    this.initializers.push({ name, dims, dataType: I8, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
     return name;
   }
 

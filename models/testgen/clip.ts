@@ -36,11 +36,17 @@ export interface GenOptions {
   lastHiddenState: boolean;
   /** false: a SigLIP-style tower, patch tokens only (no [CLS]), pooled by the mean over tokens. */
   classToken: boolean;
+  /**
+   * 'dynamic': Linear layers as onnxruntime's quantize_dynamic writes them (DynamicQuantizeLinear on the
+   * input, MatMulInteger with int8 weights, Cast, Mul by the two scales); the recorded weights are the
+   * dequantized ones, so the JS reference differs only by the activations' uint8 rounding.
+   */
+  quantize: 'none' | 'dynamic';
 }
 
 export const DEFAULT_VISION: VisionSpec = { imageSize: 32, patchSize: 8, width: 32, heads: 4, layers: 3, mlp: 64, projection: 24 };
 export const DEFAULT_TEXT: TextSpec = { vocab: 49408, context: 77, width: 32, heads: 4, layers: 2, mlp: 64, projection: 24 };
-export const DEFAULT_OPTIONS: GenOptions = { seed: 1234, layerNorm: 'fused', attnScale: 'query', lastHiddenState: true, classToken: true };
+export const DEFAULT_OPTIONS: GenOptions = { seed: 1234, layerNorm: 'fused', attnScale: 'query', lastHiddenState: true, classToken: true, quantize: 'none' };
 
 /** Parameters by torch name; Linear weights stored as [in, out] (the MatMul layout of an export). */
 export type Weights = Map<string, Float32Array>;
@@ -58,6 +64,8 @@ class Tower {
     /** Shared by the towers of one graph so initializer names stay unique. */
     readonly counter = { matmul: 3000 },
   ) {}
+
+  private readonly quantizedInputs = new Map<string, string[]>();
 
   /** Uniform noise with the given mean and standard deviation. */
   private values(n: number, std: number, mean: number): Float32Array {
@@ -81,11 +89,34 @@ class Tower {
   }
 
   linear(x: string, node: string, param: string, inDim: number, outDim: number, bias = true, output?: string): string {
-    const w = this.matmulWeight(`${param}.weight`, inDim, outDim);
-    const mm = this.b.op1('MatMul', [x, w], {}, bias ? `${node}/MatMul_output_0` : (output ?? `${node}/MatMul_output_0`), `${node}/MatMul`);
+    const mmName = bias ? `${node}/MatMul_output_0` : (output ?? `${node}/MatMul_output_0`);
+    const mm = this.opts.quantize === 'dynamic' ? this.quantizedMatMul(x, node, `${param}.weight`, inDim, outDim, mmName) : this.b.op1('MatMul', [x, this.matmulWeight(`${param}.weight`, inDim, outDim)], {}, mmName, `${node}/MatMul`);
     if (!bias) return mm;
     const bName = this.param(`${param}.bias`, [outDim], 0.02);
     return this.b.op1('Add', [bName, mm], {}, output ?? `${node}/Add_output_0`, `${node}/Add`);
+  }
+
+  /** x·W as quantize_dynamic exports it: symmetric per-tensor int8 weights, uint8 activations quantized at run time. */
+  private quantizedMatMul(x: string, node: string, paramName: string, inDim: number, outDim: number, output: string): string {
+    const b = this.b;
+    const w = this.values(inDim * outDim, 1 / Math.sqrt(inDim), 0);
+    let max = 0;
+    for (const v of w) max = Math.max(max, Math.abs(v));
+    const scale = Math.fround(max / 127);
+    const q = Int8Array.from(w, (v) => Math.round(v / scale));
+    this.weights.set(paramName, Float32Array.from(q, (v) => v * scale));
+    const id = this.counter.matmul++;
+    const wq = b.constI8(`onnx::MatMul_${id}_quantized`, [inDim, outDim], q);
+    const wScale = b.constF(`onnx::MatMul_${id}_scale`, [], [scale]);
+    const wZero = b.constI8(`onnx::MatMul_${id}_zero_point`, [], new Int8Array(1));
+    // One DynamicQuantizeLinear per input tensor, shared by the projections reading it (q, k, v).
+    let dq = this.quantizedInputs.get(x);
+    if (!dq) this.quantizedInputs.set(x, (dq = b.op('DynamicQuantizeLinear', [x], {}, [`${x}_quantized`, `${x}_scale`, `${x}_zero_point`], `${x}_QuantizeLinear`)));
+    const [xq, xScale, xZero] = dq;
+    const acc = b.op1('MatMulInteger', [xq, wq, xZero, wZero], {}, `${output}_output_quantized`, `${node}/MatMul_quant`);
+    const accF = b.op1('Cast', [acc], { to: 1 }, `${output}_output_quantized_cast_output`, `${node}/MatMul_quant_output_quantized_cast`);
+    const scales = b.op1('Mul', [xScale, wScale], {}, `${output}_scales_mul_output`, `${node}/MatMul_quant_scales_mul`);
+    return b.op1('Mul', [accF, scales], {}, output, `${node}/MatMul_quant_output_scale_mul`);
   }
 
   layerNorm(x: string, node: string, param: string, dim: number, output?: string): string {
