@@ -3,22 +3,12 @@
 // uint8 × int8 GEMM) and reports max|x|, f and Σ|x| per row. `screen` flags, per row of an int32 product
 // block, whether any lane's upper bound on the cosine, (Q + a_i + b_j)·s_i·s_j, reaches the threshold.
 
-import { addConst, countDown, F32, get, growTo, I32, instantiateKernels, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
+import { addConst, countDown, F32, get, growTo, I32, instantiateKernels, set, SIMD, sleb, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
 const simd = (op: number): number[] => (op < 0x80 ? [SIMD, op] : [SIMD, (op & 0x7f) | 0x80, op >> 7]);
 const f32Load = (offset: number): number[] => [0x2a, 2, offset];
 const f32Store = (offset: number): number[] => [0x38, 2, offset];
 const f32Const = (v: number): number[] => [0x43, ...new Uint8Array(Float32Array.of(v).buffer)];
-/** Signed LEB128 (i32.const immediates). */
-function sleb(v: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-}
 const lane = (i: number): number[] => [...simd(0x1f), i];
 const [F32X4_SPLAT, I32X4_SPLAT, I8X16_SPLAT, ANY_TRUE, OR, XOR, NARROW8, NARROW16, I32X4_SUB] = [0x13, 0x11, 0x0f, 0x53, 0x50, 0x51, 0x65, 0x85, 0xb1];
 const [GE, ABS, ADD, MUL, MAX, CONVERT] = [0x46, 0xe0, 0xe4, 0xe6, 0xe9, 0xfa];

@@ -2,7 +2,7 @@
 // bytes assembled here; each lane adds exactly what the TypeScript loop adds, in the same order (wasm float
 // arithmetic is IEEE binary64 and deterministic), so the tags are identical.
 
-import { growTo, I32, instantiateKernel, uleb, V128 } from '../../numeric/wasm-module.ts';
+import { growTo, I32, instantiateKernel, sleb, uleb, V128 } from '../../numeric/wasm-module.ts';
 
 /** z[c·8 + l] = Σ_t xt[wires[c·s + t]·8 + l] for c < m, l < 8 (byte offsets into the kernel's memory). */
 export interface SumsKernel {
@@ -39,18 +39,6 @@ const F64X2_ADD = [0xf0, 0x01];
 const [X, Z, W, M, S] = [0, 1, 2, 3, 4];
 const [T, B] = [5, 6];
 const ACC = [7, 8, 9, 10];
-
-/** Signed LEB128 (i32.const immediates). */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    const done = (n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0);
-    out.push(done ? byte : byte | 0x80);
-    if (done) return out;
-  }
-}
 
 function code(): number[] {
   const code: number[] = [];
