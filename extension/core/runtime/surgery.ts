@@ -142,12 +142,10 @@ function residualAround(idx: GraphIndex, site: AttentionSite, layer: number): { 
   return fail('MLP residual Add');
 }
 
-/** Ops that broadcast or relabel a parameter without computing from the image. */
-const PARAM_SHAPING = new Set(['Expand', 'Tile', 'Reshape', 'Unsqueeze', 'Cast', 'Identity']);
-
 /**
  * Whether the stream entering the first encoder layer comes from a token-axis Concat with a learned
- * parameter (CLIP's class_embedding, broadcast over the batch). SigLIP-style towers feed patch tokens only.
+ * parameter (CLIP's class_embedding; broadcast over the batch with image-derived shapes, which isStatic
+ * counts as static). SigLIP-style towers feed patch tokens only.
  */
 function hasClassToken(idx: GraphIndex, firstInput: string): boolean {
   const seen = new Set<string>();
@@ -160,25 +158,9 @@ function hasClassToken(idx: GraphIndex, firstInput: string): boolean {
     if (p === undefined) continue;
     const n = idx.nodes[p];
     const axis = n.opType === 'Concat' ? attrInt(n, 'axis') : null;
-    if (axis === 1 || axis === -2) {
-      if ((n.input ?? []).some((x) => x && fromParameter(idx, x))) return true;
-    }
+    if ((axis === 1 || axis === -2) && (n.input ?? []).some((x) => x && idx.isStatic(x))) return true;
     if (n.opType === 'Conv') continue; // the patch embedding: nothing before it can add a token
     for (const x of n.input ?? []) if (x && !idx.isStatic(x)) stack.push(x);
-  }
-  return false;
-}
-
-/** A tensor that is a learned parameter, possibly broadcast or reshaped (shapes may come from the image). */
-function fromParameter(idx: GraphIndex, tensor: string): boolean {
-  let t = tensor;
-  for (let guard = 0; guard < 16; guard++) {
-    if (idx.isStatic(t)) return true;
-    const p = idx.producer.get(t);
-    if (p === undefined) return false;
-    const n = idx.nodes[p];
-    if (!PARAM_SHAPING.has(n.opType ?? '')) return false;
-    t = (n.input ?? [])[0] ?? '';
   }
   return false;
 }
