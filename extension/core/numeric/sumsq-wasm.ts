@@ -38,11 +38,10 @@ export function partialSumsCode(): number[] {
  */
 function squaresCode(): number[] {
   const [ROWS_A, PAIRS, GROUPS, STRIDE, OUT] = [0, 1, 2, 3, 4];
-  const [P, Q, K, A01, A23, B01, B23, VA, VB] = [5, 6, 7, 8, 9, 10, 11, 12, 13];
+  const [P, Q, K, A01, A23, B01, B23, VA, VB, VSQ] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
   const squareInto = (acc: number, v: number, high: boolean): number[] => [
     ...get(acc), ...get(v), ...(high ? [...get(v), ...upperHalf] : []), ...promoteLow, 0x22, VSQ, ...get(VSQ), ...mulAdd, ...set(acc),
   ];
-  const VSQ = 14;
   return [
     ...[0x02, 0x40, ...get(PAIRS), 0x45, 0x0d, 0],
     ...[0x03, 0x40], // loop pairs
