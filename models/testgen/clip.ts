@@ -42,11 +42,16 @@ export interface GenOptions {
    * dequantized ones, so the JS reference differs only by the activations' uint8 rounding.
    */
   quantize: 'none' | 'dynamic';
+  /**
+   * Register tokens (DINOv2-with-registers layout): learned tokens without position embeddings, inserted
+   * between [CLS] and the patches after the position embeddings are added. Needs classToken.
+   */
+  registers: number;
 }
 
 export const DEFAULT_VISION: VisionSpec = { imageSize: 32, patchSize: 8, width: 32, heads: 4, layers: 3, mlp: 64, projection: 24 };
 export const DEFAULT_TEXT: TextSpec = { vocab: 49408, context: 77, width: 32, heads: 4, layers: 2, mlp: 64, projection: 24 };
-export const DEFAULT_OPTIONS: GenOptions = { seed: 1234, layerNorm: 'fused', attnScale: 'query', lastHiddenState: true, classToken: true, quantize: 'none' };
+export const DEFAULT_OPTIONS: GenOptions = { seed: 1234, layerNorm: 'fused', attnScale: 'query', lastHiddenState: true, classToken: true, quantize: 'none', registers: 0 };
 
 /** Parameters by torch name; Linear weights stored as [in, out] (the MatMul layout of an export). */
 export type Weights = Map<string, Float32Array>;
@@ -215,6 +220,7 @@ function visionTower(t: Tower, v: VisionSpec, pixel: string, embedsName?: string
   const b = t.b;
   const g = v.imageSize / v.patchSize;
   if (!Number.isInteger(g)) throw new Error(`image size ${v.imageSize} is not a multiple of patch size ${v.patchSize}`);
+  if (t.opts.registers > 0 && !t.opts.classToken) throw new Error('register tokens follow [CLS]: registers need classToken');
   const tokens = g * g + (t.opts.classToken ? 1 : 0);
   const e = '/vision_model/embeddings';
   const convW = t.param('vision_model.embeddings.patch_embedding.weight', [v.width, 3, v.patchSize, v.patchSize], 1 / Math.sqrt(3 * v.patchSize * v.patchSize));
@@ -222,11 +228,12 @@ function visionTower(t: Tower, v: VisionSpec, pixel: string, embedsName?: string
   const flat = b.op1('Reshape', [conv, b.constI(`${e}/Constant_output_0`, [3], [0, v.width, -1])], {}, `${e}/Reshape_output_0`, `${e}/Reshape`);
   const patches = b.op1('Transpose', [flat], { perm: [0, 2, 1] }, `${e}/Transpose_output_0`, `${e}/Transpose`);
   let emb = patches;
+  let batch1 = '';
   if (t.opts.classToken) {
     const cls = t.param('vision_model.embeddings.class_embedding', [v.width], 0.5);
     const shape = b.op1('Shape', [pixel], {}, `${e}/Shape_output_0`, `${e}/Shape`);
     const batch = b.op1('Gather', [shape, b.constI(`${e}/Constant_1_output_0`, [], [0])], { axis: 0 }, `${e}/Gather_output_0`, `${e}/Gather`);
-    const batch1 = b.op1('Unsqueeze', [batch, b.constI(`${e}/Constant_2_output_0`, [1], [0])], {}, `${e}/Unsqueeze_output_0`, `${e}/Unsqueeze`);
+    batch1 = b.op1('Unsqueeze', [batch, b.constI(`${e}/Constant_2_output_0`, [1], [0])], {}, `${e}/Unsqueeze_output_0`, `${e}/Unsqueeze`);
     const clsShape = b.op1('Concat', [batch1, b.constI(`${e}/Constant_3_output_0`, [2], [1, v.width])], { axis: 0 }, `${e}/Concat_output_0`, `${e}/Concat`);
     const clsB = b.op1('Expand', [cls, clsShape], {}, `${e}/Expand_output_0`, `${e}/Expand`);
     emb = b.op1('Concat', [clsB, patches], { axis: 1 }, `${e}/Concat_1_output_0`, `${e}/Concat_1`);
@@ -234,7 +241,8 @@ function visionTower(t: Tower, v: VisionSpec, pixel: string, embedsName?: string
   const posW = t.param('vision_model.embeddings.position_embedding.weight', [tokens, v.width], 0.5);
   const posIds = b.constI('vision_model.embeddings.position_ids', [1, tokens], Array.from({ length: tokens }, (_, i) => i));
   const pos = b.op1('Gather', [posW, posIds], { axis: 0 }, `${e}/position_embedding/Gather_output_0`, `${e}/position_embedding/Gather`);
-  const sum = b.op1('Add', [emb, pos], {}, `${e}/Add_output_0`, `${e}/Add`);
+  let sum = b.op1('Add', [emb, pos], {}, `${e}/Add_output_0`, `${e}/Add`);
+  if (t.opts.registers > 0) sum = withRegisters(t, sum, batch1, v.width);
   let h = t.layerNorm(sum, '/vision_model/pre_layrnorm', 'vision_model.pre_layrnorm', v.width);
   for (let i = 0; i < v.layers; i++) {
     const last = i === v.layers - 1 && t.opts.lastHiddenState;
@@ -246,6 +254,23 @@ function visionTower(t: Tower, v: VisionSpec, pixel: string, embedsName?: string
   const pn = t.layerNorm(pooled, '/vision_model/post_layernorm', 'vision_model.post_layernorm', v.width);
   const proj = t.linear(pn, '/visual_projection', 'visual_projection', v.width, v.projection, false, embedsName);
   return { imageEmbeds: proj, lastHidden: h };
+}
+
+/** cat(x[:, :1], registers.expand(batch), x[:, 1:]) on the token axis, as Dinov2WithRegisters exports it. */
+function withRegisters(t: Tower, x: string, batch1: string, width: number): string {
+  const b = t.b;
+  const e = '/vision_model/embeddings';
+  const r = t.opts.registers;
+  const reg = t.param('vision_model.embeddings.register_tokens', [1, r, width], 0.5);
+  const regShape = b.op1('Concat', [batch1, b.constI(`${e}/Constant_4_output_0`, [2], [r, width])], { axis: 0 }, `${e}/Concat_2_output_0`, `${e}/Concat_2`);
+  const regB = b.op1('Expand', [reg, regShape], {}, `${e}/Expand_1_output_0`, `${e}/Expand_1`);
+  const axis = b.constI(`${e}/Constant_5_output_0`, [1], [1]);
+  const zero = b.constI(`${e}/Constant_6_output_0`, [1], [0]);
+  const one = b.constI(`${e}/Constant_7_output_0`, [1], [1]);
+  const end = b.constI(`${e}/Constant_8_output_0`, [1], [2 ** 62]);
+  const cls = b.op1('Slice', [x, zero, one, axis], {}, `${e}/Slice_output_0`, `${e}/Slice`);
+  const rest = b.op1('Slice', [x, one, end, axis], {}, `${e}/Slice_1_output_0`, `${e}/Slice_1`);
+  return b.op1('Concat', [cls, regB, rest], { axis: 1 }, `${e}/Concat_3_output_0`, `${e}/Concat_3`);
 }
 
 /** CLIPTextModelWithProjection: input_ids → text_embeds, pooled at the argmax id (end-of-text). */
@@ -301,7 +326,7 @@ export function buildVisionModel(spec: Partial<VisionSpec> = {}, options: Partia
   const t = new Tower(b, weights, mulberry32(opts.seed), opts);
   const pixel = b.input('pixel_values', 'float32', ['batch_size', 3, v.imageSize, v.imageSize]);
   visionTower(t, v, pixel, 'image_embeds');
-  const tokens = (v.imageSize / v.patchSize) ** 2 + (opts.classToken ? 1 : 0);
+  const tokens = (v.imageSize / v.patchSize) ** 2 + (opts.classToken ? 1 : 0) + opts.registers;
   b.output('image_embeds', 'float32', ['batch_size', v.projection]);
   if (opts.lastHiddenState) b.output('last_hidden_state', 'float32', ['batch_size', tokens, v.width]);
   return { bytes: b.build(), weights, spec: v };

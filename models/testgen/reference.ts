@@ -98,23 +98,30 @@ export interface VisionReference {
   /** visual_projection(post_layernorm(r_L[CLS])) [P]. */
   imageEmbeds: Float64Array;
   tokens: number;
+  /** Register tokens after [CLS] (rows 1..registers). */
+  registers: number;
 }
 
 /** pixels: [3,S,S] row-major (batch 1). */
 export function visionReference(w: Weights, v: VisionSpec, pixels: Float32Array): VisionReference {
   const g = v.imageSize / v.patchSize;
-  const t = g * g + 1;
   const d = v.width;
+  // Register tokens (when generated) sit between [CLS] and the patches, without position embeddings.
+  const registers = w.get('vision_model.embeddings.register_tokens') ?? new Float32Array(0);
+  const r = registers.length / d;
+  const t = g * g + 1 + r;
   const conv = get(w, 'vision_model.embeddings.patch_embedding.weight');
   const cls = get(w, 'vision_model.embeddings.class_embedding');
   const pos = get(w, 'vision_model.embeddings.position_embedding.weight');
   const x = new Float64Array(t * d);
   for (let c = 0; c < d; c++) x[c] = cls[c] + pos[c];
+  x.set(registers, d);
   const p = v.patchSize;
   const s = v.imageSize;
   for (let gy = 0; gy < g; gy++) {
     for (let gx = 0; gx < g; gx++) {
-      const row = 1 + gy * g + gx;
+      const patch = 1 + gy * g + gx;
+      const row = patch + r;
       for (let c = 0; c < d; c++) {
         let acc = 0;
         for (let ch = 0; ch < 3; ch++) {
@@ -122,7 +129,7 @@ export function visionReference(w: Weights, v: VisionSpec, pixels: Float32Array)
             for (let kx = 0; kx < p; kx++) acc += conv[((c * 3 + ch) * p + ky) * p + kx] * pixels[(ch * s + gy * p + ky) * s + gx * p + kx];
           }
         }
-        x[row * d + c] = acc + pos[row * d + c];
+        x[row * d + c] = acc + pos[patch * d + c];
       }
     }
   }
@@ -136,7 +143,7 @@ export function visionReference(w: Weights, v: VisionSpec, pixels: Float32Array)
     layers.push(r.trace);
   }
   const imageEmbeds = jointEmbeddings(w, v, h.subarray(0, d), 1);
-  return { hidden, layers, imageEmbeds, tokens: t };
+  return { hidden, layers, imageEmbeds, tokens: t, registers: r };
 }
 
 /** post_layernorm → visual_projection on n rows [n,W] → [n,P]. */

@@ -7,7 +7,7 @@ import { GraphBuilder } from '../../models/onnx/builder.ts';
 import { writeTestModelFolder, type TestFolder } from '../../models/testgen/folder.ts';
 import { jointEmbeddings, textReference, visionReference } from '../../models/testgen/reference.ts';
 import type { Tensor } from '../../extension/core/bundle/tensor.ts';
-import { closeEncoder, createSession, encodeImage, fullWidthClsAttention, openEncoder, prepareModel } from '../../extension/core/runtime/encoder.ts';
+import { closeEncoder, createSession, encodeImage, fullWidthClsAttention, headMeanKeys, openEncoder, prepareModel } from '../../extension/core/runtime/encoder.ts';
 import { decodeImage, loadPreprocessorConfig, preprocess } from '../../extension/core/runtime/image/index.ts';
 import { resolveModel } from '../../extension/core/runtime/model-folder.ts';
 import { loadTokenizer } from '../../extension/core/runtime/tokenizer.ts';
@@ -55,17 +55,22 @@ async function checkBundle(folder: TestFolder, arrays: ReadonlyMap<string, Tenso
   const pixels = preprocess(await decodeImage(PHOTO), loadPreprocessorConfig(folder.dir));
   const ref = visionReference(folder.visionWeights, v, pixels.data);
   const t = ref.tokens;
-  const n = t - 1;
+  // Patches follow [CLS] and any register tokens.
+  const first = 1 + ref.registers;
+  const n = t - first;
   const fl = v.layers - 2;
-  assert.ok(maxAbsDiff(arr(arrays, 'features').data, ref.hidden[fl + 1].subarray(v.width)) < TOL, 'features');
+  assert.equal(arr(arrays, 'features').shape[0], n);
+  assert.ok(maxAbsDiff(arr(arrays, 'features').data, ref.hidden[fl + 1].subarray(first * v.width)) < TOL, 'features');
   const cls: number[] = [];
-  for (let h = 0; h < v.heads; h++) for (let j = 1; j < t; j++) cls.push(ref.layers[fl].attn[h * t * t + j]);
+  for (let h = 0; h < v.heads; h++) for (let j = first; j < t; j++) cls.push(ref.layers[fl].attn[h * t * t + j]);
   assert.ok(maxAbsDiff(arr(arrays, 'cls_attn').data, cls) < TOL, 'cls_attn');
+  const keys = headMeanKeys(Float32Array.from(ref.layers[fl].k), t, v.width, v.heads, first);
+  assert.ok(maxAbsDiff(arr(arrays, 'keys').data, keys) < TOL, 'keys');
   const last = ref.layers[v.layers - 1];
-  const pm = fullWidthClsAttention(Float32Array.from(last.q.subarray(0, v.width)), Float32Array.from(last.k), t, v.width);
+  const pm = fullWidthClsAttention(Float32Array.from(last.q.subarray(0, v.width)), Float32Array.from(last.k), t, v.width, first);
   assert.ok(maxAbsDiff(arr(arrays, 'pm_cls_attn').data, pm) < TOL, 'pm_cls_attn');
-  assert.ok(maxAbsDiff(arr(arrays, 'pm_keys').data, last.k.subarray(v.width)) < TOL, 'pm_keys');
-  let joint = jointEmbeddings(folder.visionWeights, v, ref.hidden[fl + 1].subarray(v.width), n);
+  assert.ok(maxAbsDiff(arr(arrays, 'pm_keys').data, last.k.subarray(first * v.width)) < TOL, 'pm_keys');
+  let joint = jointEmbeddings(folder.visionWeights, v, ref.hidden[fl + 1].subarray(first * v.width), n);
   if (combined) joint = normaliseRows(joint, v.projection);
   assert.ok(maxAbsDiff(arr(arrays, 'image_joint').data, joint) < TOL, 'image_joint');
   const side = v.imageSize / v.patchSize;
@@ -140,6 +145,24 @@ test('a SigLIP-style tower (no [CLS]) encodes every patch; methods that need [CL
     assert.ok(notices.some((note) => /No \[CLS\] token/.test(note)) || /No \[CLS\] token/.test(bundle.meta.extra.notices ?? ''), notices.join(' | '));
     assert.equal(prune(bundle, 'gprune', { keep_ratio: 0.5 }).keep.length, n / 2);
     assert.throws(() => prune(bundle, 'visionzip', { dominant: 4, contextual: 2 }), MissingInputError);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a tower with register tokens (DINOv2 layout) encodes the patches only: registers are in no array', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'prunelens-enc-'));
+  try {
+    const folder = writeTestModelFolder(join(dir, 'm'), { template: TEMPLATE, visionOnly: true, gen: { registers: 4 } });
+    const { bundle } = await encodeFolder(folder, '');
+    await checkBundle(folder, bundle.arrays, false);
+    const n = (folder.vision.imageSize / folder.vision.patchSize) ** 2;
+    for (const role of ['features', 'keys', 'pm_keys', 'image_joint']) assert.equal(arr(bundle.arrays, role).shape[0], n, role);
+    assert.deepEqual([...arr(bundle.arrays, 'cls_attn').shape], [folder.vision.heads, n]);
+    assert.match(bundle.meta.extra.registers ?? '', /^4 register tokens/);
+    // [CLS] attention is there, so the methods that read it run on the patches.
+    const vz = prune(bundle, 'visionzip', { dominant: 4, contextual: 2 });
+    assert.ok(vz.keep.length > 0 && vz.keep.every((i) => i < n), vz.keep.join(','));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

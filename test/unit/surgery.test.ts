@@ -9,7 +9,7 @@ import { jointEmbeddings, visionReference, type VisionReference } from '../../mo
 import { InputError } from '../../extension/core/errors.ts';
 import { createSession, fullWidthClsAttention, headMeanKeys } from '../../extension/core/runtime/encoder.ts';
 import { appendToModel, decodeModel, readModelFile } from '../../extension/core/runtime/onnx-graph.ts';
-import { featureIndexFor, planVisionSurgery, surgeryFetches, type VisionSurgery } from '../../extension/core/runtime/surgery.ts';
+import { featureIndexFor, patchCount, planVisionSurgery, surgeryFetches, type VisionSurgery } from '../../extension/core/runtime/surgery.ts';
 import { maxAbsDiff } from '../helpers/arrays.ts';
 
 // Surgery is checked against a plain-JS forward pass of the same weights (models/testgen/reference.ts),
@@ -230,4 +230,23 @@ test('a dynamically quantized export (DynamicQuantizeLinear + MatMulInteger proj
   assert.equal(r.surgery.outputs.keys, rf.outputs.keys);
   // The reference runs the dequantized weights in float: what is left is the activations' uint8 rounding.
   checkAgainstReference(r, quant.spec, quant.weights, quant.spec.layers - 2, false, 0.08);
+});
+
+test('surgery records the patch embedding Conv; its grid leaves register tokens as the only extra rows', async () => {
+  const plain = planVisionSurgery(decodeModel(buildVisionModel().bytes, 'clip'));
+  assert.deepEqual(plain.patchConv, { kernel: [8, 8], strides: [8, 8], pads: [0, 0, 0, 0] });
+  const m = buildVisionModel({ layers: 3 }, { registers: 3, seed: 5 });
+  const r = await runSurgery(m.bytes, m.spec, m.weights, -1, false);
+  assert.equal(r.surgery.classToken, true);
+  assert.deepEqual(r.surgery.patchConv, plain.patchConv);
+  // The graph's feature rows are [registers, patches] (after [CLS]), as in the reference forward pass.
+  const v = m.spec;
+  const rows = r.out[r.surgery.outputs.features].dims[1];
+  assert.equal(r.ref.registers, 3);
+  assert.equal(rows - patchCount(r.surgery.patchConv ?? assert.fail('no Conv geometry'), v.imageSize, v.imageSize), 3);
+  assert.ok(maxAbsDiff(r.out[r.surgery.outputs.features].data, r.ref.hidden[v.layers].subarray(v.width)) < TOL);
+  // Padding and stride count as onnx Conv does: floor((size + pads − kernel) / stride) + 1 per axis.
+  assert.equal(patchCount({ kernel: [14, 14], strides: [14, 14], pads: [0, 0, 0, 0] }, 336, 336), 576);
+  assert.equal(patchCount({ kernel: [16, 16], strides: [8, 8], pads: [1, 0, 1, 0] }, 64, 48), 7 * 5);
+  assert.throws(() => buildVisionModel({}, { registers: 2, classToken: false }), /registers need classToken/);
 });

@@ -9,7 +9,7 @@ import { InputError } from '../errors.ts';
 import { decodeImage, loadPreprocessorConfig, preprocess, type DecodeLimits } from './image/index.ts';
 import type { ResolvedModel } from './model-folder.ts';
 import { WEIGHTS_KIND_KEY, appendToModel, decodeModel, metadataValue, readModelFile, usesExternalData } from './onnx-graph.ts';
-import { planVisionSurgery, surgeryFetches, type VisionSurgery } from './surgery.ts';
+import { patchCount, planVisionSurgery, surgeryFetches, type VisionSurgery } from './surgery.ts';
 import { loadTokenizer } from './tokenizer.ts';
 
 export type SessionOptions = InferenceSession.SessionOptions;
@@ -247,7 +247,7 @@ export function headMeanKeys(k: Float32Array, tokens: number, width: number, hea
  * PruMerge's attention: one head over the full width, softmax(q_cls · kᵀ / √W) over all T keys,
  * restricted to the patches. (LLaVA-PruMerge recomputes it from the last layer's q/k projections.)
  */
-export function fullWidthClsAttention(q: Float32Array, k: Float32Array, tokens: number, width: number): Float32Array {
+export function fullWidthClsAttention(q: Float32Array, k: Float32Array, tokens: number, width: number, prefix = 1): Float32Array {
   const logits = new Float64Array(tokens);
   const scale = 1 / Math.sqrt(width);
   let max = -Infinity;
@@ -262,9 +262,21 @@ export function fullWidthClsAttention(q: Float32Array, k: Float32Array, tokens: 
     logits[j] = Math.exp(logits[j] - max);
     z += logits[j];
   }
-  const out = new Float32Array(tokens - 1);
-  for (let j = 1; j < tokens; j++) out[j - 1] = logits[j] / z;
+  const out = new Float32Array(tokens - prefix);
+  for (let j = prefix; j < tokens; j++) out[j - prefix] = logits[j] / z;
   return out;
+}
+
+/**
+ * Tokens after [CLS] that are not patches (register tokens): the surgery's feature rows minus the patch
+ * grid the embedding's Conv cuts from this image. 0 without a known Conv geometry or a class token.
+ */
+function registerTokens(s: VisionSurgery, rows: number, pixelShape: readonly number[]): number {
+  if (!s.patchConv || !s.classToken) return 0;
+  const [height, width] = pixelShape.slice(-2);
+  // Fewer rows than the Conv's grid means the graph merges tokens itself: nothing to drop then (the grid
+  // check downstream reports a token count that does not fit the image).
+  return Math.max(0, rows - patchCount(s.patchConv, height, width));
 }
 
 function nonZeroRows(data: Float32Array, cols: number): { rows: number; data: Float32Array } {
@@ -309,9 +321,12 @@ export function assembleArrays(p: PreparedModel, out: ReadonlyMap<string, RawOut
     const o = s.outputs;
     const feats = dropBatch(o.features, get(o.features), 2);
     const [tokens, width] = feats.dims;
-    n = tokens;
-    arrays.set('features', tensor([n, width], feats.data));
-    const prefix = s.classToken ? 1 : 0;
+    const registers = registerTokens(s, tokens, pixelShape);
+    n = tokens - registers;
+    arrays.set('features', tensor([n, width], registers > 0 ? feats.data.slice(registers * width) : feats.data));
+    if (registers > 0) info.registers = `${registers} register tokens after [CLS] (DINOv2-style) are not patches: left out of every array`;
+    // Tokens before the first patch in the attention and key rows: [CLS], then any registers.
+    const prefix = (s.classToken ? 1 : 0) + registers;
     const cls = clsRow(get(o.clsAttn), prefix);
     const clsLast = clsRow(get(o.clsAttnLast), prefix);
     if (cls.tokens !== n || clsLast.tokens !== n) throw new InputError(`Attention covers ${cls.tokens} patches but the features have ${n}.`);
@@ -327,8 +342,8 @@ export function assembleArrays(p: PreparedModel, out: ReadonlyMap<string, RawOut
       const q = dropBatch(o.lastQuery, get(o.lastQuery), 2);
       const kl = dropBatch(o.lastKeys, get(o.lastKeys), 2);
       const [lt, lw] = kl.dims;
-      arrays.set('pm_cls_attn', tensor([n], fullWidthClsAttention(q.data, kl.data, lt, lw)));
-      arrays.set('pm_keys', tensor([n, lw], kl.data.slice(lw)));
+      arrays.set('pm_cls_attn', tensor([n], fullWidthClsAttention(q.data, kl.data, lt, lw, prefix)));
+      arrays.set('pm_keys', tensor([n, lw], kl.data.slice(prefix * lw)));
       info.cls_attn_last_layer = layerLabel(s.layers - 1, s.layers, -1);
       info.pm_cls_attn = `single-head full-width [CLS] attention recomputed from q_proj/k_proj of ${info.cls_attn_last_layer} (PruMerge); pm_keys = that layer's k_proj`;
     } else {
@@ -337,7 +352,7 @@ export function assembleArrays(p: PreparedModel, out: ReadonlyMap<string, RawOut
     }
     if (o.imageJoint) {
       const j = dropBatch(o.imageJoint, get(o.imageJoint), 2);
-      arrays.set('image_joint', tensor([j.dims[0], j.dims[1]], j.data));
+      arrays.set('image_joint', tensor([j.dims[0] - registers, j.dims[1]], j.data.slice(registers * j.dims[1])));
     }
     info.image_joint = o.imageJoint ? 'feature-layer patches through the graph\'s own post_layernorm → projection path' : 'not available';
     info.encoder_layers = String(s.layers);

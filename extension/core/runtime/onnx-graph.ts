@@ -124,6 +124,11 @@ export function attrInts(node: NodeProto, name: string): number[] | null {
   return a ? (a.ints ?? []).map(toInt) : null;
 }
 
+export function attrString(node: NodeProto, name: string): string | null {
+  const a = (node.attribute ?? []).find((x) => x.name === name);
+  return a?.s ? new TextDecoder().decode(a.s) : null;
+}
+
 /** Initializers whose bytes live in a separate file (large exports): a session from bytes cannot load those. */
 export function usesExternalData(model: ModelProto): boolean {
   const EXTERNAL = onnx.TensorProto.DataLocation.EXTERNAL;

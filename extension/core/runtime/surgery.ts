@@ -1,7 +1,7 @@
 // Graph surgery on a ViT/CLIP vision tower, in memory, before the session is created: find the tensors
 // PruneLens needs by walking the graph (never by tensor names) and expose them as graph outputs.
 import { InputError } from '../errors.ts';
-import { GraphIndex, attrInt, floatOutput, int64Initializer, type GraphAdditions, type ModelProto, type NodeProto } from './onnx-graph.ts';
+import { GraphIndex, attrInt, attrInts, attrString, floatOutput, int64Initializer, type GraphAdditions, type ModelProto, type NodeProto } from './onnx-graph.ts';
 
 /** One self-attention block of the encoder, as found in the graph. */
 export interface AttentionSite {
@@ -36,6 +36,11 @@ export interface SurgeryOutputs {
 export interface VisionSurgery {
   /** Whether token 0 is a learned [CLS] token (CLIP); false for patch-only towers (SigLIP). */
   classToken: boolean;
+  /**
+   * The patch embedding's Conv geometry, when it is a plain 2-D one: the patch grid of an image, and so how
+   * many tokens besides [CLS] are not patches (DINOv2-style register tokens), follows from it at run time.
+   */
+  patchConv: PatchConv | null;
   /** Encoder layers (self-attention blocks) found. */
   layers: number;
   /** The feature layer as LLaVA's select_layer (-2 = penultimate). */
@@ -46,6 +51,19 @@ export interface VisionSurgery {
   outputs: SurgeryOutputs;
   additions: GraphAdditions;
   notes: string[];
+}
+
+export interface PatchConv {
+  kernel: [number, number];
+  strides: [number, number];
+  /** top, left, bottom, right */
+  pads: [number, number, number, number];
+}
+
+/** Tokens of the patch grid a Conv cuts from an H×W image. */
+export function patchCount(c: PatchConv, height: number, width: number): number {
+  const along = (size: number, k: number, s: number, before: number, after: number): number => Math.floor((size + before + after - k) / s) + 1;
+  return along(height, c.kernel[0], c.strides[0], c.pads[0], c.pads[2]) * along(width, c.kernel[1], c.strides[1], c.pads[1], c.pads[3]);
 }
 
 export interface SurgeryOptions {
@@ -143,13 +161,15 @@ function residualAround(idx: GraphIndex, site: AttentionSite, layer: number): { 
 }
 
 /**
- * Whether the stream entering the first encoder layer comes from a token-axis Concat with a learned
- * parameter (CLIP's class_embedding; broadcast over the batch with image-derived shapes, which isStatic
- * counts as static). SigLIP-style towers feed patch tokens only.
+ * Walks from the stream entering the first encoder layer back to the patch embedding. A class token is a
+ * token-axis Concat with a learned parameter (CLIP's class_embedding; broadcast over the batch with
+ * image-derived shapes, which isStatic counts as static); SigLIP-style towers feed patch tokens only.
  */
-function hasClassToken(idx: GraphIndex, firstInput: string): boolean {
+function embedding(idx: GraphIndex, firstInput: string): { classToken: boolean; conv: NodeProto[] } {
   const seen = new Set<string>();
   const stack = [firstInput];
+  let classToken = false;
+  const conv: NodeProto[] = [];
   while (stack.length > 0) {
     const t = stack.pop() as string;
     if (seen.has(t)) continue;
@@ -158,11 +178,26 @@ function hasClassToken(idx: GraphIndex, firstInput: string): boolean {
     if (p === undefined) continue;
     const n = idx.nodes[p];
     const axis = n.opType === 'Concat' ? attrInt(n, 'axis') : null;
-    if ((axis === 1 || axis === -2) && (n.input ?? []).some((x) => x && idx.isStatic(x))) return true;
-    if (n.opType === 'Conv') continue; // the patch embedding: nothing before it can add a token
+    if ((axis === 1 || axis === -2) && (n.input ?? []).some((x) => x && idx.isStatic(x))) classToken = true;
+    if (n.opType === 'Conv') {
+      conv.push(n); // the patch embedding: nothing before it can add a token
+      continue;
+    }
     for (const x of n.input ?? []) if (x && !idx.isStatic(x)) stack.push(x);
   }
-  return false;
+  return { classToken, conv };
+}
+
+/** A single plain 2-D Conv (no auto_pad, dilation 1, one group) as patch geometry; null otherwise. */
+function patchGeometry(conv: NodeProto[]): PatchConv | null {
+  if (conv.length !== 1) return null;
+  const c = conv[0];
+  const kernel = attrInts(c, 'kernel_shape');
+  const strides = attrInts(c, 'strides') ?? [1, 1];
+  const pads = attrInts(c, 'pads') ?? [0, 0, 0, 0];
+  const plain = (attrString(c, 'auto_pad') ?? 'NOTSET') === 'NOTSET' && (attrInts(c, 'dilations') ?? [1, 1]).every((x) => x === 1) && (attrInt(c, 'group') ?? 1) === 1;
+  if (!plain || kernel?.length !== 2 || strides.length !== 2 || pads.length !== 4) return null;
+  return { kernel: [kernel[0], kernel[1]], strides: [strides[0], strides[1]], pads: [pads[0], pads[1], pads[2], pads[3]] };
 }
 
 /** select_layer (LLaVA's convention over hidden_states[0..L]) → 0-based encoder layer index. */
@@ -257,7 +292,8 @@ export function planVisionSurgery(model: ModelProto, options: SurgeryOptions = {
   const site = sites[featureIndex];
   const last = sites[layers - 1];
   const stream = residualAround(idx, site, featureIndex).output;
-  const classToken = hasClassToken(idx, residualAround(idx, sites[0], 0).input);
+  const embed = embedding(idx, residualAround(idx, sites[0], 0).input);
+  const classToken = embed.classToken;
   const finalStream = residualAround(idx, last, layers - 1).output;
   // The stream after layer i must be the stream layer i+1 adds its attention to: a structural cross-check.
   if (featureIndex < layers - 1 && residualAround(idx, sites[featureIndex + 1], featureIndex + 1).input !== stream) {
@@ -295,6 +331,7 @@ export function planVisionSurgery(model: ModelProto, options: SurgeryOptions = {
   const outputs = [...new Set([...fetched, site.probs, last.probs])].filter((n) => !already.has(n)).map(floatOutput);
   return {
     classToken,
+    patchConv: patchGeometry(embed.conv),
     layers,
     featureLayer,
     featureIndex,
