@@ -40,8 +40,11 @@ export interface GenOptions {
    * 'dynamic': Linear layers as onnxruntime's quantize_dynamic writes them (DynamicQuantizeLinear on the
    * input, MatMulInteger with int8 weights, Cast, Mul by the two scales); the recorded weights are the
    * dequantized ones, so the JS reference differs only by the activations' uint8 rounding.
+   * 'qdq': the QDQ format of quantize_static: int8 weights through DequantizeLinear, and a
+   * QuantizeLinear → DequantizeLinear pair (static scale) on every activation a MatMul reads, the
+   * attention's q·kᵀ and probs·v included; the MatMuls themselves stay float.
    */
-  quantize: 'none' | 'dynamic';
+  quantize: 'none' | 'dynamic' | 'qdq';
   /**
    * Register tokens (DINOv2-with-registers layout): learned tokens without position embeddings, inserted
    * between [CLS] and the patches after the position embeddings are added. Needs classToken.
@@ -71,6 +74,7 @@ class Tower {
   ) {}
 
   private readonly quantizedInputs = new Map<string, string[]>();
+  private readonly qdqInputs = new Map<string, string>();
 
   /** Uniform noise with the given mean and standard deviation. */
   private values(n: number, std: number, mean: number): Float32Array {
@@ -95,22 +99,57 @@ class Tower {
 
   linear(x: string, node: string, param: string, inDim: number, outDim: number, bias = true, output?: string): string {
     const mmName = bias ? `${node}/MatMul_output_0` : (output ?? `${node}/MatMul_output_0`);
-    const mm = this.opts.quantize === 'dynamic' ? this.quantizedMatMul(x, node, `${param}.weight`, inDim, outDim, mmName) : this.b.op1('MatMul', [x, this.matmulWeight(`${param}.weight`, inDim, outDim)], {}, mmName, `${node}/MatMul`);
+    const mm =
+      this.opts.quantize === 'dynamic'
+        ? this.quantizedMatMul(x, node, `${param}.weight`, inDim, outDim, mmName)
+        : this.opts.quantize === 'qdq'
+          ? this.b.op1('MatMul', [this.qdq(x), this.qdqWeight(`${param}.weight`, inDim, outDim)], {}, mmName, `${node}/MatMul`)
+          : this.b.op1('MatMul', [x, this.matmulWeight(`${param}.weight`, inDim, outDim)], {}, mmName, `${node}/MatMul`);
     if (!bias) return mm;
     const bName = this.param(`${param}.bias`, [outDim], 0.02);
     return this.b.op1('Add', [bName, mm], {}, output ?? `${node}/Add_output_0`, `${node}/Add`);
   }
 
-  /** x·W as quantize_dynamic exports it: symmetric per-tensor int8 weights, uint8 activations quantized at run time. */
-  private quantizedMatMul(x: string, node: string, paramName: string, inDim: number, outDim: number, output: string): string {
-    const b = this.b;
+  /** Symmetric per-tensor int8 weights (the recorded weights are the dequantized ones). */
+  private int8Weight(paramName: string, inDim: number, outDim: number): { q: Int8Array; scale: number; id: number } {
     const w = this.values(inDim * outDim, 1 / Math.sqrt(inDim), 0);
     let max = 0;
     for (const v of w) max = Math.max(max, Math.abs(v));
     const scale = Math.fround(max / 127);
     const q = Int8Array.from(w, (v) => Math.round(v / scale));
     this.weights.set(paramName, Float32Array.from(q, (v) => v * scale));
-    const id = this.counter.matmul++;
+    return { q, scale, id: this.counter.matmul++ };
+  }
+
+  /** A QDQ weight: DequantizeLinear of an int8 initializer. */
+  private qdqWeight(paramName: string, inDim: number, outDim: number): string {
+    const b = this.b;
+    const { q, scale, id } = this.int8Weight(paramName, inDim, outDim);
+    const wq = b.constI8(`onnx::MatMul_${id}_quantized`, [inDim, outDim], q);
+    const zero = b.constI8(`onnx::MatMul_${id}_zero_point`, [], new Int8Array(1));
+    return b.op1('DequantizeLinear', [wq, b.constF(`onnx::MatMul_${id}_scale`, [], [scale]), zero], {}, `onnx::MatMul_${id}_DequantizeLinear_Output`, `onnx::MatMul_${id}_DequantizeLinear`);
+  }
+
+  /**
+   * x through QuantizeLinear → DequantizeLinear with a static int8 scale (one pair per tensor, shared by
+   * its readers). ±8 covers these towers' activations; probabilities get 1/127.
+   */
+  qdq(x: string, range = 8): string {
+    const cached = this.qdqInputs.get(x);
+    if (cached) return cached;
+    const b = this.b;
+    const scale = b.constF(`${x}_scale`, [], [range / 127]);
+    const zero = b.constI8(`${x}_zero_point`, [], new Int8Array(1));
+    const q = b.op1('QuantizeLinear', [x, scale, zero], {}, `${x}_QuantizeLinear_Output`, `${x}_QuantizeLinear`);
+    const dq = b.op1('DequantizeLinear', [q, scale, zero], {}, `${x}_DequantizeLinear_Output`, `${x}_DequantizeLinear`);
+    this.qdqInputs.set(x, dq);
+    return dq;
+  }
+
+  /** x·W as quantize_dynamic exports it: symmetric per-tensor int8 weights, uint8 activations quantized at run time. */
+  private quantizedMatMul(x: string, node: string, paramName: string, inDim: number, outDim: number, output: string): string {
+    const b = this.b;
+    const { q, scale, id } = this.int8Weight(paramName, inDim, outDim);
     const wq = b.constI8(`onnx::MatMul_${id}_quantized`, [inDim, outDim], q);
     const wScale = b.constF(`onnx::MatMul_${id}_scale`, [], [scale]);
     const wZero = b.constI8(`onnx::MatMul_${id}_zero_point`, [], new Int8Array(1));
@@ -186,10 +225,11 @@ class Tower {
       qh = b.op1('Mul', [qh, s], {}, `${node}/Mul_1_output_0`, `${node}/Mul_1`);
       kt = b.op1('Mul', [kt, s], {}, `${node}/Mul_2_output_0`, `${node}/Mul_2`);
     }
-    let scores = b.op1('MatMul', [qh, kt], {}, `${node}/MatMul_output_0`, `${node}/MatMul`);
+    const qdq = this.opts.quantize === 'qdq';
+    let scores = b.op1('MatMul', qdq ? [this.qdq(qh), this.qdq(kt)] : [qh, kt], {}, `${node}/MatMul_output_0`, `${node}/MatMul`);
     if (mask) scores = b.op1('Add', [scores, mask], {}, `${node}/Add_output_0`, `${node}/Add`);
     const probs = b.op1('Softmax', [scores], { axis: -1 }, `${node}/Softmax_output_0`, `${node}/Softmax`);
-    const ctx = b.op1('MatMul', [probs, vh], {}, `${node}/MatMul_1_output_0`, `${node}/MatMul_1`);
+    const ctx = b.op1('MatMul', qdq ? [this.qdq(probs, 1), this.qdq(vh)] : [probs, vh], {}, `${node}/MatMul_1_output_0`, `${node}/MatMul_1`);
     const ctxT = b.op1('Transpose', [ctx], { perm: [0, 2, 1, 3] }, `${node}/Transpose_4_output_0`, `${node}/Transpose_4`);
     const shape = b.op1('Concat', [this.dim(x, 0, `${node}/batch`), this.dim(x, 1, `${node}/seq`), b.constI(`${node}/Constant_5_output_0`, [1], [width])], { axis: 0 }, `${node}/Concat_output_0`, `${node}/Concat`);
     const merged = b.op1('Reshape', [ctxT, shape], {}, `${node}/Reshape_3_output_0`, `${node}/Reshape_3`);

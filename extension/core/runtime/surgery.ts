@@ -75,8 +75,11 @@ export interface SurgeryOptions {
 
 const PREFIX = 'prunelens::';
 
-/** Ops that move or relabel data without computing with it (head split, transposes, casts). */
-const PASS_THROUGH = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity', 'Cast', 'Flatten']);
+/**
+ * Ops that move or relabel data without computing with it (head split, transposes, casts), and the
+ * QuantizeLinear → DequantizeLinear pairs of QDQ exports, which only round it.
+ */
+const PASS_THROUGH = new Set(['Reshape', 'Transpose', 'Squeeze', 'Unsqueeze', 'Identity', 'Cast', 'Flatten', 'QuantizeLinear', 'DequantizeLinear']);
 
 /**
  * Follow a tensor backwards through layout ops and multiplications by constants (the attention scale,
