@@ -129,25 +129,22 @@ class ExactDistances {
   ) {}
 
   /**
-   * Float64 score of token j with `order` selected (none selected: its nearest-neighbour distance). With
-   * stored float32 entries only the selected tokens within 2ε of the float32 minimum need float64 dots.
+   * Float64 score of token j with `order` selected (none selected: its nearest-neighbour distance), given
+   * `approx`, its float32 score (the minimum of 1 − entry over `order`).
+   *
+   * With stored float32 entries only the selected tokens within 2ε of `approx` need float64 dots, and
+   * each (token, pick) pair is looked at once per run: the exact minimum s* of any prefix of picks has
+   * 1 − entry(s*) ≤ exact(s*) + ε ≤ exact(s) + ε ≤ 1 − entry(s) + 2ε for every s in that prefix, so it passed
+   * the filter of whichever call first saw it (approx only falls as picks are added).
    */
-  value(j: number, order: readonly number[]): number {
+  value(j: number, order: readonly number[], approx: number): number {
     if (order.length === 0) return this.nearest(j);
-    if (this.gram.layout !== 'none') {
-      let approx = Infinity;
-      for (const s of order) approx = Math.min(approx, 1 - this.gram.entry(s, j));
-      let v = Infinity;
-      for (const s of order) {
-        if (1 - this.gram.entry(s, j) > approx + 2 * this.eps) continue;
-        const dist = 1 - (s === j ? this.u.self[j] : exactDot(this.u, s, j));
-        if (dist < v) v = dist;
-      }
-      return v;
-    }
+    const stored = this.gram.layout !== 'none';
+    const bound = approx + 2 * this.eps;
     const hit = this.cache.get(j) ?? { value: Infinity, through: 0 };
     for (let t = hit.through; t < order.length; t++) {
       const s = order[t];
+      if (stored && 1 - this.gram.entry(s, j) > bound) continue;
       const dist = 1 - (s === j ? this.u.self[j] : exactDot(this.u, s, j));
       if (dist < hit.value) hit.value = dist;
     }
@@ -192,7 +189,7 @@ class ExactDistances {
     let top = -Infinity;
     for (let j = 0; j < current.length; j++) {
       if (picked[j] || !(current[j] >= floor)) continue;
-      const v = this.value(j, order);
+      const v = this.value(j, order, current[j]);
       if (winner === -1 || v > top) {
         winner = j;
         top = v;
@@ -208,9 +205,9 @@ class ExactDistances {
   wouldRepick(minDistance: Float64Array, order: readonly number[], best: number, score: number): boolean {
     if (this.eps === 0) return order.some((s) => minDistance[s] > score || (minDistance[s] === score && s < best));
     if (score > 2 * this.eps) return false;
-    const b = this.value(best, order);
+    const b = this.value(best, order, minDistance[best]);
     return order.some((s) => {
-      const v = this.value(s, order);
+      const v = this.value(s, order, minDistance[s]);
       return v > b || (v === b && s < best);
     });
   }
