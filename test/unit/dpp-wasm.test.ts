@@ -12,13 +12,13 @@ test('DppWasm project and update equal projectScalar and updateScalar bit for bi
   assert.ok(dpp, 'WebAssembly SIMD is available in Node 20');
   const rand = mulberry32(3);
   for (const n of [1, 2, 7, 64, 577]) {
-    const t = 14;
+    const t = 20;
     const buf = dpp.buffers(n, t);
     const c = new Float64Array(t * n);
     for (let s = 0; s < t; s++) for (let i = 0; i < n; i++) buf.c[s * buf.stride + i] = c[s * n + i] = rand() - 0.5;
     // Negative zeros and exact cancellations exercise the order of additions and signs of zero.
     if (n > 3) buf.c[2] = c[2] = -0;
-    for (const steps of [0, 1, 3, 4, 8, 13]) {
+    for (const steps of [0, 1, 3, 4, 8, 13, 16, 19]) {
       const j = (steps * 5) % n;
       const want = new Float64Array(n);
       projectScalar(c, n, steps, j, want);

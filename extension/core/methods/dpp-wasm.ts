@@ -5,7 +5,7 @@
 //   update:  v = (r_j·row[i]·r[i] − proj[i])·inv; e[i] = v; d2[i] −= v·v.
 // Rows are padded to an even length with zeros (the extra lane computes 0 and is never read).
 
-import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
+import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, sleb, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
 const load = v128Load(3);
 const store = v128Store(3);
@@ -19,9 +19,16 @@ const mul = [SIMD, 0xf2, 0x01];
 // update(row, r, proj, e, d2, pairs, consts) with consts = [r_j, inv] as float64.
 const PARAMS = 7;
 
+/** Rows of c folded into proj per pass in the blocked loop (then one at a time). */
+const BLOCK = 8;
+
 function projectCode(): number[] {
   const [C, PAIRS, STEPS, J, PROJ, STRIDE] = [0, 1, 2, 3, 4, 5];
-  const [I, SRC, DST, A] = [7, 8, 9, 10];
+  const [I, SRC, DST] = [7, 8, 9];
+  // OFF[k] = k·stride (bytes from row s to row s + k); A[k] = splat(c_{s+k}[j]).
+  const OFF = Array.from({ length: BLOCK }, (_, k) => 10 + k - 1); // OFF[0] unused
+  const A = Array.from({ length: BLOCK }, (_, k) => 10 + BLOCK - 1 + k);
+  const rowAddress = (k: number): number[] => (k === 0 ? get(SRC) : [...get(SRC), ...get(OFF[k]), 0x6a]);
   return [
     // proj = 0
     ...get(PAIRS), ...set(I), ...get(PROJ), ...set(DST),
@@ -30,12 +37,31 @@ function projectCode(): number[] {
     ...addConst(DST, 16),
     ...countDown(I, 0),
     0x0b,
-    ...[0x02, 0x40, ...get(STEPS), 0x45, 0x0d, 0], // block; if steps == 0 skip
-    ...[0x03, 0x40], // loop rows s
-    ...get(C), ...get(J), 0x6a, ...f64Load(0), ...splat, ...set(A),
+    ...Array.from({ length: BLOCK - 1 }, (_, i) => [...get(STRIDE), 0x41, ...sleb(i + 1), 0x6c, ...set(OFF[i + 1])]).flat(),
+    // Blocks of BLOCK rows: proj = proj + a0·c0 + … + a7·c7, left to right (the same additions as one row per pass).
+    ...[0x02, 0x40, 0x03, 0x40], // block; loop
+    ...get(STEPS), 0x41, BLOCK, 0x49, 0x0d, 1, // steps < BLOCK: done
+    ...Array.from({ length: BLOCK }, (_, k) => [...get(C), ...get(J), 0x6a, ...(k === 0 ? [] : [...get(OFF[k]), 0x6a]), ...f64Load(0), ...splat, ...set(A[k])]).flat(),
     ...get(PAIRS), ...set(I), ...get(C), ...set(SRC), ...get(PROJ), ...set(DST),
     ...[0x03, 0x40], // loop pairs
-    ...get(DST), ...get(DST), ...load, ...get(A), ...get(SRC), ...load, ...mul, ...add, ...store,
+    ...get(DST),
+    ...get(DST), ...load,
+    ...Array.from({ length: BLOCK }, (_, k) => [...get(A[k]), ...rowAddress(k), ...load, ...mul, ...add]).flat(),
+    ...store,
+    ...addConst(SRC, 16), ...addConst(DST, 16),
+    ...countDown(I, 0),
+    0x0b,
+    ...get(C), ...get(OFF[BLOCK - 1]), 0x6a, ...get(STRIDE), 0x6a, ...set(C),
+    ...get(STEPS), 0x41, BLOCK, 0x6b, ...set(STEPS),
+    0x0c, 0, // next block
+    0x0b, 0x0b,
+    // The remaining rows one at a time.
+    ...[0x02, 0x40, ...get(STEPS), 0x45, 0x0d, 0], // block; if steps == 0 skip
+    ...[0x03, 0x40], // loop rows s
+    ...get(C), ...get(J), 0x6a, ...f64Load(0), ...splat, ...set(A[0]),
+    ...get(PAIRS), ...set(I), ...get(C), ...set(SRC), ...get(PROJ), ...set(DST),
+    ...[0x03, 0x40], // loop pairs
+    ...get(DST), ...get(DST), ...load, ...get(A[0]), ...get(SRC), ...load, ...mul, ...add, ...store,
     ...addConst(SRC, 16), ...addConst(DST, 16),
     ...countDown(I, 0),
     0x0b,
@@ -187,7 +213,7 @@ export class DppWasm {
     if (DppWasm.cached === undefined) {
       try {
         const { mem, fns } = instantiateKernels<Kernel>(PARAMS, [
-          { name: 'project', locals: [2, 3, I32, 1, V128], code: projectCode() },
+          { name: 'project', locals: [2, 3 + BLOCK - 1, I32, BLOCK, V128], code: projectCode() },
           { name: 'update', locals: [1, 3, V128], code: updateCode() },
         ]);
         DppWasm.cached = new DppWasm(mem, fns.project, fns.update);
