@@ -20,8 +20,9 @@ const NOISE = [
   /\[Extension Host\] (?!.*prunelens)/i,
   // A window reload in the browser: the workbench cannot wait for its own shutdown tasks.
   /Long running operations during shutdown are unsupported in the web/,
-  // The same race: the workbench flushes its own log after the page closed its IndexedDB.
-  /Unable to write file 'vscode-log:[^']*' \(Error: IndexedDB database '[^']*' is closed/,
+  // The same race: the workbench flushes a file after the page closed its IndexedDB. A lost write that
+  // mattered to PruneLens (its saved panels) would fail scenario 7's restore checks instead.
+  /Unable to write file '[^']*' \(Error: IndexedDB database '[^']*' is closed/,
 ];
 
 export interface Browser {
