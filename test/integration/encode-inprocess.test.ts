@@ -159,7 +159,7 @@ test('a tower with register tokens (DINOv2 layout) encodes the patches only: reg
     const n = (folder.vision.imageSize / folder.vision.patchSize) ** 2;
     for (const role of ['features', 'keys', 'pm_keys', 'image_joint']) assert.equal(arr(bundle.arrays, role).shape[0], n, role);
     assert.deepEqual([...arr(bundle.arrays, 'cls_attn').shape], [folder.vision.heads, n]);
-    assert.match(bundle.meta.extra.registers ?? '', /^4 register tokens/);
+    assert.match(bundle.meta.extra.registers ?? '', /^4 register tokens .*; token 0 is \[CLS\] \(the graph pools it\)$/);
     // [CLS] attention is there, so the methods that read it run on the patches.
     const vz = prune(bundle, 'visionzip', { dominant: 4, contextual: 2 });
     assert.ok(vz.keep.length > 0 && vz.keep.every((i) => i < n), vz.keep.join(','));

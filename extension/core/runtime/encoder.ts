@@ -324,7 +324,11 @@ export function assembleArrays(p: PreparedModel, out: ReadonlyMap<string, RawOut
     const registers = registerTokens(s, tokens, pixelShape);
     n = tokens - registers;
     arrays.set('features', tensor([n, width], registers > 0 ? feats.data.slice(registers * width) : feats.data));
-    if (registers > 0) info.registers = `${registers} register tokens after [CLS] (DINOv2-style) are not patches: left out of every array`;
+    if (registers > 0) {
+      // Token 0 is only known to be [CLS] when the graph pools it; registers-only towers (timm class_token=False) exist.
+      const cls = o.imageJoint ? 'token 0 is [CLS] (the graph pools it)' : 'token 0 is taken as [CLS], but the graph does not pool it: in a tower without a class token, the [CLS] attention is a register\'s';
+      info.registers = `${registers} register tokens after token 0 (DINOv2-style) are not patches: left out of every array; ${cls}`;
+    }
     // Tokens before the first patch in the attention and key rows: [CLS], then any registers.
     const prefix = (s.classToken ? 1 : 0) + registers;
     const cls = clsRow(get(o.clsAttn), prefix);
