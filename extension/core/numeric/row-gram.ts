@@ -15,13 +15,8 @@ export const rowGramLimits = { fullBytes: 256 << 20, staircaseBytes: 1 << 30 };
 
 export type RowGramLayout = 'full' | 'staircase' | 'none';
 
-/**
- * Reading at most n / FEW_ROWS rows from a staircase that stays in cache: the staircase layout, without the
- * mirror (576 tokens, 64 rows: ≈ 12 % faster DivPrune). A larger staircase makes each row's strided left
- * part a run of cache misses, and mirroring pays (2880 tokens, 320 rows: ≈ 10 % faster).
- */
+/** Reading at most n / FEW_ROWS rows: the staircase layout, without the mirror (576 tokens, 64 rows: ≈ 12 % faster DivPrune). */
 const FEW_ROWS = 4;
-const CACHED_STAIRCASE_BYTES = 4 << 20;
 
 export interface RowGram {
   readonly n: number;
@@ -52,7 +47,7 @@ export function rowGram(u: CosineRows, plan: KernelPlan, visit?: (b: UpperBlock)
   }
   const fullFits = n * n * width <= rowGramLimits.fullBytes;
   const stairFits = starts[blocks] * width <= rowGramLimits.staircaseBytes;
-  const fewRows = rowsRead * FEW_ROWS <= n && starts[blocks] * width <= CACHED_STAIRCASE_BYTES;
+  const fewRows = rowsRead * FEW_ROWS <= n;
   const layout: RowGramLayout = fullFits && !(stairFits && fewRows) ? 'full' : stairFits ? 'staircase' : 'none';
   const alloc = (len: number): FloatArray => (f32 ? new Float32Array(len) : new Float64Array(len));
   // The full layout reuses one retained buffer across runs (valid until the next rowGram call).
