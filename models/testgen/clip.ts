@@ -110,24 +110,31 @@ class Tower {
     return this.b.op1('Add', [bName, mm], {}, output ?? `${node}/Add_output_0`, `${node}/Add`);
   }
 
-  /** Symmetric per-tensor int8 weights (the recorded weights are the dequantized ones). */
-  private int8Weight(paramName: string, inDim: number, outDim: number): { q: Int8Array; scale: number; id: number } {
+  /**
+   * Symmetric per-tensor int8 weights as three initializers (values, scale, zero point); the recorded
+   * weights are the dequantized ones.
+   */
+  private int8Weight(paramName: string, inDim: number, outDim: number): { id: number; wq: string; wScale: string; wZero: string } {
+    const b = this.b;
     const w = this.values(inDim * outDim, 1 / Math.sqrt(inDim), 0);
     let max = 0;
     for (const v of w) max = Math.max(max, Math.abs(v));
     const scale = Math.fround(max / 127);
     const q = Int8Array.from(w, (v) => Math.round(v / scale));
     this.weights.set(paramName, Float32Array.from(q, (v) => v * scale));
-    return { q, scale, id: this.counter.matmul++ };
+    const id = this.counter.matmul++;
+    return {
+      id,
+      wq: b.constI8(`onnx::MatMul_${id}_quantized`, [inDim, outDim], q),
+      wScale: b.constF(`onnx::MatMul_${id}_scale`, [], [scale]),
+      wZero: b.constI8(`onnx::MatMul_${id}_zero_point`, [], new Int8Array(1)),
+    };
   }
 
   /** A QDQ weight: DequantizeLinear of an int8 initializer. */
   private qdqWeight(paramName: string, inDim: number, outDim: number): string {
-    const b = this.b;
-    const { q, scale, id } = this.int8Weight(paramName, inDim, outDim);
-    const wq = b.constI8(`onnx::MatMul_${id}_quantized`, [inDim, outDim], q);
-    const zero = b.constI8(`onnx::MatMul_${id}_zero_point`, [], new Int8Array(1));
-    return b.op1('DequantizeLinear', [wq, b.constF(`onnx::MatMul_${id}_scale`, [], [scale]), zero], {}, `onnx::MatMul_${id}_DequantizeLinear_Output`, `onnx::MatMul_${id}_DequantizeLinear`);
+    const { id, wq, wScale, wZero } = this.int8Weight(paramName, inDim, outDim);
+    return this.b.op1('DequantizeLinear', [wq, wScale, wZero], {}, `onnx::MatMul_${id}_DequantizeLinear_Output`, `onnx::MatMul_${id}_DequantizeLinear`);
   }
 
   /**
@@ -149,10 +156,7 @@ class Tower {
   /** x·W as quantize_dynamic exports it: symmetric per-tensor int8 weights, uint8 activations quantized at run time. */
   private quantizedMatMul(x: string, node: string, paramName: string, inDim: number, outDim: number, output: string): string {
     const b = this.b;
-    const { q, scale, id } = this.int8Weight(paramName, inDim, outDim);
-    const wq = b.constI8(`onnx::MatMul_${id}_quantized`, [inDim, outDim], q);
-    const wScale = b.constF(`onnx::MatMul_${id}_scale`, [], [scale]);
-    const wZero = b.constI8(`onnx::MatMul_${id}_zero_point`, [], new Int8Array(1));
+    const { wq, wScale, wZero } = this.int8Weight(paramName, inDim, outDim);
     // One DynamicQuantizeLinear per input tensor, shared by the projections reading it (q, k, v).
     let dq = this.quantizedInputs.get(x);
     if (!dq) this.quantizedInputs.set(x, (dq = b.op('DynamicQuantizeLinear', [x], {}, [`${x}_quantized`, `${x}_scale`, `${x}_zero_point`], `${x}_QuantizeLinear`)));

@@ -215,8 +215,7 @@ function dropBatch(name: string, t: RawOutput, rank: number): RawOutput {
 
 const tensor = (shape: number[], data: Float32Array): Tensor => ({ dtype: 'float32', shape, data });
 
-/** [..., 1, T] attention row ([b,H,1,T] or [b·H,1,T], batch 1) → [H, T-1] with the [CLS] column dropped. */
-/** Row 0 of an attention output [.., 1, T] → per head its weights on the tokens after the first `prefix`. */
+/** Row 0 of an attention output ([b,H,1,T] or [b·H,1,T], batch 1) → per head its weights on the tokens after the first `prefix`. */
 function clsRow(t: RawOutput, prefix: number): { heads: number; data: Float32Array; tokens: number } {
   const total = t.dims[t.dims.length - 1];
   const heads = t.data.length / total;
