@@ -34,6 +34,16 @@ function normaliseRows(x: Float64Array, cols: number): Float64Array {
   return out;
 }
 
+/** Runs `body` in a fresh temporary folder, removed afterwards whatever happens. */
+async function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'prunelens-enc-'));
+  try {
+    await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function arr(arrays: ReadonlyMap<string, Tensor>, name: string): Tensor {
   const t = arrays.get(name);
   assert.ok(t, `bundle has no ${name}`);
@@ -77,9 +87,8 @@ async function checkBundle(folder: TestFolder, arrays: ReadonlyMap<string, Tenso
   assert.deepEqual(Array.from(arr(arrays, 'grid').data), [side, side]);
 }
 
-test('in-process encode (separate towers) matches the reference forward pass, text included', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'prunelens-enc-'));
-  try {
+test('in-process encode (separate towers) matches the reference forward pass, text included', () =>
+  inTempDir(async (dir) => {
     const folder = writeTestModelFolder(join(dir, 'm'), { template: TEMPLATE, vision: { imageSize: 64, patchSize: 16 } });
     const { bundle, notices } = await encodeFolder(folder, QUESTION);
     await checkBundle(folder, bundle.arrays, false);
@@ -95,14 +104,10 @@ test('in-process encode (separate towers) matches the reference forward pass, te
     const plain = await encodeFolder(folder, '   ');
     assert.equal(plain.bundle.arrays.has('text'), false);
     assert.ok(maxAbsDiff(arr(plain.bundle.arrays, 'features').data, arr(bundle.arrays, 'features').data) === 0);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('in-process encode with one combined model.onnx (CLIPModel: normalised embeddings, attention_mask input)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'prunelens-enc-'));
-  try {
+test('in-process encode with one combined model.onnx (CLIPModel: normalised embeddings, attention_mask input)', () =>
+  inTempDir(async (dir) => {
     const folder = writeTestModelFolder(join(dir, 'm'), { template: TEMPLATE, combined: true, text: { layers: 1 } });
     const withQ = await encodeFolder(folder, QUESTION);
     await checkBundle(folder, withQ.bundle.arrays, true);
@@ -113,27 +118,19 @@ test('in-process encode with one combined model.onnx (CLIPModel: normalised embe
     const without = await encodeFolder(folder, '');
     assert.equal(without.bundle.arrays.has('text'), false);
     await checkBundle(folder, without.bundle.arrays, true);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a question for a model without a text tower is ignored with a notice', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'prunelens-enc-'));
-  try {
+test('a question for a model without a text tower is ignored with a notice', () =>
+  inTempDir(async (dir) => {
     const folder = writeTestModelFolder(join(dir, 'm'), { template: TEMPLATE, visionOnly: true });
     const { bundle, notices } = await encodeFolder(folder, QUESTION);
     assert.equal(bundle.arrays.has('text'), false);
     assert.ok(notices.some((n) => /no text tower/.test(n)), notices.join(' | '));
     assert.match(bundle.meta.extra.notices, /no text tower/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a SigLIP-style tower (no [CLS]) encodes every patch; methods that need [CLS] attention say so, the others run', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'prunelens-enc-'));
-  try {
+test('a SigLIP-style tower (no [CLS]) encodes every patch; methods that need [CLS] attention say so, the others run', () =>
+  inTempDir(async (dir) => {
     const folder = writeTestModelFolder(join(dir, 'm'), { template: TEMPLATE, visionOnly: true, gen: { classToken: false } });
     const { bundle, notices } = await encodeFolder(folder, '');
     const v = folder.vision;
@@ -145,14 +142,10 @@ test('a SigLIP-style tower (no [CLS]) encodes every patch; methods that need [CL
     assert.ok(notices.some((note) => /No \[CLS\] token/.test(note)) || /No \[CLS\] token/.test(bundle.meta.extra.notices ?? ''), notices.join(' | '));
     assert.equal(prune(bundle, 'gprune', { keep_ratio: 0.5 }).keep.length, n / 2);
     assert.throws(() => prune(bundle, 'visionzip', { dominant: 4, contextual: 2 }), MissingInputError);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a tower with register tokens (DINOv2 layout) encodes the patches only: registers are in no array', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'prunelens-enc-'));
-  try {
+test('a tower with register tokens (DINOv2 layout) encodes the patches only: registers are in no array', () =>
+  inTempDir(async (dir) => {
     const folder = writeTestModelFolder(join(dir, 'm'), { template: TEMPLATE, visionOnly: true, gen: { registers: 4 } });
     const { bundle } = await encodeFolder(folder, '');
     await checkBundle(folder, bundle.arrays, false);
@@ -163,14 +156,10 @@ test('a tower with register tokens (DINOv2 layout) encodes the patches only: reg
     // [CLS] attention is there, so the methods that read it run on the patches.
     const vz = prune(bundle, 'visionzip', { dominant: 4, contextual: 2 });
     assert.ok(vz.keep.length > 0 && vz.keep.every((i) => i < n), vz.keep.join(','));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a manifest that lists outputs skips surgery and passes the graph outputs through', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'prunelens-enc-'));
-  try {
+test('a manifest that lists outputs skips surgery and passes the graph outputs through', () =>
+  inTempDir(async (dir) => {
     // A tiny non-ViT graph: 8×8 patches → 6-d features, and a softmax "attention" over them.
     const b = new GraphBuilder('tiny');
     const px = b.input('pixel_values', 'float32', [1, 3, 32, 32]);
@@ -208,7 +197,4 @@ test('a manifest that lists outputs skips surgery and passes the graph outputs t
     assert.ok(maxAbsDiff(arr(bundle.arrays, 'features').data, direct.feats.data as Float32Array) === 0);
     copyFileSync(join(dir, 'tiny.json'), join(dir, 'prunelens.json'));
     assert.equal(resolveModel(dir).id, 'tiny', 'a folder with prunelens.json resolves to its manifest');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
