@@ -9,6 +9,7 @@ import { configureKernels, f32DotErrorBound, gemmNT, kernelPlan, type KernelPlan
 import { rowGram, rowGramLimits, speculativeRows } from '../../extension/core/numeric/row-gram.ts';
 import { maxMinSelect } from '../../extension/core/methods/divprune.ts';
 import { greedyDppRows, minMaxRelevance } from '../../extension/core/methods/dpp.ts';
+import { pickRowStorage } from '../../extension/core/methods/cdpruner.ts';
 import { cosineRows, exactDot, forEachUpperBlock } from '../../extension/core/numeric/gram.ts';
 import { loadOrtGemm } from '../../extension/core/numeric/ort-gemm.ts';
 import { normalizeRows } from '../../extension/core/numeric/linalg.ts';
@@ -375,6 +376,31 @@ test('greedy DPP over streamed rows: float32 and float64 kernels and every layou
   } finally {
     Object.assign(rowGramLimits, before);
   }
+});
+
+test('greedy DPP: pick rows stored in float32 pick the tokens float64 rows pick, from the same float32 kernel rows', () => {
+  const n = 600;
+  const d = 200;
+  const m: Matrix = { rows: n, cols: d, data: clustered(n, d, 37, 9, 1.0) };
+  const r = minMaxRelevance(Array.from({ length: n }, (_, i) => Math.cos(i * 0.11)));
+  const u = cosineRows(m, null, F32_ORT);
+  const wide = greedyDppRows(rowGram(u, F32_ORT), u.self, r, 150, 'f64');
+  const narrow = greedyDppRows(rowGram(u, F32_ORT), u.self, r, 150, 'f32');
+  assert.equal(wide.exhaustedAt, -1, 'every pick is a DPP pick (no relevance tail)');
+  assert.deepEqual(narrow.order, wide.order);
+  narrow.gains.forEach((g, i) => assert.ok(Math.abs(g - wide.gains[i]) <= 1e-5 * wide.gains[0], `gain ${i}`));
+  assert.ok(
+    narrow.gains.some((g, i) => g !== wide.gains[i]),
+    'the float32 rows were used (some gain differs in its last bits)',
+  );
+});
+
+test('CDPruner stores pick rows in float32 only for float32 kernel rows that outgrow the cache', () => {
+  assert.equal(pickRowStorage(F32_ORT, 576, 64), 'f64');
+  assert.equal(pickRowStorage(F32_ORT, 2880, 320), 'f64');
+  assert.equal(pickRowStorage(F32_ORT, 8192, 910), 'f32');
+  assert.equal(pickRowStorage(F32_TS, 8192, 910), 'f32');
+  assert.equal(pickRowStorage(F64, 16384, 1820), 'f64');
 });
 
 test('DivPrune: a pick that float32 cannot see (distances 1e-9 apart) is settled in float64', () => {

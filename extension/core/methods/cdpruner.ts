@@ -1,11 +1,12 @@
 import { InputError, MissingInputError } from '../errors.ts';
 import { toArray } from '../numeric/ranking.ts';
-import { kernelPlan, ORT_MIN_GEMV_MACS, useOrt } from '../numeric/gemm.ts';
+import { type KernelPlan, kernelPlan, ORT_MIN_GEMV_MACS, useOrt } from '../numeric/gemm.ts';
 import { loadOrtGemm } from '../numeric/ort-gemm.ts';
 import { cosineRows } from '../numeric/gram.ts';
 import { normalizeRows, rowNorms } from '../numeric/linalg.ts';
 import { rowGram, speculativeRows } from '../numeric/row-gram.ts';
 import { DPP_GAIN_FLOOR, greedyDppRows, minMaxRelevance } from './dpp.ts';
+import type { DppStorage } from './dpp-wasm.ts';
 import { num } from './params.ts';
 import type { MethodInput, MethodSpec, Params, PruneResult } from './types.ts';
 
@@ -63,6 +64,18 @@ export function rawRelevance(input: MethodInput, sign: number): Float64Array {
 /** Rows per speculative GEMM (the pick plus the 31 best current gains). */
 const SPECULATIVE_BATCH = 32;
 
+/** Float64 pick rows up to this size stay in cache, where their SIMD loop beats float32's (no widening). */
+const F64_PICK_ROWS_MAX_BYTES = 16 * 2 ** 20;
+
+/**
+ * Storage of the DPP's pick rows c. Kernel rows from a float32 plan carry ≥ 2⁻²⁴ relative error already, so
+ * past the cache, where every pick re-reads all earlier rows from memory, their rows are stored in float32
+ * (half the bytes; arithmetic stays float64). A float64 plan keeps float64 rows at every size.
+ */
+export function pickRowStorage(plan: KernelPlan, n: number, t: number): DppStorage {
+  return plan.precision === 'f32' && n * t * 8 > F64_PICK_ROWS_MAX_BYTES ? 'f32' : 'f64';
+}
+
 function alwaysKept(input: MethodInput): Set<number> {
   if (!input.has('always_keep')) return new Set();
   const v = input.vector('always_keep');
@@ -87,7 +100,7 @@ function run(input: MethodInput, params: Params): PruneResult {
   const u = cosineRows(f, pool, plan, 1e-12, 'cdpruner.rows');
   // Few picks among many tokens: rows in speculative batches beat the whole Gram (fewer products, O(batch·n) memory).
   const rows = t * 4 < pool.length ? speculativeRows(u, plan, SPECULATIVE_BATCH) : rowGram(u, plan);
-  const sel = greedyDppRows(rows, u.self, rPool, t);
+  const sel = greedyDppRows(rows, u.self, rPool, t, pickRowStorage(plan, pool.length, t));
 
   const order = sel.order.map((i) => pool[i]);
   const keep = [...order, ...fixed].sort((a, b) => a - b);

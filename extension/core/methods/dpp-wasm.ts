@@ -2,10 +2,18 @@
 // TypeScript loops' operations in their order (each product and sum rounded once, no fused multiply-add),
 // so results are bit-identical:
 //   project: proj[i] = Σ_{s<steps} c_s[j]·c_s[i], zero first, then s ascending;
-//   update:  v = (r_j·row[i]·r[i] − proj[i])·inv; e[i] = v; d2[i] −= v·v.
+//   update:  v = (r_j·row[i]·r[i] − proj[i])·inv; e[i] = v (rounded to c's storage); d2[i] −= e[i]·e[i].
+// The pick rows c are stored in float64 or float32 (DppStorage); arithmetic is float64 either way.
 // Rows are padded to an even length with zeros (the extra lane computes 0 and is never read).
 
 import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, sleb, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
+
+/**
+ * How the pick rows c are stored. Float32 halves the bytes each pick reads back (t·n·4 instead of t·n·8:
+ * 30 MB at 8,192 tokens and 910 picks, within a 32 MB L3), and rounds each entry by ≤ 2⁻²⁴ relative,
+ * no more than the float32 kernel rows it is computed from already carry (docs/DECISIONS.md).
+ */
+export type DppStorage = 'f64' | 'f32';
 
 const load = v128Load(3);
 const store = v128Store(3);
@@ -14,6 +22,13 @@ const splat = [SIMD, 0x14];
 const add = [SIMD, 0xf0, 0x01];
 const sub = [SIMD, 0xf1, 0x01];
 const mul = [SIMD, 0xf2, 0x01];
+/** Two float32 at the address, widened exactly to float64 lanes (v128.load64_zero, f64x2.promote_low_f32x4). */
+const loadPair32 = [SIMD, 0x5d, 3, 0, SIMD, 0x5f];
+/** One stored element of c at the address + offset, widened to float64. */
+const elementLoad = (storage: DppStorage, offset: number): number[] => (storage === 'f64' ? f64Load(offset) : [0x2a, 2, offset, 0xbb]);
+/** Two lanes of c at the address, as float64. */
+const pairLoad = (storage: DppStorage): number[] => (storage === 'f64' ? load : loadPair32);
+const width = (storage: DppStorage): number => (storage === 'f64' ? 8 : 4);
 
 // Parameters (byte offsets unless noted): project(c, pairs, steps, jByte, proj, stride, −),
 // update(row, r, proj, e, d2, pairs, consts) with consts = [r_j, inv] as float64.
@@ -22,7 +37,8 @@ const PARAMS = 7;
 /** Rows of c folded into proj per pass in the blocked loop (then one at a time). */
 const BLOCK = 8;
 
-function projectCode(): number[] {
+function projectCode(storage: DppStorage): number[] {
+  const pair = width(storage) * 2;
   const [C, PAIRS, STEPS, J, PROJ, STRIDE] = [0, 1, 2, 3, 4, 5];
   const [I, SRC, DST] = [7, 8, 9];
   // OFF[k] = k·stride (bytes from row s to row s + k); A[k] = splat(c_{s+k}[j]).
@@ -41,14 +57,14 @@ function projectCode(): number[] {
     // Blocks of BLOCK rows: proj = proj + a0·c0 + … + a7·c7, left to right (the same additions as one row per pass).
     ...[0x02, 0x40, 0x03, 0x40], // block; loop
     ...get(STEPS), 0x41, BLOCK, 0x49, 0x0d, 1, // steps < BLOCK: done
-    ...Array.from({ length: BLOCK }, (_, k) => [...get(C), ...get(J), 0x6a, ...(k === 0 ? [] : [...get(OFF[k]), 0x6a]), ...f64Load(0), ...splat, ...set(A[k])]).flat(),
+    ...Array.from({ length: BLOCK }, (_, k) => [...get(C), ...get(J), 0x6a, ...(k === 0 ? [] : [...get(OFF[k]), 0x6a]), ...elementLoad(storage, 0), ...splat, ...set(A[k])]).flat(),
     ...get(PAIRS), ...set(I), ...get(C), ...set(SRC), ...get(PROJ), ...set(DST),
     ...[0x03, 0x40], // loop pairs
     ...get(DST),
     ...get(DST), ...load,
-    ...Array.from({ length: BLOCK }, (_, k) => [...get(A[k]), ...rowAddress(k), ...load, ...mul, ...add]).flat(),
+    ...Array.from({ length: BLOCK }, (_, k) => [...get(A[k]), ...rowAddress(k), ...pairLoad(storage), ...mul, ...add]).flat(),
     ...store,
-    ...addConst(SRC, 16), ...addConst(DST, 16),
+    ...addConst(SRC, pair), ...addConst(DST, 16),
     ...countDown(I, 0),
     0x0b,
     ...get(C), ...get(OFF[BLOCK - 1]), 0x6a, ...get(STRIDE), 0x6a, ...set(C),
@@ -58,11 +74,11 @@ function projectCode(): number[] {
     // The remaining rows one at a time.
     ...[0x02, 0x40, ...get(STEPS), 0x45, 0x0d, 0], // block; if steps == 0 skip
     ...[0x03, 0x40], // loop rows s
-    ...get(C), ...get(J), 0x6a, ...f64Load(0), ...splat, ...set(A[0]),
+    ...get(C), ...get(J), 0x6a, ...elementLoad(storage, 0), ...splat, ...set(A[0]),
     ...get(PAIRS), ...set(I), ...get(C), ...set(SRC), ...get(PROJ), ...set(DST),
     ...[0x03, 0x40], // loop pairs
-    ...get(DST), ...get(DST), ...load, ...get(A[0]), ...get(SRC), ...load, ...mul, ...add, ...store,
-    ...addConst(SRC, 16), ...addConst(DST, 16),
+    ...get(DST), ...get(DST), ...load, ...get(A[0]), ...get(SRC), ...pairLoad(storage), ...mul, ...add, ...store,
+    ...addConst(SRC, pair), ...addConst(DST, 16),
     ...countDown(I, 0),
     0x0b,
     ...get(C), ...get(STRIDE), 0x6a, ...set(C),
@@ -72,18 +88,20 @@ function projectCode(): number[] {
   ];
 }
 
-function updateCode(): number[] {
+function updateCode(storage: DppStorage): number[] {
   const [ROW, R, PROJ, E, D2, PAIRS, CONSTS] = [0, 1, 2, 3, 4, 5, 6];
   const [RJ, INV, V] = [7, 8, 9];
+  // float32 storage: e = demote(v) (f32x4.demote_f64x2_zero, v128.store64_lane), and d2 subtracts the stored e².
+  const storeE = storage === 'f64' ? [...get(E), ...get(V), ...store] : [...get(E), ...get(V), SIMD, 0x5e, 0x22, V, SIMD, 0x5b, 3, 0, 0, ...get(V), SIMD, 0x5f, ...set(V)];
   return [
     ...get(CONSTS), ...f64Load(0), ...splat, ...set(RJ),
     ...get(CONSTS), ...f64Load(8), ...splat, ...set(INV),
     ...[0x03, 0x40],
     // v = ((r_j·row)·r − proj)·inv
     ...get(RJ), ...get(ROW), ...load, ...mul, ...get(R), ...load, ...mul, ...get(PROJ), ...load, ...sub, ...get(INV), ...mul, ...set(V),
-    ...get(E), ...get(V), ...store,
+    ...storeE,
     ...get(D2), ...get(D2), ...load, ...get(V), ...get(V), ...mul, ...sub, ...store,
-    ...addConst(ROW, 16), ...addConst(R, 16), ...addConst(PROJ, 16), ...addConst(E, 16), ...addConst(D2, 16),
+    ...addConst(ROW, 16), ...addConst(R, 16), ...addConst(PROJ, 16), ...addConst(E, width(storage) * 2), ...addConst(D2, 16),
     ...countDown(PAIRS, 0),
     0x0b,
     0x0b,
@@ -94,7 +112,7 @@ function updateCode(): number[] {
  * proj[i] = Σ_{s<steps} c_s[j]·c_s[i], added in s order (as the reference's inner loop), eight rows of c
  * per pass over proj (then four, then one: the same additions in the same order, fewer passes).
  */
-export function projectScalar(c: Float64Array, n: number, steps: number, j: number, proj: Float64Array): void {
+export function projectScalar(c: Float64Array | Float32Array, n: number, steps: number, j: number, proj: Float64Array): void {
   proj.fill(0, 0, n);
   let s = 0;
   for (; s + 8 <= steps; s += 8) {
@@ -136,11 +154,11 @@ export function projectScalar(c: Float64Array, n: number, steps: number, j: numb
   }
 }
 
-/** The scalar form of update: v = (r_j·row[i]·r[i] − proj[i])·inv; e[i] = v; d2[i] −= v·v. */
-export function updateScalar(row: Float64Array, r: Float64Array, proj: Float64Array, e: Float64Array, d2: Float64Array, n: number, rj: number, inv: number): void {
+/** The scalar form of update: v = (r_j·row[i]·r[i] − proj[i])·inv; e[i] = v (as stored); d2[i] −= e[i]·e[i]. */
+export function updateScalar(row: Float64Array, r: Float64Array, proj: Float64Array, e: Float64Array | Float32Array, d2: Float64Array, n: number, rj: number, inv: number): void {
   for (let i = 0; i < n; i++) {
-    const v = (rj * row[i] * r[i] - proj[i]) * inv;
-    e[i] = v;
+    e[i] = (rj * row[i] * r[i] - proj[i]) * inv;
+    const v = e[i];
     d2[i] -= v * v;
   }
 }
@@ -151,8 +169,8 @@ type Kernel = (a: number, b: number, c: number, d: number, e: number, f: number,
 export interface DppBuffers {
   /** Row length in float64s (n rounded up to even). */
   readonly stride: number;
-  /** Picks' update rows c_s, [t, stride]. */
-  readonly c: Float64Array;
+  /** Picks' update rows c_s, [t, stride], in the storage asked for. */
+  readonly c: Float64Array | Float32Array;
   readonly row: Float64Array;
   readonly r: Float64Array;
   readonly proj: Float64Array;
@@ -162,46 +180,48 @@ export interface DppBuffers {
   update(step: number, rj: number, inv: number): void;
 }
 
+type Kernels = Readonly<Record<DppStorage, { project: Kernel; update: Kernel }>>;
+
 export class DppWasm {
   private constructor(
     private readonly mem: WebAssembly.Memory,
-    private readonly projectFn: Kernel,
-    private readonly updateFn: Kernel,
+    private readonly kernels: Kernels,
   ) {}
 
   /**
-   * Buffers for n tokens and t picks. The per-token vectors start at zero; the pick rows of c are not
-   * cleared (each is written by update before project reads it), which saves a t·n memset per run.
+   * Buffers for n tokens and t picks, c stored as `storage`. The per-token vectors start at zero; the pick
+   * rows of c are not cleared (each is written by update before project reads it), which saves a t·n memset.
    */
-  buffers(n: number, t: number): DppBuffers {
+  buffers(n: number, t: number, storage: DppStorage = 'f64'): DppBuffers {
     const stride = n + (n & 1);
     const bytes = stride * 8;
+    const cBytes = stride * width(storage);
     const constsAt = 0;
     const rowAt = 16;
     const rAt = rowAt + bytes;
     const projAt = rAt + bytes;
     const d2At = projAt + bytes;
     const cAt = d2At + bytes;
-    growTo(this.mem, cAt + t * bytes);
+    growTo(this.mem, cAt + t * cBytes);
     new Uint8Array(this.mem.buffer, 0, cAt).fill(0);
     const buf = this.mem.buffer;
     const consts = new Float64Array(buf, constsAt, 2);
     const pairs = stride >> 1;
-    const { projectFn, updateFn } = this;
+    const { project: projectFn, update: updateFn } = this.kernels[storage];
     return {
       stride,
-      c: new Float64Array(buf, cAt, t * stride),
+      c: storage === 'f64' ? new Float64Array(buf, cAt, t * stride) : new Float32Array(buf, cAt, t * stride),
       row: new Float64Array(buf, rowAt, stride),
       r: new Float64Array(buf, rAt, stride),
       proj: new Float64Array(buf, projAt, stride),
       d2: new Float64Array(buf, d2At, stride),
       project(steps, j) {
-        projectFn(cAt, pairs, steps, j * 8, projAt, bytes, 0);
+        projectFn(cAt, pairs, steps, j * width(storage), projAt, cBytes, 0);
       },
       update(step, rj, inv) {
         consts[0] = rj;
         consts[1] = inv;
-        updateFn(rowAt, rAt, projAt, cAt + step * bytes, d2At, pairs, constsAt);
+        updateFn(rowAt, rAt, projAt, cAt + step * cBytes, d2At, pairs, constsAt);
       },
     };
   }
@@ -212,11 +232,16 @@ export class DppWasm {
   static load(): DppWasm | null {
     if (DppWasm.cached === undefined) {
       try {
-        const { mem, fns } = instantiateKernels<Kernel>(PARAMS, [
-          { name: 'project', locals: [2, 3 + BLOCK - 1, I32, BLOCK, V128], code: projectCode() },
-          { name: 'update', locals: [1, 3, V128], code: updateCode() },
-        ]);
-        DppWasm.cached = new DppWasm(mem, fns.project, fns.update);
+        const storages: DppStorage[] = ['f64', 'f32'];
+        const { mem, fns } = instantiateKernels<Kernel>(
+          PARAMS,
+          storages.flatMap((storage) => [
+            { name: `project_${storage}`, locals: [2, 3 + BLOCK - 1, I32, BLOCK, V128], code: projectCode(storage) },
+            { name: `update_${storage}`, locals: [1, 3, V128], code: updateCode(storage) },
+          ]),
+        );
+        const kernels = Object.fromEntries(storages.map((storage) => [storage, { project: fns[`project_${storage}`], update: fns[`update_${storage}`] }])) as Kernels;
+        DppWasm.cached = new DppWasm(mem, kernels);
       } catch {
         DppWasm.cached = null;
       }

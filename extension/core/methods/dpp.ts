@@ -1,7 +1,7 @@
 import { kernelPlan } from '../numeric/gemm.ts';
 import { cosineRows } from '../numeric/gram.ts';
 import { type RowSource, rowGram } from '../numeric/row-gram.ts';
-import { DppWasm, projectScalar, updateScalar } from './dpp-wasm.ts';
+import { type DppStorage, DppWasm, projectScalar, updateScalar } from './dpp-wasm.ts';
 
 export interface DppSelection {
   /** Picks in order. */
@@ -59,13 +59,14 @@ export function greedyDpp(xn: Float64Array, n: number, d: number, r: Float64Arra
 
 /**
  * The same greedy DPP over kernel rows from a RowGram (one row per pick, no n×n kernel unless the Gram's
- * layout holds one), in float64. The projection Σ_t c_t[j]·c_t[i] is formed before it is subtracted, as in
- * the reference, summed over t ascending (WebAssembly SIMD or TypeScript, bit-identical).
+ * layout holds one), in float64 arithmetic; the pick rows c are stored as `storage`. The projection
+ * Σ_t c_t[j]·c_t[i] is formed before it is subtracted, as in the reference, summed over t ascending
+ * (WebAssembly SIMD or TypeScript, bit-identical).
  */
-export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Array, t: number): DppSelection {
+export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Array, t: number, storage: DppStorage = 'f64'): DppSelection {
   const n = gram.n;
   // The per-pick passes run in WebAssembly SIMD when available, on buffers inside its memory.
-  const wasm = DppWasm.load()?.buffers(n, t) ?? null;
+  const wasm = DppWasm.load()?.buffers(n, t, storage) ?? null;
   const d2 = wasm ? wasm.d2 : new Float64Array(n);
   let maxL = 0;
   for (let i = 0; i < n; i++) {
@@ -73,7 +74,7 @@ export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Arr
     if (d2[i] > maxL) maxL = d2[i];
   }
   const floor = DPP_GAIN_FLOOR * maxL;
-  const c = wasm ? wasm.c : new Float64Array(t * n);
+  const c = wasm ? wasm.c : storage === 'f64' ? new Float64Array(t * n) : new Float32Array(t * n);
   const row = wasm ? wasm.row : new Float64Array(n);
   const proj = wasm ? wasm.proj : new Float64Array(n);
   if (wasm) wasm.r.set(r);
