@@ -395,6 +395,27 @@ test('greedy DPP: pick rows stored in float32 pick the tokens float64 rows pick,
   );
 });
 
+test('greedy DPP on two threads (a helper takes half of the tokens) gives bit-identical picks and gains', () => {
+  const n = 601;
+  const d = 120;
+  const m: Matrix = { rows: n, cols: d, data: clustered(n, d, 41, 6, 0.9) };
+  const r = minMaxRelevance(Array.from({ length: n }, (_, i) => Math.sin(i * 0.23)));
+  const u = cosineRows(m, null, F32_ORT);
+  for (const storage of ['f64', 'f32'] as const) {
+    const one = greedyDppRows(rowGram(u, F32_ORT), u.self, r, 100, storage, 1);
+    const two = greedyDppRows(rowGram(u, F32_ORT), u.self, r, 100, storage, 2);
+    assert.deepEqual(two.order, one.order, storage);
+    assert.ok(
+      two.gains.every((g, i) => Object.is(g, one.gains[i])),
+      `${storage}: gains bit for bit`,
+    );
+    assert.ok(
+      two.residual.every((v, i) => Object.is(v, one.residual[i])),
+      `${storage}: residuals bit for bit`,
+    );
+  }
+});
+
 test('CDPruner stores pick rows in float32 only for float32 kernel rows that outgrow the cache', () => {
   assert.equal(pickRowStorage(F32_ORT, 576, 64), 'f64');
   assert.equal(pickRowStorage(F32_ORT, 2880, 320), 'f64');

@@ -1,7 +1,7 @@
 import { InputError, MissingInputError } from '../errors.ts';
 import { toArray } from '../numeric/ranking.ts';
 import { type KernelPlan, kernelPlan, ORT_MIN_GEMV_MACS, useOrt } from '../numeric/gemm.ts';
-import { loadOrtGemm } from '../numeric/ort-gemm.ts';
+import { kernelThreads, loadOrtGemm } from '../numeric/ort-gemm.ts';
 import { cosineRows } from '../numeric/gram.ts';
 import { normalizeRows, rowNorms } from '../numeric/linalg.ts';
 import { rowGram, speculativeRows } from '../numeric/row-gram.ts';
@@ -98,9 +98,14 @@ function run(input: MethodInput, params: Params): PruneResult {
   const f = input.matrix('features');
   const plan = kernelPlan((pool.length * pool.length * f.cols) / 2);
   const u = cosineRows(f, pool, plan, 1e-12, 'cdpruner.rows');
+  const storage = pickRowStorage(plan, pool.length, t);
+  // Past the cache the per-pick passes are compute-bound on float32 rows: both cores share them, and
+  // onnxruntime's idle threads must not spin against the second one (quiet sessions for the row products).
+  const threads = storage === 'f32' ? Math.min(2, kernelThreads()) : 1;
+  const rowPlan: KernelPlan = threads > 1 ? { ...plan, quiet: true } : plan;
   // Few picks among many tokens: rows in speculative batches beat the whole Gram (fewer products, O(batch·n) memory).
-  const rows = t * 4 < pool.length ? speculativeRows(u, plan, SPECULATIVE_BATCH) : rowGram(u, plan);
-  const sel = greedyDppRows(rows, u.self, rPool, t, pickRowStorage(plan, pool.length, t));
+  const rows = t * 4 < pool.length ? speculativeRows(u, rowPlan, SPECULATIVE_BATCH) : rowGram(u, rowPlan);
+  const sel = greedyDppRows(rows, u.self, rPool, t, storage, threads);
 
   const order = sel.order.map((i) => pool[i]);
   const keep = [...order, ...fixed].sort((a, b) => a - b);

@@ -7,6 +7,7 @@
 // Rows are padded to an even length with zeros (the extra lane computes 0 and is never read).
 
 import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, sleb, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
+import { CONTROL_INTS, DppHelper } from './dpp-helper.ts';
 
 /**
  * How the pick rows c are stored. Float32 halves the bytes each pick reads back (t·n·4 instead of t·n·8:
@@ -178,36 +179,57 @@ export interface DppBuffers {
   project(steps: number, j: number): void;
   /** e = c_step from row, r, proj; d2 −= e². */
   update(step: number, rj: number, inv: number): void;
+  /** project(step, j) then update(step, rj, inv): on two threads (each half of the tokens) when asked for. */
+  step(step: number, j: number, rj: number, inv: number): void;
 }
+
+const STORAGES: readonly DppStorage[] = ['f64', 'f32'];
+/** Bytes at the start of the memory for the helper thread's control block (int32 slots). */
+const CONTROL_BYTES = CONTROL_INTS * 4;
 
 type Kernels = Readonly<Record<DppStorage, { project: Kernel; update: Kernel }>>;
 
 export class DppWasm {
+  /** The second thread, started on first use (undefined: not tried; null: unavailable). */
+  private helper: DppHelper | null | undefined;
+
   private constructor(
     private readonly mem: WebAssembly.Memory,
+    private readonly module: WebAssembly.Module,
     private readonly kernels: Kernels,
   ) {}
 
+  private twoThreads(): DppHelper | null {
+    if (this.helper === undefined) {
+      this.helper = DppHelper.start(this.module, this.mem, 0, STORAGES.map((storage) => [`project_${storage}`, `update_${storage}`] as const));
+    }
+    return this.helper;
+  }
+
   /**
-   * Buffers for n tokens and t picks, c stored as `storage`. The per-token vectors start at zero; the pick
-   * rows of c are not cleared (each is written by update before project reads it), which saves a t·n memset.
+   * Buffers for n tokens and t picks, c stored as `storage`; `threads` 2 splits each step between this thread
+   * and a helper. The per-token vectors start at zero; the pick rows of c are not cleared (each is written by
+   * update before project reads it), which saves a t·n memset.
    */
-  buffers(n: number, t: number, storage: DppStorage = 'f64'): DppBuffers {
+  buffers(n: number, t: number, storage: DppStorage = 'f64', threads = 1): DppBuffers {
     const stride = n + (n & 1);
     const bytes = stride * 8;
     const cBytes = stride * width(storage);
-    const constsAt = 0;
-    const rowAt = 16;
+    const constsAt = CONTROL_BYTES;
+    const rowAt = constsAt + 16;
     const rAt = rowAt + bytes;
     const projAt = rAt + bytes;
     const d2At = projAt + bytes;
     const cAt = d2At + bytes;
     growTo(this.mem, cAt + t * cBytes);
-    new Uint8Array(this.mem.buffer, 0, cAt).fill(0);
+    new Uint8Array(this.mem.buffer, constsAt, cAt - constsAt).fill(0);
     const buf = this.mem.buffer;
     const consts = new Float64Array(buf, constsAt, 2);
     const pairs = stride >> 1;
     const { project: projectFn, update: updateFn } = this.kernels[storage];
+    const helper = threads > 1 && pairs > 1 ? this.twoThreads() : null;
+    const pairBytes = 2 * width(storage);
+    const kind = STORAGES.indexOf(storage);
     return {
       stride,
       c: storage === 'f64' ? new Float64Array(buf, cAt, t * stride) : new Float32Array(buf, cAt, t * stride),
@@ -223,6 +245,24 @@ export class DppWasm {
         consts[1] = inv;
         updateFn(rowAt, rAt, projAt, cAt + step * cBytes, d2At, pairs, constsAt);
       },
+      step(step, j, rj, inv) {
+        consts[0] = rj;
+        consts[1] = inv;
+        const eAt = cAt + step * cBytes;
+        if (!helper) {
+          projectFn(cAt, pairs, step, j * width(storage), projAt, cBytes, 0);
+          updateFn(rowAt, rAt, projAt, eAt, d2At, pairs, constsAt);
+          return;
+        }
+        // The helper takes pairs [h, pairs): its row pointers start h pairs in, and the pick's column offset
+        // moves back by as much, so c + j still addresses c_s[j] (i32 addition wraps).
+        const h = pairs >> 1;
+        const shift = h * pairBytes;
+        helper.post(kind, [cAt + shift, pairs - h, step, j * width(storage) - shift, projAt + h * 16, cBytes, rowAt + h * 16, rAt + h * 16, eAt + shift, d2At + h * 16, constsAt]);
+        projectFn(cAt, h, step, j * width(storage), projAt, cBytes, 0);
+        updateFn(rowAt, rAt, projAt, eAt, d2At, h, constsAt);
+        helper.wait();
+      },
     };
   }
 
@@ -232,16 +272,20 @@ export class DppWasm {
   static load(): DppWasm | null {
     if (DppWasm.cached === undefined) {
       try {
-        const storages: DppStorage[] = ['f64', 'f32'];
-        const { mem, fns } = instantiateKernels<Kernel>(
-          PARAMS,
-          storages.flatMap((storage) => [
-            { name: `project_${storage}`, locals: [2, 3 + BLOCK - 1, I32, BLOCK, V128], code: projectCode(storage) },
-            { name: `update_${storage}`, locals: [1, 3, V128], code: updateCode(storage) },
-          ]),
-        );
-        const kernels = Object.fromEntries(storages.map((storage) => [storage, { project: fns[`project_${storage}`], update: fns[`update_${storage}`] }])) as Kernels;
-        DppWasm.cached = new DppWasm(mem, kernels);
+        const bodies = STORAGES.flatMap((storage) => [
+          { name: `project_${storage}`, locals: [2, 3 + BLOCK - 1, I32, BLOCK, V128], code: projectCode(storage) },
+          { name: `update_${storage}`, locals: [1, 3, V128], code: updateCode(storage) },
+        ]);
+        // Shared memory lets a helper thread run the same kernels on it; unshared where that is unavailable.
+        let built;
+        try {
+          built = instantiateKernels<Kernel>(PARAMS, bodies, true);
+        } catch {
+          built = instantiateKernels<Kernel>(PARAMS, bodies);
+        }
+        const { mem, module, fns } = built;
+        const kernels = Object.fromEntries(STORAGES.map((storage) => [storage, { project: fns[`project_${storage}`], update: fns[`update_${storage}`] }])) as Kernels;
+        DppWasm.cached = new DppWasm(mem, module, kernels);
       } catch {
         DppWasm.cached = null;
       }

@@ -63,10 +63,11 @@ export function greedyDpp(xn: Float64Array, n: number, d: number, r: Float64Arra
  * Σ_t c_t[j]·c_t[i] is formed before it is subtracted, as in the reference, summed over t ascending
  * (WebAssembly SIMD or TypeScript, bit-identical).
  */
-export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Array, t: number, storage: DppStorage = 'f64'): DppSelection {
+export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Array, t: number, storage: DppStorage = 'f64', threads = 1): DppSelection {
   const n = gram.n;
-  // The per-pick passes run in WebAssembly SIMD when available, on buffers inside its memory.
-  const wasm = DppWasm.load()?.buffers(n, t, storage) ?? null;
+  // The per-pick passes run in WebAssembly SIMD when available, on buffers inside its memory (on `threads`
+  // threads, each taking a share of the tokens: the same results).
+  const wasm = DppWasm.load()?.buffers(n, t, storage, threads) ?? null;
   const d2 = wasm ? wasm.d2 : new Float64Array(n);
   let maxL = 0;
   for (let i = 0; i < n; i++) {
@@ -95,14 +96,15 @@ export function greedyDppRows(gram: RowSource, self: Float64Array, r: Float64Arr
     gains.push(gain);
     picked[j] = 1;
     gram.row(j, row, hint);
-    // Σ_t c_t[j]·c_t in WebAssembly SIMD (t ascending) where available: faster than onnxruntime's
-    // matrix–vector product, whose second thread pool would spin against the similarity GEMM's.
-    if (wasm) wasm.project(step, j);
-    else projectScalar(c, n, step, j, proj);
     const inv = 1 / Math.sqrt(gain);
     const rj = r[j];
-    if (wasm) wasm.update(step, rj, inv);
-    else updateScalar(row, r, proj, c.subarray(step * n, (step + 1) * n), d2, n, rj, inv);
+    // Σ_t c_t[j]·c_t (t ascending), then the update, in WebAssembly SIMD where available: faster than
+    // onnxruntime's matrix–vector product, whose second thread pool would spin against the similarity GEMM's.
+    if (wasm) wasm.step(step, j, rj, inv);
+    else {
+      projectScalar(c, n, step, j, proj);
+      updateScalar(row, r, proj, c.subarray(step * n, (step + 1) * n), d2, n, rj, inv);
+    }
     d2[j] = -Infinity;
   }
   if (exhaustedAt >= 0) {

@@ -12,6 +12,8 @@ export type FloatArray = Float32Array | Float64Array;
 export interface KernelPlan {
   readonly backend: 'ort' | 'ts';
   readonly precision: 'f32' | 'f64';
+  /** onnxruntime's pool threads sleep as soon as a product ends (another thread of ours needs the cores). */
+  readonly quiet?: boolean;
 }
 
 /** Products below this many multiply-adds run in TypeScript under 'auto' (measured crossover, see BENCHMARKS.md). */
@@ -70,7 +72,7 @@ export function planErrorBound(plan: KernelPlan, d: number): number {
 export function gemmNT<T extends FloatArray>(plan: KernelPlan, a: T, m: number, b: T, n: number, k: number, out: T): T {
   if (m === 0 || n === 0) return out;
   const ort = plan.backend === 'ort' ? loadOrtGemm() : null;
-  if (ort) ort.gemmNT(a, m, b, n, k, out);
+  if (ort) ort.gemmNT(a, m, b, n, k, out, plan.quiet);
   else tsGemmNT(a, m, b, n, k, out);
   return out;
 }

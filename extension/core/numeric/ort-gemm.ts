@@ -28,8 +28,11 @@ interface CommonModule {
 }
 
 export interface OrtGemm {
-  /** out[i·n + j] = a_i · b_j for row-major a [m,k], b [n,k]; out must hold exactly m·n values. */
-  gemmNT<T extends FloatArray>(a: T, m: number, b: T, n: number, k: number, out: T): void;
+  /**
+   * out[i·n + j] = a_i · b_j for row-major a [m,k], b [n,k]; out must hold exactly m·n values. `quiet`: on a
+   * session whose pool threads never spin (they sleep when the product ends).
+   */
+  gemmNT<T extends FloatArray>(a: T, m: number, b: T, n: number, k: number, out: T, quiet?: boolean): void;
   /**
    * out = b·aᵀ [n,m] and the float32 row sums of squares of a only, from one graph run (callers that keep
    * b's norms across runs skip its squares).
@@ -190,8 +193,8 @@ export function loadOrtGemm(): OrtGemm | null {
     bindingModule.initOrt();
     const threads = kernelThreads();
     const sessions = new Map<string, NativeSession>();
-    const session = (dtype: Dtype, kind: 'gemm' | 'cosmean' | 'gemmsqa' | 'screened' = 'gemm'): NativeSession => {
-      const key = `${kind}:${dtype}`;
+    const session = (dtype: Dtype, kind: 'gemm' | 'cosmean' | 'gemmsqa' | 'screened' = 'gemm', quiet = false): NativeSession => {
+      const key = `${kind}:${dtype}${quiet ? ':quiet' : ''}`;
       let s = sessions.get(key);
       if (!s) {
         s = new bindingModule.binding.InferenceSession();
@@ -205,7 +208,7 @@ export function loadOrtGemm(): OrtGemm | null {
           interOpNumThreads: 1,
           executionMode: 'sequential',
           graphOptimizationLevel: 'all',
-          extra: { session: { intra_op: { allow_spinning: kernelSpinning() ? '1' : '0' } } },
+          extra: { session: { intra_op: { allow_spinning: kernelSpinning() && !quiet ? '1' : '0' } } },
         });
         sessions.set(key, s);
       }
@@ -232,12 +235,12 @@ export function loadOrtGemm(): OrtGemm | null {
         };
         session('float32', 'screened').run(feeds, { C: f ? f32(f.out, [f.m, f.n]) : null, C8: q ? new common.Tensor('int32', q.out, [q.p, q.q]) : null }, {});
       },
-      gemmNT(a, m, b, n, k, out) {
+      gemmNT(a, m, b, n, k, out, quiet = false) {
         const dtype: Dtype = a instanceof Float64Array ? 'float64' : 'float32';
         if (a.length !== m * k || b.length !== n * k || out.length !== m * n) throw new Error(`gemmNT: buffer sizes do not match [${m},${k}]·[${n},${k}]ᵀ`);
         const C = new common.Tensor(dtype, out, [m, n]);
         // Outputs are written into `out` (pre-allocated fetch), so no result copy.
-        session(dtype).run({ A: new common.Tensor(dtype, a, [m, k]), B: new common.Tensor(dtype, b, [n, k]) }, { C }, {});
+        session(dtype, 'gemm', quiet).run({ A: new common.Tensor(dtype, a, [m, k]), B: new common.Tensor(dtype, b, [n, k]) }, { C }, {});
       },
     };
     // One tiny call proves the binding accepts our tensors and writes pre-allocated outputs.

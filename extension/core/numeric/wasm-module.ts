@@ -54,13 +54,19 @@ export interface KernelBody {
   readonly code: number[];
 }
 
-/** A module importing env.mem and exporting each body as `name(i32 × params)` with no result. */
-function moduleBytes(params: number, bodies: readonly KernelBody[]): Uint8Array<ArrayBuffer> {
+/** Pages a shared memory may grow to (wasm32's 4 GiB; shared memories reserve their maximum up front, virtually). */
+export const SHARED_MAX_PAGES = 65536;
+
+/**
+ * A module importing env.mem (shared: limits flag 3 with the maximum, so threads can run its functions on one
+ * memory) and exporting each body as `name(i32 × params)` with no result.
+ */
+function moduleBytes(params: number, bodies: readonly KernelBody[], shared: boolean): Uint8Array<ArrayBuffer> {
   const code = bodies.flatMap((b) => [...uleb(b.locals.length + b.code.length), ...b.locals, ...b.code]);
   return new Uint8Array([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, [1, 0x60, params, ...new Array<number>(params).fill(I32), 0]),
-    ...section(2, [1, ...name('env'), ...name('mem'), 0x02, 0x00, 1]),
+    ...section(2, [1, ...name('env'), ...name('mem'), 0x02, ...(shared ? [0x03, 1, ...uleb(SHARED_MAX_PAGES)] : [0x00, 1])]),
     ...section(3, [bodies.length, ...new Array<number>(bodies.length).fill(0)]),
     ...section(7, [bodies.length, ...bodies.flatMap((b, i) => [...name(b.name), 0x00, i])]),
     ...section(10, [bodies.length, ...code]),
@@ -78,11 +84,15 @@ export function instantiateKernel<F>(fn: string, params: number, locals: number[
   return { mem, fn: fns[fn] };
 }
 
-/** Several functions with the same i32 parameters over one fresh memory. */
-export function instantiateKernels<F>(params: number, bodies: readonly KernelBody[]): { mem: WebAssembly.Memory; fns: Record<string, F> } {
-  const mem = new WebAssembly.Memory({ initial: 1 });
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes(params, bodies)), { env: { mem } });
-  return { mem, fns: Object.fromEntries(bodies.map((b) => [b.name, inst.exports[b.name] as F])) };
+/**
+ * Several functions with the same i32 parameters over one fresh memory; `shared` makes it a shared memory
+ * (other threads instantiate the returned module over it).
+ */
+export function instantiateKernels<F>(params: number, bodies: readonly KernelBody[], shared = false): { mem: WebAssembly.Memory; module: WebAssembly.Module; fns: Record<string, F> } {
+  const mem = new WebAssembly.Memory(shared ? { initial: 1, maximum: SHARED_MAX_PAGES, shared: true } : { initial: 1 });
+  const module = new WebAssembly.Module(moduleBytes(params, bodies, shared));
+  const inst = new WebAssembly.Instance(module, { env: { mem } });
+  return { mem, module, fns: Object.fromEntries(bodies.map((b) => [b.name, inst.exports[b.name] as F])) };
 }
 
 /** Grows the memory to at least `bytes` (views on its buffer must be re-taken afterwards). */
