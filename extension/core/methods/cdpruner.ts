@@ -126,7 +126,9 @@ function run(input: MethodInput, params: Params): PruneResult {
   const notes = [
     plan.precision === 'f64'
       ? 'CDPruner as in the official code (Theia-4869/CDPruner); similarity and DPP computed in float64.'
-      : 'CDPruner as in the official code (Theia-4869/CDPruner); similarity from a float32 GEMM as the official code computes it, DPP updates in float64.',
+      : storage === 'f32'
+        ? 'CDPruner as in the official code (Theia-4869/CDPruner); similarity from a float32 GEMM as the official code computes it, DPP updates in float64 on pick rows stored in float32 (as the official code stores them; past the cache).'
+        : 'CDPruner as in the official code (Theia-4869/CDPruner); similarity from a float32 GEMM as the official code computes it, DPP updates in float64.',
   ];
   if (input.has('group')) notes.push('Multi-group bundle: the DPP runs once over all tokens (the official LLaVA-NeXT path runs it per 576-token crop).');
   if (fixed.size > 0) notes.push(`${fixed.size} always_keep token(s) kept outside the DPP.`);
