@@ -25,12 +25,15 @@ const START_MS = 5_000;
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { module, mem, at, kinds, spin } = workerData;
-const ex = new WebAssembly.Instance(module, { env: { mem } }).exports;
 const ctl = new Int32Array(mem.buffer, at, ${CONTROL_INTS});
-Atomics.store(ctl, ${READY}, 1);
+let ex = null;
+try {
+  ex = new WebAssembly.Instance(module, { env: { mem } }).exports;
+} catch {}
+Atomics.store(ctl, ${READY}, ex ? 1 : -1);
 Atomics.notify(ctl, ${READY});
 let seen = 0;
-for (;;) {
+while (ex) {
   let s = Atomics.load(ctl, ${SEQ});
   for (let k = 0; s === seen && k < spin; k++) s = Atomics.load(ctl, ${SEQ});
   while (s === seen) { Atomics.wait(ctl, ${SEQ}, seen); s = Atomics.load(ctl, ${SEQ}); }
@@ -66,9 +69,10 @@ export class DppHelper {
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, mem, at, kinds, spin: SPIN } });
       // Never keeps the process alive; it sleeps in Atomics.wait between runs.
       worker.unref();
-      // Its kernels must be instantiated before any work is posted: a thread that fails to start would leave
-      // the first pick waiting.
-      if (Atomics.wait(ctl, READY, 0, START_MS) === 'timed-out' && Atomics.load(ctl, READY) !== 1) {
+      // Its kernels must be instantiated before any work is posted: a thread that failed (ready −1) or did
+      // not start in time would leave the first pick waiting.
+      Atomics.wait(ctl, READY, 0, START_MS);
+      if (Atomics.load(ctl, READY) !== 1) {
         void worker.terminate();
         return null;
       }
