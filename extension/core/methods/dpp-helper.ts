@@ -1,7 +1,7 @@
 // A second thread for the greedy DPP's per-pick passes: it runs the same WebAssembly kernels, over the same
 // shared memory, on the upper half of the tokens while the calling thread does the lower half. Each token's
 // arithmetic is unchanged, so results are bit-identical to one thread. The handshake is a control block of
-// int32 in that memory (Atomics): sequence number, done number, kernel pair, arguments, error flag.
+// int32 in that memory (Atomics): sequence number, done number, kernel pair, arguments, ready and error flags.
 import { Worker } from 'node:worker_threads';
 
 /** Int32 slots of the control block. */
@@ -20,7 +20,7 @@ const STALL_MS = 60_000;
 /** A thread not running its kernels this long after it was started is given up on (one thread then). */
 const START_MS = 5_000;
 
-// Plain JavaScript for the worker (eval: no separate file to bundle). `pairs` names the kernels per kind:
+// Plain JavaScript for the worker (eval: no separate file to bundle). `kinds` names the kernels per kind:
 // [project, update]; args = project(c, pairs, steps, j, proj, stride) then update(row, r, proj, e, d2, pairs, consts).
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -39,7 +39,6 @@ while (ex) {
   while (s === seen) { Atomics.wait(ctl, ${SEQ}, seen); s = Atomics.load(ctl, ${SEQ}); }
   seen = s;
   const kind = Atomics.load(ctl, ${KIND});
-  if (kind < 0) break;
   try {
     const a = ctl.slice(${ARGS}, ${ARGS} + 11);
     ex[kinds[kind][0]](a[0], a[1], a[2], a[3], a[4], a[5], 0);
