@@ -416,12 +416,13 @@ test('greedy DPP on two threads (a helper takes half of the tokens) gives bit-id
   }
 });
 
-test('CDPruner stores pick rows in float32 only for float32 kernel rows that outgrow the cache', () => {
-  assert.equal(pickRowStorage(F32_ORT, 576, 64), 'f64');
-  assert.equal(pickRowStorage(F32_ORT, 2880, 320), 'f64');
-  assert.equal(pickRowStorage(F32_ORT, 8192, 910), 'f32');
-  assert.equal(pickRowStorage(F32_TS, 8192, 910), 'f32');
-  assert.equal(pickRowStorage(F64, 16384, 1820), 'f64');
+test('CDPruner stores pick rows in float32 only for float32 kernel rows past 4,096 tokens, whatever the budget', () => {
+  assert.equal(pickRowStorage(F32_ORT, 576), 'f64');
+  assert.equal(pickRowStorage(F32_ORT, 2880), 'f64');
+  assert.equal(pickRowStorage(F32_ORT, 4096), 'f64');
+  assert.equal(pickRowStorage(F32_ORT, 4097), 'f32');
+  assert.equal(pickRowStorage(F32_TS, 8192), 'f32');
+  assert.equal(pickRowStorage(F64, 16384), 'f64');
 });
 
 test('DivPrune: a pick that float32 cannot see (distances 1e-9 apart) is settled in float64', () => {

@@ -264,3 +264,21 @@ test('budgetParams sets visual_token_num = k within 1..n', () => {
   assert.ok(p);
   assert.equal(prune(toyBundle(), 'cdpruner', p).keep.length, 6);
 });
+
+test('past 4,096 tokens (float32 pick rows, two threads) the picks at a budget are a prefix of the full pick order', () => {
+  const n = 4200;
+  const d = 48;
+  const rand = mulberry32(5);
+  const g = (): number => rand() * 2 - 1;
+  const b = bundleOf({
+    features: makeTensor('float32', [n, d], Float32Array.from({ length: n * d }, g)),
+    image_joint: makeTensor('float32', [n, 8], Float32Array.from({ length: n * 8 }, g)),
+    text: makeTensor('float32', [1, 8], Float32Array.from({ length: 8 }, g)),
+  });
+  const small = prune(b, 'cdpruner', { visual_token_num: 30 });
+  const full = prune(b, 'cdpruner', { visual_token_num: n });
+  for (const res of [small, full]) assert.match(res.notes[0], /pick rows stored in float32/);
+  const order = full.output.order as number[];
+  assert.ok((full.trace.dpp_exhausted_at as number) > 30, 'the 30 picks are DPP picks, not the relevance tail');
+  assert.deepEqual(order.slice(0, 30), small.output.order);
+});

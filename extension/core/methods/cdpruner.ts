@@ -64,16 +64,20 @@ export function rawRelevance(input: MethodInput, sign: number): Float64Array {
 /** Rows per speculative GEMM (the pick plus the 31 best current gains). */
 const SPECULATIVE_BATCH = 32;
 
-/** Float64 pick rows up to this size stay in cache, where their SIMD loop beats float32's (no widening). */
-const F64_PICK_ROWS_MAX_BYTES = 16 * 2 ** 20;
+/**
+ * Past this many tokens the pick rows outgrow the cache at CDPruner's budgets (n/9 picks: 15 MB of float64
+ * rows at 4,096 tokens), and every pick re-reads them all from memory.
+ */
+const F32_PICK_ROWS_ABOVE = 4096;
 
 /**
  * Storage of the DPP's pick rows c. Kernel rows from a float32 plan carry ≥ 2⁻²⁴ relative error already, so
- * past the cache, where every pick re-reads all earlier rows from memory, their rows are stored in float32
- * (half the bytes; arithmetic stays float64). A float64 plan keeps float64 rows at every size.
+ * past the cache their rows are stored in float32 (half the bytes; arithmetic stays float64). It depends on
+ * the token count and the plan only, never on the budget, so a run's picks stay a prefix of a run at any
+ * larger budget (the decisions view reads pick steps from one). A float64 plan keeps float64 rows.
  */
-export function pickRowStorage(plan: KernelPlan, n: number, t: number): DppStorage {
-  return plan.precision === 'f32' && n * t * 8 > F64_PICK_ROWS_MAX_BYTES ? 'f32' : 'f64';
+export function pickRowStorage(plan: KernelPlan, n: number): DppStorage {
+  return plan.precision === 'f32' && n > F32_PICK_ROWS_ABOVE ? 'f32' : 'f64';
 }
 
 function alwaysKept(input: MethodInput): Set<number> {
@@ -98,7 +102,7 @@ function run(input: MethodInput, params: Params): PruneResult {
   const f = input.matrix('features');
   const plan = kernelPlan((pool.length * pool.length * f.cols) / 2);
   const u = cosineRows(f, pool, plan, 1e-12, 'cdpruner.rows');
-  const storage = pickRowStorage(plan, pool.length, t);
+  const storage = pickRowStorage(plan, pool.length);
   // Past the cache the per-pick passes are compute-bound on float32 rows: both cores share them, and
   // onnxruntime's idle threads must not spin against the second one (quiet sessions for the row products).
   const threads = storage === 'f32' ? Math.min(2, kernelThreads()) : 1;
