@@ -25,8 +25,8 @@ const sub = [SIMD, 0xf1, 0x01];
 const mul = [SIMD, 0xf2, 0x01];
 /** Two float32 at the address, widened exactly to float64 lanes (v128.load64_zero, f64x2.promote_low_f32x4). */
 const loadPair32 = [SIMD, 0x5d, 3, 0, SIMD, 0x5f];
-/** One stored element of c at the address + offset, widened to float64. */
-const elementLoad = (storage: DppStorage, offset: number): number[] => (storage === 'f64' ? f64Load(offset) : [0x2a, 2, offset, 0xbb]);
+/** One stored element of c at the address, widened to float64. */
+const elementLoad = (storage: DppStorage): number[] => (storage === 'f64' ? f64Load(0) : [0x2a, 2, 0, 0xbb]);
 /** Two lanes of c at the address, as float64. */
 const pairLoad = (storage: DppStorage): number[] => (storage === 'f64' ? load : loadPair32);
 const width = (storage: DppStorage): number => (storage === 'f64' ? 8 : 4);
@@ -58,7 +58,7 @@ function projectCode(storage: DppStorage): number[] {
     // Blocks of BLOCK rows: proj = proj + a0·c0 + … + a7·c7, left to right (the same additions as one row per pass).
     ...[0x02, 0x40, 0x03, 0x40], // block; loop
     ...get(STEPS), 0x41, BLOCK, 0x49, 0x0d, 1, // steps < BLOCK: done
-    ...Array.from({ length: BLOCK }, (_, k) => [...get(C), ...get(J), 0x6a, ...(k === 0 ? [] : [...get(OFF[k]), 0x6a]), ...elementLoad(storage, 0), ...splat, ...set(A[k])]).flat(),
+    ...Array.from({ length: BLOCK }, (_, k) => [...get(C), ...get(J), 0x6a, ...(k === 0 ? [] : [...get(OFF[k]), 0x6a]), ...elementLoad(storage), ...splat, ...set(A[k])]).flat(),
     ...get(PAIRS), ...set(I), ...get(C), ...set(SRC), ...get(PROJ), ...set(DST),
     ...[0x03, 0x40], // loop pairs
     ...get(DST),
@@ -75,7 +75,7 @@ function projectCode(storage: DppStorage): number[] {
     // The remaining rows one at a time.
     ...[0x02, 0x40, ...get(STEPS), 0x45, 0x0d, 0], // block; if steps == 0 skip
     ...[0x03, 0x40], // loop rows s
-    ...get(C), ...get(J), 0x6a, ...elementLoad(storage, 0), ...splat, ...set(A[0]),
+    ...get(C), ...get(J), 0x6a, ...elementLoad(storage), ...splat, ...set(A[0]),
     ...get(PAIRS), ...set(I), ...get(C), ...set(SRC), ...get(PROJ), ...set(DST),
     ...[0x03, 0x40], // loop pairs
     ...get(DST), ...get(DST), ...load, ...get(A[0]), ...get(SRC), ...pairLoad(storage), ...mul, ...add, ...store,
@@ -214,7 +214,8 @@ export class DppWasm {
   buffers(n: number, t: number, storage: DppStorage = 'f64', threads = 1): DppBuffers {
     const stride = n + (n & 1);
     const bytes = stride * 8;
-    const cBytes = stride * width(storage);
+    const w = width(storage);
+    const cBytes = stride * w;
     const constsAt = CONTROL_BYTES;
     const rowAt = constsAt + 16;
     const rAt = rowAt + bytes;
@@ -228,8 +229,13 @@ export class DppWasm {
     const pairs = stride >> 1;
     const { project: projectFn, update: updateFn } = this.kernels[storage];
     const helper = threads > 1 && pairs > 1 ? this.twoThreads() : null;
-    const pairBytes = 2 * width(storage);
     const kind = STORAGES.indexOf(storage);
+    const project = (steps: number, j: number): void => projectFn(cAt, pairs, steps, j * w, projAt, cBytes, 0);
+    const update = (step: number, rj: number, inv: number): void => {
+      consts[0] = rj;
+      consts[1] = inv;
+      updateFn(rowAt, rAt, projAt, cAt + step * cBytes, d2At, pairs, constsAt);
+    };
     return {
       stride,
       c: storage === 'f64' ? new Float64Array(buf, cAt, t * stride) : new Float32Array(buf, cAt, t * stride),
@@ -237,29 +243,23 @@ export class DppWasm {
       r: new Float64Array(buf, rAt, stride),
       proj: new Float64Array(buf, projAt, stride),
       d2: new Float64Array(buf, d2At, stride),
-      project(steps, j) {
-        projectFn(cAt, pairs, steps, j * width(storage), projAt, cBytes, 0);
-      },
-      update(step, rj, inv) {
-        consts[0] = rj;
-        consts[1] = inv;
-        updateFn(rowAt, rAt, projAt, cAt + step * cBytes, d2At, pairs, constsAt);
-      },
+      project,
+      update,
       step(step, j, rj, inv) {
+        if (!helper) {
+          project(step, j);
+          update(step, rj, inv);
+          return;
+        }
         consts[0] = rj;
         consts[1] = inv;
         const eAt = cAt + step * cBytes;
-        if (!helper) {
-          projectFn(cAt, pairs, step, j * width(storage), projAt, cBytes, 0);
-          updateFn(rowAt, rAt, projAt, eAt, d2At, pairs, constsAt);
-          return;
-        }
         // The helper takes pairs [h, pairs): its row pointers start h pairs in, and the pick's column offset
         // moves back by as much, so c + j still addresses c_s[j] (i32 addition wraps).
         const h = pairs >> 1;
-        const shift = h * pairBytes;
-        helper.post(kind, [cAt + shift, pairs - h, step, j * width(storage) - shift, projAt + h * 16, cBytes, rowAt + h * 16, rAt + h * 16, eAt + shift, d2At + h * 16, constsAt]);
-        projectFn(cAt, h, step, j * width(storage), projAt, cBytes, 0);
+        const shift = h * 2 * w;
+        helper.post(kind, [cAt + shift, pairs - h, step, j * w - shift, projAt + h * 16, cBytes, rowAt + h * 16, rAt + h * 16, eAt + shift, d2At + h * 16, constsAt]);
+        projectFn(cAt, h, step, j * w, projAt, cBytes, 0);
         updateFn(rowAt, rAt, projAt, eAt, d2At, h, constsAt);
         helper.wait();
       },
