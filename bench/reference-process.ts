@@ -61,6 +61,11 @@ export class ReferenceProcess {
     return (await this.request({ cmd: 'run', npz, method, params, runs, untimed })) as RefRun;
   }
 
+  /** One operation of a method (reference.py PARTS), its inputs prepared outside the timed calls. */
+  async part(npz: string, part: string, runs: number, untimed = 0): Promise<RefRun> {
+    return (await this.request({ cmd: 'part', npz, part, runs, untimed })) as RefRun;
+  }
+
   close(): void {
     this.child.stdin.write('{"cmd":"quit"}\n');
     this.child.stdin.end();

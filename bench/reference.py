@@ -11,6 +11,8 @@ Protocol (bench/scaling.ts drives it): one JSON request per stdin line, one JSON
   {"cmd": "peak"}                                   -> float32 matmul GFLOP/s at 1024 and 2880x4096
   {"cmd": "run", "npz": path, "method": id, "params": {...}, "runs": r}
                                                     -> {"ms": [...], "keep": [...]}
+  {"cmd": "part", "npz": path, "part": id, "runs": r, "untimed": u}
+                                                    -> {"ms": [...]}: one operation of a method (PARTS)
   {"cmd": "quit"}
 `reference.py --once npz method params-json` runs one method once and prints {"ms", "maxrss_kb", "keep"}.
 """
@@ -47,16 +49,21 @@ def round_half_up(x):
 
 
 # ---------------------------------------------------------------- G-Prune (jytmelon/G-Prune llava_arch.py)
-def gprune(b, p):
-    x = b["features"]
-    theta, temp, it, ratio = p.get("theta", 0.5), p.get("temperature", 0.03), p.get("iterate_num", 5), p["keep_ratio"]
-    norms = np.linalg.norm(x, axis=-1)
+def gprune_transition(x, theta, temp):
+    """Cosine graph, threshold, temperature, mask and row softmax: steps 1-5 of ALGORITHMS.md section 2.3."""
     xn = normalize(x)
     sim = xn @ xn.T
     sim = np.where(sim < theta, np.float32(0), sim)
     z = sim / np.float32(temp)
     z[np.abs(z) < 1e-6] = -5000
-    trans = softmax(z, axis=1)
+    return softmax(z, axis=1)
+
+
+def gprune(b, p):
+    x = b["features"]
+    theta, temp, it, ratio = p.get("theta", 0.5), p.get("temperature", 0.03), p.get("iterate_num", 5), p["keep_ratio"]
+    norms = np.linalg.norm(x, axis=-1)
+    trans = gprune_transition(x, theta, temp)
     degree = (trans > 0).sum(axis=1)
     power = np.linalg.matrix_power(trans, it)
     score = (norms @ power) / degree
@@ -432,6 +439,23 @@ METHODS = {
     "f3a": f3a,
 }
 
+# Single operations of the methods above (bench/limits.ts): inputs prepared once per bundle, the op timed alone.
+PARTS = {
+    "gprune.gram": (lambda b: (normalize(b["features"]),), lambda xn: xn @ xn.T),
+    "gprune.matrix_power": (lambda b: (gprune_transition(b["features"], 0.5, 0.03),), lambda t: np.linalg.matrix_power(t, 5)),
+    "codebook.gemm": (lambda b: (normalize(b["features"]), normalize(b["codebook"])), lambda xn, cn: xn @ cn.T),
+}
+_PART_INPUTS = {}
+
+
+def part_inputs(path, name):
+    key = (path, name)
+    if key not in _PART_INPUTS:
+        _PART_INPUTS.clear()
+        _PART_INPUTS[key] = PARTS[name][0](load(path))
+    return _PART_INPUTS[key]
+
+
 _BUNDLES = {}
 
 
@@ -492,6 +516,16 @@ def main():
         try:
             if req["cmd"] == "peak":
                 reply = peak()
+            elif req["cmd"] == "part":
+                args, op = part_inputs(req["npz"], req["part"]), PARTS[req["part"]][1]
+                for _ in range(req.get("untimed", 0)):
+                    op(*args)
+                ms = []
+                for _ in range(req.get("runs", 1)):
+                    t0 = time.perf_counter()
+                    op(*args)
+                    ms.append((time.perf_counter() - t0) * 1e3)
+                reply = {"ms": ms}
             else:
                 fn, bundle = METHODS[req["method"]], load(req["npz"])
                 ms, keep = [], None

@@ -1,10 +1,11 @@
 // `npm run bench`: runs every benchmark section and rewrites its part of BENCHMARKS.md.
-//   --only=methods|encode|scaling   one section;  --quick   a short scaling run (576 and 2880 tokens, d = 1024)
+//   --only=methods|encode|scaling|limits   one section;  --quick   a short scaling run (576 and 2880 tokens, d = 1024)
 //   --replot   rebuild the scaling section and plot from bench/scaling.json without measuring
 import { join } from 'node:path';
 import { updateSection } from './markdown.ts';
 import { benchMethods, methodsMarkdown } from './methods.ts';
 import { benchEncode, encodeMarkdown } from './encode.ts';
+import { benchLimits, limitsMarkdown } from './limits.ts';
 import { benchScaling, type ScalingResult, scalingMarkdown, writeScalingSvg } from './scaling.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 
@@ -42,6 +43,11 @@ async function main(): Promise<void> {
     const command = `npm run bench${only ? ` -- --only=scaling` : ''}${quick ? ' --quick' : ''}${runsArg ? ` ${only ? '' : '-- '}${runsArg}` : ''}`;
     writeScalingSvg(res, join(process.cwd(), svg));
     updateSection(file, id, scalingMarkdown(res, command, svg));
+  }
+  if (!only || only === 'limits') {
+    const res = await benchLimits(runs, log);
+    const command = `npm run bench${only ? ' -- --only=limits' : ''}${runsArg ? ` ${only ? '' : '-- '}${runsArg}` : ''}`;
+    updateSection(file, 'limits', limitsMarkdown(res, command));
   }
   console.log(`wrote ${file}`);
 }

@@ -101,7 +101,7 @@ export interface ScalingResult {
   seconds: number;
 }
 
-function paramsFor(method: string, k: number, n: number): { params: JsonObject; mapping: RoleMapping } {
+export function paramsFor(method: string, k: number, n: number): { params: JsonObject; mapping: RoleMapping } {
   const spec = METHODS.find((m) => m.id === method);
   if (!spec) throw new Error(`unknown method ${method}`);
   const base = resolveParams(spec, {});
@@ -114,13 +114,13 @@ function paramsFor(method: string, k: number, n: number): { params: JsonObject; 
  * OpenBLAS keeps its worker threads spinning for ≈ 2²⁸ cycles (≈ 0.1 s) after each call, onnxruntime's for
  * ≈ 40 ms; pause before every sample so neither side's spinning threads run during the other's measurement.
  */
-const SETTLE_MS = 150;
+export const SETTLE_MS = 150;
 
 /** Runs per batch at most: a 10 µs method needs ≈ 2,500 for a 25 ms sample the timer resolves well. */
-const MAX_BATCH = 2500;
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
+export const MAX_BATCH = 2500;
+export const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
 
-function timeOnce(fn: () => unknown): number {
+export function timeOnce(fn: () => unknown): number {
   const t0 = process.hrtime.bigint();
   fn();
   return Number(process.hrtime.bigint() - t0) / 1e6;
