@@ -8,6 +8,15 @@ import type { JsonObject } from '../extension/core/json.ts';
 export const PYTHON = process.env.PRUNELENS_BENCH_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = join(import.meta.dirname, 'reference.py');
 
+/**
+ * glibc serves NumPy's large temporaries with fresh mmaps (zero pages faulted in on every call) until its
+ * adaptive threshold has seen them freed; how soon that happens depends on the process's history, and it
+ * moved the reference's G-Prune at 576×1024 between ≈ 12 and 18 ms across runs. Fixed thresholds keep those
+ * arrays on the heap, so the reference runs at its fast, stable speed. PRUNELENS_BENCH_MALLOC=default: glibc's.
+ */
+const REFERENCE_ENV: NodeJS.ProcessEnv =
+  process.env.PRUNELENS_BENCH_MALLOC === 'default' ? process.env : { ...process.env, MALLOC_MMAP_THRESHOLD_: String(2 ** 30), MALLOC_TRIM_THRESHOLD_: String(2 ** 30) };
+
 export interface RefRun {
   ms?: number[];
   keep?: number[];
@@ -22,7 +31,7 @@ export class ReferenceProcess {
 
   constructor() {
     // One BLAS thread per core, as numpy gets by default; OpenBLAS must not oversubscribe with PruneLens.
-    this.child = spawn(PYTHON, [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(PYTHON, [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'], env: REFERENCE_ENV });
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (chunk: string) => {
       this.buffer += chunk;
@@ -74,7 +83,7 @@ export class ReferenceProcess {
 
 /** One reference run in its own process (peak RSS of the reference alone). */
 export function referenceOnce(npz: string, method: string, params: JsonObject, timeoutMs: number): { ms: number; maxrssKb: number; keep: number[] } | { error: string } {
-  const r = spawnSync(PYTHON, [SCRIPT, '--once', npz, method, JSON.stringify(params)], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  const r = spawnSync(PYTHON, [SCRIPT, '--once', npz, method, JSON.stringify(params)], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20, env: REFERENCE_ENV });
   if (r.status !== 0) return { error: r.error ? r.error.message : (r.stderr || `exit ${r.status}`).trim().split('\n').slice(-1)[0] };
   const out = JSON.parse(r.stdout) as { ms: number; maxrss_kb: number; keep: number[] };
   return { ms: out.ms, maxrssKb: out.maxrss_kb, keep: out.keep };
