@@ -185,7 +185,7 @@ export function limitsMarkdown(res: LimitsResult, command: string): string {
   out.push(
     `Command: \`${command}\` — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}, ${res.date}. Load average ${res.loadStart.map((v) => v.toFixed(1)).join(' / ')} at the start, ${res.loadEnd.map((v) => v.toFixed(1)).join(' / ')} at the end. ` +
       `The scaling section's 576×1024 bundle, budget and protocol: ${res.runs} samples per line, PruneLens and reference alternating line by line, each after a 150 ms idle pause and one untimed wake-up run, in batches of ≈ 25 ms (column "batch"); medians. ` +
-      'Operations are timed alone, their inputs prepared beforehand (reference: `bench/reference.py` PARTS; PruneLens: the calls its methods make at this size).',
+      'Operations are timed alone, their inputs prepared beforehand (reference: `bench/reference.py` PARTS, started as in the scaling section; PruneLens: the calls its methods make at this size).',
   );
   out.push('');
   out.push(table(['what', 'PruneLens ms', 'reference ms', 'reference / PruneLens', 'batch'], body));

@@ -359,7 +359,7 @@ export function scalingMarkdown(res: ScalingResult, command: string, svgPath: st
   );
   out.push('');
   out.push(
-    `Reference: \`bench/reference.py\` run by ${PYTHON} with NumPy ${String(res.peak.numpy)} (BLAS libraries ${JSON.stringify(res.peak.blas_libraries)}, resolved by Debian's alternatives to OpenBLAS pthread); ` +
+    `Reference: \`bench/reference.py\` run by ${PYTHON} with NumPy ${String(res.peak.numpy)} (BLAS libraries ${JSON.stringify(res.peak.blas_libraries)}, resolved by Debian's alternatives to OpenBLAS pthread), started with fixed glibc malloc thresholds (MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ = 2³⁰, see bench/reference-process.ts) so its large temporaries stay on the heap; ` +
       `its 1024³ float32 matmul reached ${gf1024.toFixed(0)} GFLOP/s and 2880×4096×2880 ${Number(res.peak['2880x4096x2880']).toFixed(0)} GFLOP/s ${trusted ? '(> 50 GFLOP/s: an optimised BLAS)' : '— **below 50 GFLOP/s: the reference BLAS is not optimised or the machine was saturated; do not trust these ratios**'}. ` +
       'It is written from ALGORITHMS.md with the official code\'s tensor ops (G-Prune `matrix_power`, DivPrune\'s `index_select` + min loop, CDPruner\'s einsum update, ToMe with `scatter_reduce` and source matrices); F³A has no official code and its reference is a NumPy reading of §4.3.',
   );
