@@ -176,8 +176,12 @@ export function limitsMarkdown(res: LimitsResult, command: string): string {
   const gemmOurs = med('codebook.gemm', 'ours');
   const gemmRef = med('codebook.gemm', 'ref');
   const body = res.rows.map((r) => [r.label, cell(med(r.id, 'ours')), cell(med(r.id, 'ref')), ratio(med(r.id, 'ours'), med(r.id, 'ref')), r.batch]);
-  body.push(['G-Prune, everything besides the Gram (and the reference\'s matrix power)', cell(gOurs - gramOurs), cell(gRef - gramRef - power), ratio(gOurs - gramOurs, gRef - gramRef - power), '—']);
-  body.push(['Codebook, everything besides the product', cell(cOurs - gemmOurs), cell(cRef - gemmRef), ratio(cOurs - gemmOurs, cRef - gemmRef), '—']);
+  // A difference of medians taken in different samples can come out negative when the host slowed the part's
+  // samples: say so instead of printing a negative time or ratio.
+  const rest = (v: number): string => (v < 0 ? '< 0 (noise)' : cell(v));
+  const restRatio = (ours: number, ref: number): string => (ours > 0 && ref > 0 ? ratio(ours, ref) : '—');
+  body.push(['G-Prune, everything besides the Gram (and the reference\'s matrix power)', rest(gOurs - gramOurs), rest(gRef - gramRef - power), restRatio(gOurs - gramOurs, gRef - gramRef - power), '—']);
+  body.push(['Codebook, everything besides the product', rest(cOurs - gemmOurs), rest(cRef - gemmRef), restRatio(cOurs - gemmOurs, cRef - gemmRef), '—']);
   const budget = gRef / 3;
   const out: string[] = [];
   out.push('## The two unmet 576×1024 targets, taken apart');
@@ -192,7 +196,7 @@ export function limitsMarkdown(res: LimitsResult, command: string): string {
   out.push('');
   out.push(
     `- **G-Prune ≥ 3×** needs PruneLens under ${cell(budget)} ms (a third of the reference's ${cell(gRef)} ms). Its Gram alone takes ${cell(gramOurs)} ms ` +
-      `(${ratio(gramOurs, gramRef)} the speed of the reference's own Gram), which leaves ${cell(budget - gramOurs)} ms for norms, edge scan, softmax, propagation and the result; they take ${cell(gOurs - gramOurs)} ms. ` +
+      `(${ratio(gramOurs, gramRef)} the speed of the reference's own Gram), ${budget > gramOurs ? `which leaves ${cell(budget - gramOurs)} ms for norms, edge scan, softmax, propagation and the result; they take ${rest(gOurs - gramOurs)} ms` : 'already more than the whole budget'}. ` +
       `The reference's time is mostly the matrix power (${cell(power)} ms), which PruneLens replaces by 5 sparse steps.`,
   );
   out.push(

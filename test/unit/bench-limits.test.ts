@@ -38,3 +38,26 @@ test('limits section: medians, ratios and the derived rest of each method', () =
   assert.match(md, /PruneLens's graph takes 2\.50 ms and the reference's 2\.00 ms \(0\.80×\), 83 % of PruneLens's whole method\. The method's ratio \(0\.90×\)/);
   assert.match(md, /Command: `npm run bench -- --only=limits --runs=4`/);
 });
+
+test('limits section: a part slower than its whole method reads as noise, not as a negative time', () => {
+  const res = result();
+  const gemm = res.rows.find((r) => r.id === 'codebook.gemm');
+  assert.ok(gemm?.ours);
+  gemm.ours = [3.4];
+  const md = limitsMarkdown(res, 'npm run bench -- --only=limits');
+  const row = md.split('\n').find((l) => l.startsWith('| Codebook, everything besides the product |'));
+  assert.ok(row);
+  assert.deepEqual(
+    row.split('|').map((c) => c.trim()).slice(2, 5),
+    ['< 0 (noise)', '0.70', '—'],
+  );
+});
+
+test('limits section: a Gram slower than the whole 3× budget is said to be over it', () => {
+  const res = result();
+  const gram = res.rows.find((r) => r.id === 'gprune.gram');
+  assert.ok(gram?.ours);
+  gram.ours = [6.5];
+  const md = limitsMarkdown(res, 'npm run bench -- --only=limits');
+  assert.match(md, /Its Gram alone takes 6\.50 ms \(0\.46× the speed of the reference's own Gram\), already more than the whole budget\./);
+});
