@@ -39,12 +39,17 @@ test('limits section: medians, ratios and the derived rest of each method', () =
   assert.match(md, /Command: `npm run bench -- --only=limits --runs=4`/);
 });
 
-test('limits section: a part slower than its whole method reads as noise, not as a negative time', () => {
+/** The section for result() with one line's PruneLens samples replaced. */
+function markdownWith(id: string, ours: number[]): string {
   const res = result();
-  const gemm = res.rows.find((r) => r.id === 'codebook.gemm');
-  assert.ok(gemm?.ours);
-  gemm.ours = [3.4];
-  const md = limitsMarkdown(res, 'npm run bench -- --only=limits');
+  const row = res.rows.find((r) => r.id === id);
+  assert.ok(row?.ours, `line ${id}`);
+  row.ours = ours;
+  return limitsMarkdown(res, 'npm run bench -- --only=limits');
+}
+
+test('limits section: a part slower than its whole method reads as noise, not as a negative time', () => {
+  const md = markdownWith('codebook.gemm', [3.4]);
   const row = md.split('\n').find((l) => l.startsWith('| Codebook, everything besides the product |'));
   assert.ok(row);
   assert.deepEqual(
@@ -54,10 +59,6 @@ test('limits section: a part slower than its whole method reads as noise, not as
 });
 
 test('limits section: a Gram slower than the whole 3× budget is said to be over it', () => {
-  const res = result();
-  const gram = res.rows.find((r) => r.id === 'gprune.gram');
-  assert.ok(gram?.ours);
-  gram.ours = [6.5];
-  const md = limitsMarkdown(res, 'npm run bench -- --only=limits');
+  const md = markdownWith('gprune.gram', [6.5]);
   assert.match(md, /Its Gram alone takes 6\.50 ms \(0\.46× the speed of the reference's own Gram\), already more than the whole budget\./);
 });
