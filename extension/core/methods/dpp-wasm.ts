@@ -230,11 +230,20 @@ export class DppWasm {
     const { project: projectFn, update: updateFn } = this.kernels[storage];
     const helper = threads > 1 && pairs > 1 ? this.twoThreads() : null;
     const kind = STORAGES.indexOf(storage);
-    const project = (steps: number, j: number): void => projectFn(cAt, pairs, steps, j * w, projAt, cBytes, 0);
-    const update = (step: number, rj: number, inv: number): void => {
+    // Kernel arguments for the token pairs [p0, p0 + count), in the helper's order [c, pairs, steps, j, proj,
+    // stride, row, r, e, d2, consts]: every per-token pointer starts p0 pairs in, and the pick's column offset
+    // moves back by as much, so c + j still addresses c_s[j] (i32 addition wraps).
+    const argsFor = (p0: number, count: number, step: number, j: number): number[] => {
+      const tokenBytes = p0 * 2 * w;
+      const f64Bytes = p0 * 16;
+      return [cAt + tokenBytes, count, step, j * w - tokenBytes, projAt + f64Bytes, cBytes, rowAt + f64Bytes, rAt + f64Bytes, cAt + step * cBytes + tokenBytes, d2At + f64Bytes, constsAt];
+    };
+    // The two calls the helper's worker makes on its share (dpp-helper.ts).
+    const projectOn = (a: readonly number[]): void => projectFn(a[0], a[1], a[2], a[3], a[4], a[5], 0);
+    const updateOn = (a: readonly number[]): void => updateFn(a[6], a[7], a[4], a[8], a[9], a[1], a[10]);
+    const setConsts = (rj: number, inv: number): void => {
       consts[0] = rj;
       consts[1] = inv;
-      updateFn(rowAt, rAt, projAt, cAt + step * cBytes, d2At, pairs, constsAt);
     };
     return {
       stride,
@@ -243,25 +252,22 @@ export class DppWasm {
       r: new Float64Array(buf, rAt, stride),
       proj: new Float64Array(buf, projAt, stride),
       d2: new Float64Array(buf, d2At, stride),
-      project,
-      update,
+      project(steps, j) {
+        projectOn(argsFor(0, pairs, steps, j));
+      },
+      update(step, rj, inv) {
+        setConsts(rj, inv);
+        updateOn(argsFor(0, pairs, step, 0));
+      },
       step(step, j, rj, inv) {
-        if (!helper) {
-          project(step, j);
-          update(step, rj, inv);
-          return;
-        }
-        consts[0] = rj;
-        consts[1] = inv;
-        const eAt = cAt + step * cBytes;
-        // The helper takes pairs [h, pairs): its row pointers start h pairs in, and the pick's column offset
-        // moves back by as much, so c + j still addresses c_s[j] (i32 addition wraps).
-        const h = pairs >> 1;
-        const shift = h * 2 * w;
-        helper.post(kind, [cAt + shift, pairs - h, step, j * w - shift, projAt + h * 16, cBytes, rowAt + h * 16, rAt + h * 16, eAt + shift, d2At + h * 16, constsAt]);
-        projectFn(cAt, h, step, j * w, projAt, cBytes, 0);
-        updateFn(rowAt, rAt, projAt, eAt, d2At, h, constsAt);
-        helper.wait();
+        setConsts(rj, inv);
+        // With a helper, it takes the upper half of the pairs while this thread does the lower half.
+        const mine = helper ? pairs >> 1 : pairs;
+        if (helper) helper.post(kind, argsFor(mine, pairs - mine, step, j));
+        const a = argsFor(0, mine, step, j);
+        projectOn(a);
+        updateOn(a);
+        helper?.wait();
       },
     };
   }
