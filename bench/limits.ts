@@ -11,10 +11,11 @@ import { unitCodebook } from '../extension/core/methods/codebook-ort.ts';
 import { kernelPlan } from '../extension/core/numeric/gemm.ts';
 import { cosineRows, forEachUpperBlock } from '../extension/core/numeric/gram.ts';
 import { loadOrtGemm } from '../extension/core/numeric/ort-gemm.ts';
-import type { Matrix, Tensor } from '../extension/core/bundle/tensor.ts';
+import type { JsonObject } from '../extension/core/json.ts';
+import { methodInput } from '../extension/core/methods/input.ts';
 import { table } from './markdown.ts';
 import { ReferenceProcess, type RefRun } from './reference-process.ts';
-import { MAX_BATCH, paramsFor, settle, timeOnce } from './scaling.ts';
+import { batchFor, batchMean, paramsFor, refMean, settle, warmUp } from './scaling.ts';
 import { median } from './stats.ts';
 import { syntheticBundle } from './synthetic.ts';
 
@@ -26,7 +27,7 @@ interface Part {
   readonly id: string;
   readonly label: string;
   readonly ours: (() => void) | null;
-  readonly ref: { method: string } | { part: string } | null;
+  readonly ref: { method: string; params: JsonObject } | { part: string } | null;
 }
 
 export interface LimitRow {
@@ -45,18 +46,16 @@ export interface LimitsResult {
   loadEnd: number[];
 }
 
-function matrix(t: Tensor | undefined): Matrix & { data: Float32Array } {
-  if (!t || !(t.data instanceof Float32Array) || t.shape.length !== 2) throw new Error('bench bundle: expected a float32 matrix');
-  return { rows: t.shape[0], cols: t.shape[1], data: t.data };
-}
-
 function parts(): { parts: Part[]; bundle: ReturnType<typeof syntheticBundle> } {
   const bundle = syntheticBundle({ label: `24×24×${D}`, base: { h: 24, w: 24 }, d: D });
   const k = Math.round(N / 9);
   const gp = paramsFor('gprune', k, N);
   const cb = paramsFor('codebook', k, N);
-  const features = matrix(bundle.arrays.get('features'));
-  const codebook = matrix(bundle.arrays.get('codebook'));
+  const input = methodInput(bundle, {}, 'codebook');
+  const features = input.matrix('features');
+  const codebook = input.matrix('codebook');
+  const x = features.data;
+  if (!(x instanceof Float32Array)) throw new Error('bench bundle: features must be float32');
   const ort = loadOrtGemm();
   if (!ort) throw new Error('onnxruntime kernels did not load');
   // G-Prune's Gram at this size: the float32 staircase on the raw rows (groups under 1,024 tokens are not screened).
@@ -66,11 +65,10 @@ function parts(): { parts: Part[]; bundle: ReturnType<typeof syntheticBundle> } 
   const unit = unitCodebook(codebook);
   if (!unit) throw new Error('codebook norms out of range');
   const product = new Float32Array(N * codebook.rows);
-  const x = features.data;
   return {
     bundle,
     parts: [
-      { id: 'gprune', label: 'G-Prune, whole method', ours: () => prune(bundle, 'gprune', gp.params, gp.mapping), ref: { method: 'gprune' } },
+      { id: 'gprune', label: 'G-Prune, whole method', ours: () => prune(bundle, 'gprune', gp.params, gp.mapping), ref: { method: 'gprune', params: gp.params } },
       {
         id: 'gprune.gram',
         label: 'G-Prune, cosine Gram (PruneLens: float32 staircase; reference: `xn @ xn.T`, a symmetric rank-k update)',
@@ -78,7 +76,7 @@ function parts(): { parts: Part[]; bundle: ReturnType<typeof syntheticBundle> } 
         ref: { part: 'gprune.gram' },
       },
       { id: 'gprune.matrix_power', label: "G-Prune, the reference's `matrix_power(P, 5)`", ours: null, ref: { part: 'gprune.matrix_power' } },
-      { id: 'codebook', label: 'Codebook, whole method', ours: () => prune(bundle, 'codebook', cb.params, cb.mapping), ref: { method: 'codebook' } },
+      { id: 'codebook', label: 'Codebook, whole method', ours: () => prune(bundle, 'codebook', cb.params, cb.mapping), ref: { method: 'codebook', params: cb.params } },
       {
         id: 'codebook.gemm',
         label: 'Codebook, L×P×d product (PruneLens: one onnxruntime graph, GEMM + row sums of squares; reference: `xn @ cn.T`)',
@@ -91,10 +89,9 @@ function parts(): { parts: Part[]; bundle: ReturnType<typeof syntheticBundle> } 
 
 async function refSample(ref: ReferenceProcess, npz: string, p: Part, batch: number): Promise<number> {
   if (!p.ref) throw new Error('no reference side');
-  const params = 'method' in p.ref ? paramsFor(p.ref.method, Math.round(N / 9), N).params : null;
-  const r: RefRun = 'method' in p.ref && params ? await ref.run(npz, p.ref.method, params, batch, 1) : await ref.part(npz, (p.ref as { part: string }).part, batch, 1);
+  const r: RefRun = 'method' in p.ref ? await ref.run(npz, p.ref.method, p.ref.params, batch, 1) : await ref.part(npz, p.ref.part, batch, 1);
   if (r.error || !r.ms) throw new Error(`reference ${p.id}: ${r.error}`);
-  return r.ms.reduce((a, b) => a + b, 0) / r.ms.length;
+  return refMean(r.ms);
 }
 
 export async function benchLimits(runs: number, log: (s: string) => void): Promise<LimitsResult> {
@@ -111,19 +108,12 @@ export async function benchLimits(runs: number, log: (s: string) => void): Promi
       const fn = p.ours;
       let batch = 1;
       if (fn) {
-        const recent: number[] = [];
-        for (let w = 0, spent = 0; w < 5000 && (w < 3 || spent < 300); w++) {
-          const t = timeOnce(fn);
-          spent += t;
-          recent.push(t);
-          if (recent.length > 5) recent.shift();
-        }
-        batch = Math.max(1, Math.min(MAX_BATCH, Math.ceil(25 / Math.max(median(recent), 1e-3))));
+        batch = batchFor(warmUp(fn));
         if (p.ref) await refSample(ref, npz, p, 2);
       } else {
         // Reference-only line: its batch follows the reference's own time (second of two warm-up samples).
         await refSample(ref, npz, p, 3);
-        batch = Math.max(1, Math.min(MAX_BATCH, Math.ceil(25 / Math.max(await refSample(ref, npz, p, 3), 1e-3))));
+        batch = batchFor(await refSample(ref, npz, p, 3));
       }
       batches.set(p.id, batch);
     }
@@ -136,11 +126,7 @@ export async function benchLimits(runs: number, log: (s: string) => void): Promi
         if (fn && row.ours) {
           await settle();
           fn();
-          row.ours.push(
-            timeOnce(() => {
-              for (let b = 0; b < row.batch; b++) fn();
-            }) / row.batch,
-          );
+          row.ours.push(batchMean(fn, row.batch));
         }
         if (p.ref && row.ref) {
           await settle();

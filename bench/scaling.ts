@@ -114,16 +114,56 @@ export function paramsFor(method: string, k: number, n: number): { params: JsonO
  * OpenBLAS keeps its worker threads spinning for ≈ 2²⁸ cycles (≈ 0.1 s) after each call, onnxruntime's for
  * ≈ 40 ms; pause before every sample so neither side's spinning threads run during the other's measurement.
  */
-export const SETTLE_MS = 150;
+const SETTLE_MS = 150;
 
 /** Runs per batch at most: a 10 µs method needs ≈ 2,500 for a 25 ms sample the timer resolves well. */
-export const MAX_BATCH = 2500;
+const MAX_BATCH = 2500;
 export const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
 
-export function timeOnce(fn: () => unknown): number {
+function timeOnce(fn: () => unknown): number {
   const t0 = process.hrtime.bigint();
   fn();
   return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+/**
+ * Warm-up: sessions, buffers and the JIT's optimised code (at least 3 runs and 300 ms; one run for what takes
+ * over 1 s). The run cap only bounds sub-millisecond methods, which need thousands of calls before V8
+ * optimises them (at 20 runs their first timed batches still ran unoptimised code, 5–10× slower). Returns
+ * the median of the last five runs: one slow run (a GC, a busy host) once left the codebook at batches of 2.
+ */
+export function warmUp(fn: () => unknown): number {
+  let spent = 0;
+  let last = Infinity;
+  const recent: number[] = [];
+  for (let w = 0; w < 5000 && (w === 0 || spent < 300 || (w < 3 && last < 1000)); w++) {
+    spent += last = timeOnce(fn);
+    recent.push(last);
+    if (recent.length > 5) recent.shift();
+  }
+  return median(recent);
+}
+
+/**
+ * Runs per sample for something taking `ms` per run: work under 25 ms is timed in back-to-back batches
+ * (≈ 25 ms each, as `prune --repeat` does), the reference with the same batch size.
+ */
+export function batchFor(ms: number): number {
+  return Math.max(1, Math.min(MAX_BATCH, Math.ceil(25 / Math.max(ms, 1e-3))));
+}
+
+/** One PruneLens sample: the mean time of `batch` back-to-back runs. */
+export function batchMean(fn: () => unknown, batch: number): number {
+  return (
+    timeOnce(() => {
+      for (let b = 0; b < batch; b++) fn();
+    }) / batch
+  );
+}
+
+/** One reference sample: the mean of the runs it timed. */
+export function refMean(ms: readonly number[]): number {
+  return ms.reduce((a, b) => a + b, 0) / ms.length;
 }
 
 function sameKeep(a: number[], b: number[]): string {
@@ -143,22 +183,11 @@ async function benchSize(size: Size, d: number, runs: number, ref: ReferenceProc
     const row: ScalingRow = { n: size.n, d, method, k, oursMs: [], refMs: null, refNote: '', agree: '—', f64: '—', batch: 1 };
     try {
       const useRef = size.n <= (REF_MAX_N[method] ?? 0);
-      // Warm-up: sessions, buffers and the JIT's optimised code (at least 3 runs and 300 ms). The run cap
-      // only bounds sub-millisecond methods, which need thousands of calls before V8 optimises them (at 20
-      // runs their first timed batches still ran unoptimised code, 5–10× slower).
       let keep: number[] = [];
-      let spent = 0;
-      let last = Infinity;
-      const recent: number[] = [];
-      for (let w = 0; w < 5000 && (w === 0 || spent < 300 || (w < 3 && last < 1000)); w++) {
-        spent += last = timeOnce(() => (keep = prune(bundle, method, params, mapping).keep));
-        recent.push(last);
-        if (recent.length > 5) recent.shift();
-      }
-      // Methods under 25 ms are timed in back-to-back batches (≈ 25 ms each, as `prune --repeat` does),
-      // the reference with the same batch size; a sample is the batch mean. The batch follows the median
-      // of the last warm-up runs: one slow run (a GC, a busy host) once left the codebook at batches of 2.
-      const batch = Math.max(1, Math.min(MAX_BATCH, Math.ceil(25 / Math.max(median(recent), 1e-3))));
+      const runOnce = (): void => {
+        keep = prune(bundle, method, params, mapping).keep;
+      };
+      const batch = batchFor(warmUp(runOnce));
       row.batch = batch;
       let refKeep: number[] | undefined;
       if (useRef) {
@@ -177,14 +206,12 @@ async function benchSize(size: Size, d: number, runs: number, ref: ReferenceProc
           await settle();
           prune(bundle, method, params, mapping);
         }
-        row.oursMs.push(timeOnce(() => {
-          for (let b = 0; b < batch; b++) keep = prune(bundle, method, params, mapping).keep;
-        }) / batch);
+        row.oursMs.push(batchMean(runOnce, batch));
         if (useRef && row.refMs) {
           await settle();
           const rr = await ref.run(npz, method, params, batch, 1);
           if (rr.error || !rr.ms) throw new Error(`reference: ${rr.error}`);
-          row.refMs.push(rr.ms.reduce((a, b) => a + b, 0) / rr.ms.length);
+          row.refMs.push(refMean(rr.ms));
         }
       }
       if (refKeep) row.agree = sameKeep(keep, refKeep);
