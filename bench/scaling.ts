@@ -17,7 +17,7 @@ import { cosineRows, forEachUpperBlock, staircaseRows } from '../extension/core/
 import { kernelThreads } from '../extension/core/numeric/ort-gemm.ts';
 import { table } from './markdown.ts';
 import { PYTHON, ReferenceProcess, referenceOnce } from './reference-process.ts';
-import { median } from './stats.ts';
+import { type MedianInterval, median, medianInterval, pairedSpeedups } from './stats.ts';
 import { lineChartSvg, type Series } from './svg.ts';
 import { syntheticBundle } from './synthetic.ts';
 
@@ -99,6 +99,8 @@ export interface ScalingResult {
   runs: number;
   quick: boolean;
   seconds: number;
+  /** Day of the measurement (YYYY-MM-DD), so a replot keeps it; absent in figures recorded before it was kept. */
+  date?: string;
 }
 
 export function paramsFor(method: string, k: number, n: number): { params: JsonObject; mapping: RoleMapping } {
@@ -330,7 +332,7 @@ export async function benchScaling(opts: { quick: boolean; runs: number }, log: 
       log('N=16384 d=1024 (child processes)');
       for (const m of BIG_METHODS) big.push(bigRun(dir, m, 1024, log));
     }
-    return { rows, kernels, big, peak, loadStart, loadEnd: os.loadavg(), runs, quick: opts.quick, seconds: (Date.now() - t0) / 1000 };
+    return { rows, kernels, big, peak, loadStart, loadEnd: os.loadavg(), runs, quick: opts.quick, seconds: (Date.now() - t0) / 1000, date: new Date().toISOString().slice(0, 10) };
   } finally {
     ref.close();
     rmSync(dir, { recursive: true, force: true });
@@ -381,7 +383,7 @@ export function scalingMarkdown(res: ScalingResult, command: string, svgPath: st
   out.push('## PruneLens vs the official tensor operations (NumPy + OpenBLAS reference)');
   out.push('');
   out.push(
-    `Command: \`${command}\` — ${os.cpus().length} × ${cpu}, node ${process.version}, ${new Date().toISOString().slice(0, 10)}; ${res.seconds.toFixed(0)} s. ` +
+    `Command: \`${command}\` — ${os.cpus().length} × ${cpu}, node ${process.version}, ${res.date ?? new Date().toISOString().slice(0, 10)}; ${res.seconds.toFixed(0)} s. ` +
       `Load average ${res.loadStart.map((v) => v.toFixed(1)).join(' / ')} at the start and ${res.loadEnd.map((v) => v.toFixed(1)).join(' / ')} at the end: this 2-core machine is shared with other work, so compare the ratios (PruneLens and reference runs alternate, one each, so both see the same load), not absolute times.`,
   );
   out.push('');
@@ -396,7 +398,7 @@ export function scalingMarkdown(res: ScalingResult, command: string, svgPath: st
   );
   out.push('');
   out.push(
-    `Bundles: bench/synthetic.ts (clustered features on an h×w grid, every role filled), written once to .npz and read by both sides; budget k = round(N/9) through each method's budgetParams. ${res.runs} alternating runs after warm-up (PruneLens: ≥ 300 ms and ≥ 3 runs, or one run for methods slower than 1 s, so the JIT has optimised the code; reference: 2 runs); medians. Methods faster than 25 ms are timed in back-to-back batches of ⌈25 ms / run⌉ runs (at most ${MAX_BATCH.toLocaleString('en-US')}) on both sides, a sample being the batch mean (column "batch"). Before every PruneLens and every reference sample the bench waits 150 ms (longer than OpenBLAS's idle threads, ≈ 0.1 s, and onnxruntime's, ≈ 40 ms, keep spinning), so each side starts from the same idle machine, then makes one untimed run that wakes its pool threads: warm time excludes the wake-up, as the issue's (--repeat 11 − --repeat 1) / 10 does. "same keep": the kept indices equal the reference's. "float64 path": PruneLens with every similarity in float64 (PRUNELENS_PRECISION=f64) keeps the same tokens as the default float32-GEMM path. PruneLens kernels: onnxruntime ${kernelThreads()} threads.`,
+    `Bundles: bench/synthetic.ts (clustered features on an h×w grid, every role filled), written once to .npz and read by both sides; budget k = round(N/9) through each method's budgetParams. ${res.runs} alternating runs after warm-up (PruneLens: ≥ 300 ms and ≥ 3 runs, or one run for methods slower than 1 s, so the JIT has optimised the code; reference: 2 runs); medians. Methods faster than 25 ms are timed in back-to-back batches of ⌈25 ms / run⌉ runs (at most ${MAX_BATCH.toLocaleString('en-US')}) on both sides, a sample being the batch mean (column "batch"). Speed-up = the reference's median / PruneLens's median. Each PruneLens sample and the reference sample taken right after it form a pair; the CI column is ${intervalText(res.runs)} Before every PruneLens and every reference sample the bench waits 150 ms (longer than OpenBLAS's idle threads, ≈ 0.1 s, and onnxruntime's, ≈ 40 ms, keep spinning), so each side starts from the same idle machine, then makes one untimed run that wakes its pool threads: warm time excludes the wake-up, as the issue's (--repeat 11 − --repeat 1) / 10 does. "same keep": the kept indices equal the reference's. "float64 path": PruneLens with every similarity in float64 (PRUNELENS_PRECISION=f64) keeps the same tokens as the default float32-GEMM path. PruneLens kernels: onnxruntime ${kernelThreads()} threads.`,
   );
   out.push('');
   out.push('### Similarity kernel (cosine Gram) vs this machine\'s GEMM peak');
@@ -419,12 +421,13 @@ export function scalingMarkdown(res: ScalingResult, command: string, svgPath: st
   out.push('');
   out.push(
     table(
-      ['N', 'd', 'method', 'k', 'batch', 'PruneLens ms', 'reference ms', 'speed-up', 'same keep as reference', 'float64 path'],
+      ['N', 'd', 'method', 'k', 'batch', 'PruneLens ms', 'reference ms', 'speed-up', 'paired speed-ups, 95 % CI of the median', 'same keep as reference', 'float64 path'],
       res.rows.map((r) => {
-        if (r.error) return [r.n, r.d, r.method, r.k, '—', `error: ${r.error}`, '—', '—', '—', '—'];
+        if (r.error) return [r.n, r.d, r.method, r.k, '—', `error: ${r.error}`, '—', '—', '—', '—', '—'];
         const ours = median(r.oursMs);
         const refm = r.refMs && r.refMs.length ? median(r.refMs) : null;
-        return [r.n, r.d, r.method, r.k, r.batch ?? 1, fmtMs(ours), refm === null ? r.refNote : fmtMs(refm), refm === null ? '—' : `${(refm / ours).toFixed(2)}×`, r.agree, r.f64];
+        const ci = speedupInterval(r);
+        return [r.n, r.d, r.method, r.k, r.batch ?? 1, fmtMs(ours), refm === null ? r.refNote : fmtMs(refm), refm === null ? '—' : `${(refm / ours).toFixed(2)}×`, ci ? `${ci.lo.toFixed(2)}–${ci.hi.toFixed(2)}×` : '—', r.agree, r.f64];
       }),
     ),
   );
@@ -452,10 +455,36 @@ export function scalingMarkdown(res: ScalingResult, command: string, svgPath: st
   return out.join('\n');
 }
 
-function ratioOf(res: ScalingResult, n: number, d: number, method: string): number | null {
+function rowOf(res: ScalingResult, n: number, d: number, method: string): ScalingRow | null {
   const r = res.rows.find((x) => x.n === n && x.d === d && x.method === method && !x.error);
-  if (!r || !r.refMs || r.refMs.length === 0) return null;
-  return median(r.refMs) / median(r.oursMs);
+  return r && r.refMs && r.refMs.length > 0 ? r : null;
+}
+
+function ratioOf(res: ScalingResult, n: number, d: number, method: string): number | null {
+  const r = rowOf(res, n, d, method);
+  return r && r.refMs ? median(r.refMs) / median(r.oursMs) : null;
+}
+
+/** 95 % interval of the median paired speed-up (null without a reference or with too few pairs). */
+export function speedupInterval(r: ScalingRow): MedianInterval | null {
+  const pairs = r.refMs ? pairedSpeedups(r.oursMs, r.refMs) : null;
+  return pairs ? medianInterval(pairs) : null;
+}
+
+/** How the CI column is formed from `runs` pairs (which order statistics, with what coverage). */
+export function intervalText(runs: number): string {
+  const ranks = medianInterval(Array.from({ length: runs }, (_, i) => i + 1));
+  if (!ranks) return `empty: no distribution-free 95 % interval of a median exists with ${runs} pairs (it needs at least 6).`;
+  return `the distribution-free 95 % interval of the median of the pairs' speed-ups (order statistics: pairs ${ranks.lo} and ${ranks.hi} of ${runs} in rank order, coverage ${(ranks.coverage * 100).toFixed(1)} %). Where it contains a target, this run's noise is too large to tell whether the target holds.`;
+}
+
+/** ", paired 95 % CI a–b×" for a method's speed-up, with a warning where the interval contains `target`. */
+function intervalNote(res: ScalingResult, n: number, d: number, method: string, target: number | null): string {
+  const r = rowOf(res, n, d, method);
+  const ci = r ? speedupInterval(r) : null;
+  if (!ci) return '';
+  const spans = target !== null && ci.lo < target && ci.hi >= target;
+  return `, paired 95 % CI ${ci.lo.toFixed(2)}–${ci.hi.toFixed(2)}×${spans ? `: it contains ${target}×, so this run cannot tell` : ''}`;
 }
 
 /** The issue's "must be true" list, checked against this run. */
@@ -469,15 +498,18 @@ export function targetLines(res: ScalingResult): string[] {
     const rows = res.rows.filter((r) => r.n === n && r.d === d && !r.error && r.refMs && r.refMs.length);
     if (rows.length === 0) continue;
     const slow = rows.filter((r) => (ratioOf(res, n, d, r.method) ?? 0) < 1);
+    // Methods that passed, but whose interval reaches below 1×: the verdict could flip with the next run.
+    const close = rows.filter((r) => !slow.includes(r) && (speedupInterval(r)?.lo ?? Infinity) < 1);
     lines.push(
       `${n}×${d}: every method at least as fast as the reference — ${yes(slow.length === 0)}` +
-        (slow.length ? ` (slower: ${slow.map((r) => `${r.method} ${(ratioOf(res, n, d, r.method) ?? 0).toFixed(2)}×`).join(', ')})` : ''),
+        (slow.length ? ` (slower: ${slow.map((r) => `${r.method} ${(ratioOf(res, n, d, r.method) ?? 0).toFixed(2)}×${intervalNote(res, n, d, r.method, 1)}`).join('; ')})` : '') +
+        (close.length ? ` (but within noise of 1×, the paired interval reaching below it: ${close.map((r) => `${r.method} ${(ratioOf(res, n, d, r.method) ?? 0).toFixed(2)}×${intervalNote(res, n, d, r.method, null)}`).join('; ')})` : ''),
     );
   }
   const g576 = ratioOf(res, 576, 1024, 'gprune');
-  if (g576 !== null) lines.push(`G-Prune ≥ 3× at 576×1024 — ${yes(g576 >= 3)} (${g576.toFixed(2)}×)`);
+  if (g576 !== null) lines.push(`G-Prune ≥ 3× at 576×1024 — ${yes(g576 >= 3)} (${g576.toFixed(2)}×${intervalNote(res, 576, 1024, 'gprune', 3)})`);
   const g2880 = ratioOf(res, 2880, 4096, 'gprune');
-  if (g2880 !== null) lines.push(`G-Prune ≥ 2.5× at 2880×4096 — ${yes(g2880 >= 2.5)} (${g2880.toFixed(2)}×)`);
+  if (g2880 !== null) lines.push(`G-Prune ≥ 2.5× at 2880×4096 — ${yes(g2880 >= 2.5)} (${g2880.toFixed(2)}×${intervalNote(res, 2880, 4096, 'gprune', 2.5)})`);
   const k = res.kernels.find((x) => x.n === 2880 && x.d === 4096);
   if (k) {
     const full = 2 * k.n * k.n * k.d;
