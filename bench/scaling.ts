@@ -17,7 +17,7 @@ import { cosineRows, forEachUpperBlock, staircaseRows } from '../extension/core/
 import { kernelThreads } from '../extension/core/numeric/ort-gemm.ts';
 import { table } from './markdown.ts';
 import { PYTHON, ReferenceProcess, referenceOnce } from './reference-process.ts';
-import { type MedianInterval, median, medianInterval, pairedSpeedups } from './stats.ts';
+import { type MedianInterval, median, medianInterval, pairedSpeedups, timeOnce } from './stats.ts';
 import { lineChartSvg, type Series } from './svg.ts';
 import { syntheticBundle } from './synthetic.ts';
 
@@ -121,12 +121,6 @@ const SETTLE_MS = 150;
 /** Runs per batch at most: a 10 µs method needs ≈ 2,500 for a 25 ms sample the timer resolves well. */
 const MAX_BATCH = 2500;
 export const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
-
-function timeOnce(fn: () => unknown): number {
-  const t0 = process.hrtime.bigint();
-  fn();
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
 
 /**
  * Warm-up: sessions, buffers and the JIT's optimised code (at least 3 runs and 300 ms; one run for what takes

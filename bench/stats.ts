@@ -48,19 +48,9 @@ export function pairedSpeedups(oursMs: readonly number[], refMs: readonly number
   return oursMs.map((o, i) => refMs[i] / o);
 }
 
-/** Time `fn` once to warm up, then `runs` times; returns per-run milliseconds. */
-export function timeRuns(fn: () => void, runs: number): number[] {
+/** Milliseconds one call of `fn` takes. */
+export function timeOnce(fn: () => unknown): number {
+  const t0 = process.hrtime.bigint();
   fn();
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    fn();
-    out.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  return out;
-}
-
-export function machine(): string {
-  // Imported lazily so this module stays usable from any bench script.
-  return `${process.platform}-${process.arch}, node ${process.version}`;
+  return Number(process.hrtime.bigint() - t0) / 1e6;
 }
