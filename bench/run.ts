@@ -16,16 +16,18 @@ const only = args.find((a) => a.startsWith('--only='))?.slice(7);
 const quick = args.includes('--quick');
 const file = join(process.cwd(), 'BENCHMARKS.md');
 const log = (s: string): void => console.log(s);
+/** The command as a reader would type it to redo one section (or all of them). */
+const commandFor = (section: string): string => `npm run bench${only ? ` -- --only=${section}` : ''}${runsArg ? ` ${only ? '' : '-- '}${runsArg}` : ''}`;
 
 async function main(): Promise<void> {
   if (!only || only === 'methods') {
     const rows = benchMethods(runs, log);
-    updateSection(file, 'methods', methodsMarkdown(rows, 'npm run bench'));
+    updateSection(file, 'methods', methodsMarkdown(rows, commandFor('methods')));
   }
   if (!only || only === 'encode') {
     const photos = join(process.cwd(), '..', 'shared', 'images', 'photos');
     const { rows, threads } = await benchEncode(photos, join(process.cwd(), 'models', 'probe'), runs, log);
-    updateSection(file, 'encode', encodeMarkdown(rows, threads, runs, 'npm run bench'));
+    updateSection(file, 'encode', encodeMarkdown(rows, threads, runs, commandFor('encode')));
   }
   if (!only || only === 'scaling') {
     // A quick run writes its own section, plot and raw figures, so it never replaces the full ones.
@@ -40,14 +42,13 @@ async function main(): Promise<void> {
       return;
     }
     if (!args.includes('--replot')) writeFileSync(json, `${JSON.stringify(res, null, 1)}\n`);
-    const command = `npm run bench${only ? ` -- --only=scaling` : ''}${quick ? ' --quick' : ''}${runsArg ? ` ${only ? '' : '-- '}${runsArg}` : ''}`;
+    const command = `npm run bench${only ? ` -- --only=scaling` : ''}${quick ? `${only ? '' : ' --'} --quick` : ''}${runsArg ? ` ${only || quick ? '' : '-- '}${runsArg}` : ''}`;
     writeScalingSvg(res, join(process.cwd(), svg));
     updateSection(file, id, scalingMarkdown(res, command, svg));
   }
   if (!only || only === 'limits') {
     const res = await benchLimits(runs, log);
-    const command = `npm run bench${only ? ' -- --only=limits' : ''}${runsArg ? ` ${only ? '' : '-- '}${runsArg}` : ''}`;
-    updateSection(file, 'limits', limitsMarkdown(res, command));
+    updateSection(file, 'limits', limitsMarkdown(res, commandFor('limits')));
   }
   console.log(`wrote ${file}`);
 }
