@@ -46,8 +46,9 @@ export interface GenOptions {
    */
   quantize: 'none' | 'dynamic' | 'qdq';
   /**
-   * Register tokens (DINOv2-with-registers layout): learned tokens without position embeddings, inserted
-   * between [CLS] and the patches after the position embeddings are added. Needs classToken.
+   * Register tokens: learned tokens without position embeddings, inserted after the position embeddings are
+   * added: between [CLS] and the patches (DINOv2 with registers), or before the patches when classToken is
+   * false (timm class_token=False, reg_tokens > 0).
    */
   registers: number;
 }
@@ -264,7 +265,6 @@ function visionTower(t: Tower, v: VisionSpec, pixel: string, embedsName?: string
   const b = t.b;
   const g = v.imageSize / v.patchSize;
   if (!Number.isInteger(g)) throw new Error(`image size ${v.imageSize} is not a multiple of patch size ${v.patchSize}`);
-  if (t.opts.registers > 0 && !t.opts.classToken) throw new Error('register tokens follow [CLS]: registers need classToken');
   const tokens = g * g + (t.opts.classToken ? 1 : 0);
   const e = '/vision_model/embeddings';
   const convW = t.param('vision_model.embeddings.patch_embedding.weight', [v.width, 3, v.patchSize, v.patchSize], 1 / Math.sqrt(3 * v.patchSize * v.patchSize));
@@ -273,11 +273,13 @@ function visionTower(t: Tower, v: VisionSpec, pixel: string, embedsName?: string
   const patches = b.op1('Transpose', [flat], { perm: [0, 2, 1] }, `${e}/Transpose_output_0`, `${e}/Transpose`);
   let emb = patches;
   let batch1 = '';
-  if (t.opts.classToken) {
-    const cls = t.param('vision_model.embeddings.class_embedding', [v.width], 0.5);
+  if (t.opts.classToken || t.opts.registers > 0) {
     const shape = b.op1('Shape', [pixel], {}, `${e}/Shape_output_0`, `${e}/Shape`);
     const batch = b.op1('Gather', [shape, b.constI(`${e}/Constant_1_output_0`, [], [0])], { axis: 0 }, `${e}/Gather_output_0`, `${e}/Gather`);
     batch1 = b.op1('Unsqueeze', [batch, b.constI(`${e}/Constant_2_output_0`, [1], [0])], {}, `${e}/Unsqueeze_output_0`, `${e}/Unsqueeze`);
+  }
+  if (t.opts.classToken) {
+    const cls = t.param('vision_model.embeddings.class_embedding', [v.width], 0.5);
     const clsShape = b.op1('Concat', [batch1, b.constI(`${e}/Constant_3_output_0`, [2], [1, v.width])], { axis: 0 }, `${e}/Concat_output_0`, `${e}/Concat`);
     const clsB = b.op1('Expand', [cls, clsShape], {}, `${e}/Expand_output_0`, `${e}/Expand`);
     emb = b.op1('Concat', [clsB, patches], { axis: 1 }, `${e}/Concat_1_output_0`, `${e}/Concat_1`);
@@ -300,7 +302,10 @@ function visionTower(t: Tower, v: VisionSpec, pixel: string, embedsName?: string
   return { imageEmbeds: proj, lastHidden: h };
 }
 
-/** cat(x[:, :1], registers.expand(batch), x[:, 1:]) on the token axis, as Dinov2WithRegisters exports it. */
+/**
+ * cat(x[:, :1], registers.expand(batch), x[:, 1:]) on the token axis, as Dinov2WithRegisters exports it; without
+ * [CLS], cat(registers.expand(batch), x), as a timm ViT with class_token=False and reg_tokens exports it.
+ */
 function withRegisters(t: Tower, x: string, batch1: string, width: number): string {
   const b = t.b;
   const e = '/vision_model/embeddings';
@@ -308,6 +313,7 @@ function withRegisters(t: Tower, x: string, batch1: string, width: number): stri
   const reg = t.param('vision_model.embeddings.register_tokens', [1, r, width], 0.5);
   const regShape = b.op1('Concat', [batch1, b.constI(`${e}/Constant_4_output_0`, [2], [r, width])], { axis: 0 }, `${e}/Concat_2_output_0`, `${e}/Concat_2`);
   const regB = b.op1('Expand', [reg, regShape], {}, `${e}/Expand_1_output_0`, `${e}/Expand_1`);
+  if (!t.opts.classToken) return b.op1('Concat', [regB, x], { axis: 1 }, `${e}/Concat_3_output_0`, `${e}/Concat_3`);
   const axis = b.constI(`${e}/Constant_5_output_0`, [1], [1]);
   const zero = b.constI(`${e}/Constant_6_output_0`, [1], [0]);
   const one = b.constI(`${e}/Constant_7_output_0`, [1], [1]);

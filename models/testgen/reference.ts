@@ -98,29 +98,32 @@ export interface VisionReference {
   /** visual_projection(post_layernorm(r_L[CLS])) [P]. */
   imageEmbeds: Float64Array;
   tokens: number;
-  /** Register tokens after [CLS] (rows 1..registers). */
+  /** Register tokens: rows 1..registers after [CLS], rows 0..registers − 1 in a tower without [CLS]. */
   registers: number;
+  /** Tokens before the first patch ([CLS], if any, and the registers). */
+  prefix: number;
 }
 
 /** pixels: [3,S,S] row-major (batch 1). */
 export function visionReference(w: Weights, v: VisionSpec, pixels: Float32Array): VisionReference {
   const g = v.imageSize / v.patchSize;
   const d = v.width;
-  // Register tokens (when generated) sit between [CLS] and the patches, without position embeddings.
+  // Register tokens (when generated) sit between [CLS] (if any) and the patches, without position embeddings.
   const registers = w.get('vision_model.embeddings.register_tokens') ?? new Float32Array(0);
   const r = registers.length / d;
-  const t = g * g + 1 + r;
+  const cls = w.get('vision_model.embeddings.class_embedding') ?? null;
+  const first = cls ? 1 : 0;
+  const t = g * g + first + r;
   const conv = get(w, 'vision_model.embeddings.patch_embedding.weight');
-  const cls = get(w, 'vision_model.embeddings.class_embedding');
   const pos = get(w, 'vision_model.embeddings.position_embedding.weight');
   const x = new Float64Array(t * d);
-  for (let c = 0; c < d; c++) x[c] = cls[c] + pos[c];
-  x.set(registers, d);
+  if (cls) for (let c = 0; c < d; c++) x[c] = cls[c] + pos[c];
+  x.set(registers, first * d);
   const p = v.patchSize;
   const s = v.imageSize;
   for (let gy = 0; gy < g; gy++) {
     for (let gx = 0; gx < g; gx++) {
-      const patch = 1 + gy * g + gx;
+      const patch = first + gy * g + gx;
       const row = patch + r;
       for (let c = 0; c < d; c++) {
         let acc = 0;
@@ -142,8 +145,17 @@ export function visionReference(w: Weights, v: VisionSpec, pixels: Float32Array)
     hidden.push(h);
     layers.push(r.trace);
   }
-  const imageEmbeds = jointEmbeddings(w, v, h.subarray(0, d), 1);
-  return { hidden, layers, imageEmbeds, tokens: t, registers: r };
+  // [CLS] pooling, or the mean of every token for a tower without [CLS] (the generator's ReduceMean).
+  const pooled = cls ? h.subarray(0, d) : meanRows(h, t, d);
+  const imageEmbeds = jointEmbeddings(w, v, pooled, 1);
+  return { hidden, layers, imageEmbeds, tokens: t, registers: r, prefix: first + r };
+}
+
+function meanRows(x: Float64Array, rows: number, d: number): Float64Array {
+  const out = new Float64Array(d);
+  for (let i = 0; i < rows; i++) for (let c = 0; c < d; c++) out[c] += x[i * d + c];
+  for (let c = 0; c < d; c++) out[c] /= rows;
+  return out;
 }
 
 /** post_layernorm → visual_projection on n rows [n,W] → [n,P]. */

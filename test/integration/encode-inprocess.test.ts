@@ -66,7 +66,7 @@ async function checkBundle(folder: TestFolder, arrays: ReadonlyMap<string, Tenso
   const ref = visionReference(folder.visionWeights, v, pixels.data);
   const t = ref.tokens;
   // Patches follow [CLS] and any register tokens.
-  const first = 1 + ref.registers;
+  const first = ref.prefix;
   const n = t - first;
   const fl = v.layers - 2;
   assert.equal(arr(arrays, 'features').shape[0], n);
@@ -156,6 +156,27 @@ test('a tower with register tokens (DINOv2 layout) encodes the patches only: reg
     // [CLS] attention is there, so the methods that read it run on the patches.
     const vz = prune(bundle, 'visionzip', { dominant: 4, contextual: 2 });
     assert.ok(vz.keep.length > 0 && vz.keep.every((i) => i < n), vz.keep.join(','));
+  }));
+
+test('a tower with register tokens and no [CLS] (timm class_token=False) encodes the patches only and offers no [CLS] attention', () =>
+  inTempDir(async (dir) => {
+    const folder = writeTestModelFolder(join(dir, 'm'), { template: TEMPLATE, visionOnly: true, gen: { classToken: false, registers: 3 } });
+    const { bundle } = await encodeFolder(folder, '');
+    const v = folder.vision;
+    const n = (v.imageSize / v.patchSize) ** 2;
+    const pixels = preprocess(await decodeImage(PHOTO), loadPreprocessorConfig(folder.dir));
+    const ref = visionReference(folder.visionWeights, v, pixels.data);
+    assert.equal(ref.prefix, 3);
+    // Features and keys of the feature layer (select_layer −2), registers dropped: no register is read as [CLS].
+    const fl = v.layers - 2;
+    assert.ok(maxAbsDiff(arr(bundle.arrays, 'features').data, ref.hidden[fl + 1].subarray(3 * v.width)) < TOL, 'features');
+    assert.ok(maxAbsDiff(arr(bundle.arrays, 'keys').data, headMeanKeys(Float32Array.from(ref.layers[fl].k), ref.tokens, v.width, v.heads, 3)) < TOL, 'keys');
+    assert.equal(arr(bundle.arrays, 'features').shape[0], n);
+    for (const role of ['cls_attn', 'cls_attn_last', 'pm_cls_attn', 'pm_keys', 'image_joint']) assert.equal(bundle.arrays.has(role), false, role);
+    assert.match(bundle.meta.extra.registers ?? '', /^3 register tokens before the patches \(a tower without \[CLS\]/);
+    assert.match(bundle.meta.extra.cls_attn, /no \[CLS\] token \(registers only\)/);
+    assert.equal(prune(bundle, 'gprune', { keep_ratio: 0.5 }).keep.length, n / 2);
+    assert.throws(() => prune(bundle, 'visionzip', { dominant: 4, contextual: 2 }), MissingInputError);
   }));
 
 test('a manifest that lists outputs skips surgery and passes the graph outputs through', () =>

@@ -248,7 +248,24 @@ test('surgery records the patch embedding Conv; its grid leaves register tokens 
   // Padding and stride count as onnx Conv does: floor((size + pads − kernel) / stride) + 1 per axis.
   assert.equal(patchCount({ kernel: [14, 14], strides: [14, 14], pads: [0, 0, 0, 0] }, 336, 336), 576);
   assert.equal(patchCount({ kernel: [16, 16], strides: [8, 8], pads: [1, 0, 1, 0] }, 64, 48), 7 * 5);
-  assert.throws(() => buildVisionModel({}, { registers: 2, classToken: false }), /registers need classToken/);
+});
+
+test('a learned block of several tokens is registers, not [CLS]: a timm tower with class_token=False has no [CLS]', async () => {
+  const ort = await import('onnxruntime-node');
+  const m = buildVisionModel({ layers: 3 }, { classToken: false, registers: 2, seed: 9 });
+  const surgery = planVisionSurgery(decodeModel(m.bytes, 'timm-like'), { featureLayer: -1 });
+  assert.equal(surgery.classToken, false);
+  assert.ok(surgery.notes.some((note) => /No \[CLS\] token .*register tokens only/.test(note)));
+  const session = await createSession(appendToModel(m.bytes, surgery.additions));
+  const v = m.spec;
+  const res = await session.run({ pixel_values: new ort.Tensor('float32', pixelsFor(v, 4), [1, 3, v.imageSize, v.imageSize]) }, [...surgeryFetches(surgery), 'last_hidden_state']);
+  await session.release();
+  // Nothing is cut as [CLS]: the rows are [registers, patches], and the Conv grid says how many are registers.
+  const feats = res[surgery.outputs.features];
+  assert.deepEqual([...(feats.data as Float32Array)], [...(res.last_hidden_state.data as Float32Array)]);
+  assert.equal(feats.dims[1] - patchCount(surgery.patchConv ?? assert.fail('no Conv geometry'), v.imageSize, v.imageSize), 2);
+  // One learned token cannot be told from a class token by its shape: a single register counts as [CLS].
+  assert.equal(planVisionSurgery(decodeModel(buildVisionModel({}, { classToken: false, registers: 1 }).bytes, 'one register')).classToken, true);
 });
 
 test('a QDQ export (quantize_static: int8 weights, QuantizeLinear/DequantizeLinear on every MatMul input) gets the same surgery', async () => {

@@ -267,11 +267,12 @@ export function fullWidthClsAttention(q: Float32Array, k: Float32Array, tokens: 
 }
 
 /**
- * Tokens after [CLS] that are not patches (register tokens): the surgery's feature rows minus the patch
- * grid the embedding's Conv cuts from this image. 0 without a known Conv geometry or a class token.
+ * Tokens besides [CLS] that are not patches (register tokens, after [CLS] in DINOv2, first in a timm tower
+ * without [CLS]): the surgery's feature rows minus the patch grid the embedding's Conv cuts from this image.
+ * 0 without a known Conv geometry.
  */
 function registerTokens(s: VisionSurgery, rows: number, pixelShape: readonly number[]): number {
-  if (!s.patchConv || !s.classToken) return 0;
+  if (!s.patchConv) return 0;
   const [height, width] = pixelShape.slice(-2);
   // Fewer rows than the Conv's grid means the graph merges tokens itself: nothing to drop then (the grid
   // check downstream reports a token count that does not fit the image).
@@ -323,11 +324,11 @@ export function assembleArrays(p: PreparedModel, out: ReadonlyMap<string, RawOut
     const registers = registerTokens(s, tokens, pixelShape);
     n = tokens - registers;
     arrays.set('features', tensor([n, width], registers > 0 ? feats.data.slice(registers * width) : feats.data));
-    if (registers > 0) {
-      // Token 0 is only known to be [CLS] when the graph pools it; registers-only towers (timm class_token=False) exist.
-      const cls = o.imageJoint ? 'token 0 is [CLS] (the graph pools it)' : 'token 0 is taken as [CLS], but the graph does not pool it: in a tower without a class token, the [CLS] attention is a register\'s';
+    if (registers > 0 && s.classToken) {
+      // A one-token learned input counts as [CLS]; a tower with a single register and no [CLS] would look the same.
+      const cls = o.imageJoint ? 'token 0 is [CLS] (the graph pools it)' : 'token 0 is a one-token learned input, taken as [CLS]; the graph does not pool it, so if the tower has a single register and no class token, the [CLS] attention is that register\'s';
       info.registers = `${registers} register tokens after token 0 (DINOv2-style) are not patches: left out of every array; ${cls}`;
-    }
+    } else if (registers > 0) info.registers = `${registers} register tokens before the patches (a tower without [CLS], timm class_token=False): left out of every array`;
     // Tokens before the first patch in the attention and key rows: [CLS], then any registers.
     const prefix = (s.classToken ? 1 : 0) + registers;
     const cls = clsRow(get(o.clsAttn), prefix);
@@ -350,8 +351,8 @@ export function assembleArrays(p: PreparedModel, out: ReadonlyMap<string, RawOut
       info.cls_attn_last_layer = layerLabel(s.layers - 1, s.layers, -1);
       info.pm_cls_attn = `single-head full-width [CLS] attention recomputed from q_proj/k_proj of ${info.cls_attn_last_layer} (PruMerge); pm_keys = that layer's k_proj`;
     } else {
-      info.keys = `${info.keys} (all tokens: the tower has no [CLS])`;
-      info.cls_attn = 'not available: the tower has no [CLS] token (SigLIP-style)';
+      info.keys = `${info.keys} (every patch token: the tower has no [CLS])`;
+      info.cls_attn = `not available: the tower has no [CLS] token (${registers > 0 ? 'registers only' : 'SigLIP-style'})`;
     }
     if (o.imageJoint) {
       const j = dropBatch(o.imageJoint, get(o.imageJoint), 2);

@@ -144,6 +144,7 @@ export class GraphIndex {
   readonly producer = new Map<string, number>();
   readonly consumers = new Map<string, number[]>();
   readonly initializers = new Set<string>();
+  private readonly initializerProtos = new Map<string, TensorProto>();
   /** Graph inputs that are fed at run time (not initializers). */
   readonly dataInputs: string[];
   readonly outputs: string[];
@@ -151,7 +152,11 @@ export class GraphIndex {
 
   constructor(readonly graph: GraphProto) {
     this.nodes = graph.node ?? [];
-    for (const t of graph.initializer ?? []) if (t.name) this.initializers.add(t.name);
+    for (const t of graph.initializer ?? []) {
+      if (!t.name) continue;
+      this.initializers.add(t.name);
+      this.initializerProtos.set(t.name, t);
+    }
     this.nodes.forEach((n, i) => {
       for (const o of n.output ?? []) if (o) this.producer.set(o, i);
       for (const x of n.input ?? []) {
@@ -167,6 +172,11 @@ export class GraphIndex {
 
   has(tensor: string): boolean {
     return this.producer.has(tensor) || this.initializers.has(tensor) || this.dataInputs.includes(tensor);
+  }
+
+  /** The initializer of that name (weights and constants stored in the graph), or null. */
+  initializer(tensor: string): TensorProto | null {
+    return this.initializerProtos.get(tensor) ?? null;
   }
 
   nodeOf(tensor: string): NodeProto | null {

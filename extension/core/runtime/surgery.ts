@@ -1,7 +1,7 @@
 // Graph surgery on a ViT/CLIP vision tower, in memory, before the session is created: find the tensors
 // PruneLens needs by walking the graph (never by tensor names) and expose them as graph outputs.
 import { InputError } from '../errors.ts';
-import { GraphIndex, attrInt, attrInts, attrString, floatOutput, int64Initializer, type GraphAdditions, type ModelProto, type NodeProto } from './onnx-graph.ts';
+import { GraphIndex, attrInt, attrInts, attrString, floatOutput, int64Initializer, toInt, type GraphAdditions, type ModelProto, type NodeProto, type TensorProto } from './onnx-graph.ts';
 
 /** One self-attention block of the encoder, as found in the graph. */
 export interface AttentionSite {
@@ -34,11 +34,11 @@ export interface SurgeryOutputs {
 }
 
 export interface VisionSurgery {
-  /** Whether token 0 is a learned [CLS] token (CLIP); false for patch-only towers (SigLIP). */
+  /** Whether token 0 is a learned [CLS] token (CLIP); false for patch-only (SigLIP) and registers-only (timm) towers. */
   classToken: boolean;
   /**
    * The patch embedding's Conv geometry, when it is a plain 2-D one: the patch grid of an image, and so how
-   * many tokens besides [CLS] are not patches (DINOv2-style register tokens), follows from it at run time.
+   * many tokens besides [CLS] are not patches (register tokens), follows from it at run time.
    */
   patchConv: PatchConv | null;
   /** Encoder layers (self-attention blocks) found. */
@@ -163,10 +163,43 @@ function residualAround(idx: GraphIndex, site: AttentionSite, layer: number): { 
   return fail('MLP residual Add');
 }
 
+/** Ops that hand a learned token parameter on with its token count unchanged (batch broadcast, casts, dequantisation). */
+const TOKEN_PASS_OPS = new Set(['Expand', 'Tile', 'Unsqueeze', 'Cast', 'Identity', 'DequantizeLinear']);
+
+/** Second-to-last dim of a parameter's shape: its token count ([1,R,W] → R; a [W] vector is one token). */
+function tokenDim(dims: TensorProto['dims']): number {
+  const d = (dims ?? []).map(toInt);
+  return d.length >= 2 ? d[d.length - 2] : 1;
+}
+
+/**
+ * How many tokens a learned input of a token-axis Concat adds, from the parameter it broadcasts: 1 for a
+ * class token (CLIP's [W] class_embedding, a [1,1,W] cls_token), R for [1,R,W] register tokens. 1 when the
+ * parameter cannot be traced, so an unknown learned token still counts as [CLS].
+ */
+function learnedTokens(idx: GraphIndex, tensor: string): number {
+  let t = tensor;
+  for (let hop = 0; hop < 16 && t; hop++) {
+    const init = idx.initializer(t);
+    if (init) return tokenDim(init.dims);
+    const n = idx.nodeOf(t);
+    if (!n) return 1;
+    if (n.opType === 'Constant') {
+      const value = (n.attribute ?? []).find((a) => a.name === 'value')?.t;
+      return value ? tokenDim(value.dims) : 1;
+    }
+    if (!TOKEN_PASS_OPS.has(n.opType ?? '')) return 1;
+    t = n.input?.[0] ?? '';
+  }
+  return 1;
+}
+
 /**
  * Walks from the stream entering the first encoder layer back to the patch embedding. A class token is a
- * token-axis Concat with a learned parameter (CLIP's class_embedding; broadcast over the batch with
- * image-derived shapes, which isStatic counts as static); SigLIP-style towers feed patch tokens only.
+ * token-axis Concat with a learned one-token parameter (CLIP's class_embedding; broadcast over the batch
+ * with image-derived shapes, which isStatic counts as static). A learned input of several tokens is a block
+ * of register tokens, not a class token: timm towers with `class_token=False` have registers only.
+ * SigLIP-style towers feed patch tokens only.
  */
 function embedding(idx: GraphIndex, firstInput: string): { classToken: boolean; conv: NodeProto[] } {
   const seen = new Set<string>();
@@ -181,7 +214,7 @@ function embedding(idx: GraphIndex, firstInput: string): { classToken: boolean; 
     if (p === undefined) continue;
     const n = idx.nodes[p];
     const axis = n.opType === 'Concat' ? attrInt(n, 'axis') : null;
-    if ((axis === 1 || axis === -2) && (n.input ?? []).some((x) => x && idx.isStatic(x))) classToken = true;
+    if ((axis === 1 || axis === -2) && (n.input ?? []).some((x) => x && idx.isStatic(x) && learnedTokens(idx, x) === 1)) classToken = true;
     if (n.opType === 'Conv') {
       conv.push(n); // the patch embedding: nothing before it can add a token
       continue;
@@ -317,7 +350,7 @@ export function planVisionSurgery(model: ModelProto, options: SurgeryOptions = {
     sliceNode(`${PREFIX}cls_attn_last`, last.probs, `${PREFIX}zero`, `${PREFIX}one`, `${PREFIX}axis_query`),
   ];
   const notes: string[] = [];
-  if (!classToken) notes.push('No [CLS] token (a SigLIP-style tower): features are all patch tokens; [CLS] attention, and the methods that read it, are not available.');
+  if (!classToken) notes.push('No [CLS] token (a SigLIP-style tower, or one with register tokens only): features are the patch tokens; [CLS] attention, and the methods that read it, are not available.');
   let imageJoint: string | null = null;
   const path = classToken ? projectionPath(idx, finalStream, pixelInput) : null;
   if (path) {
