@@ -15,8 +15,8 @@ import type { JsonObject } from '../extension/core/json.ts';
 import { methodInput } from '../extension/core/methods/input.ts';
 import { table } from './markdown.ts';
 import { ReferenceProcess, type RefRun } from './reference-process.ts';
-import { batchFor, batchMean, paramsFor, refMean, settle, warmUp } from './scaling.ts';
-import { median } from './stats.ts';
+import { batchFor, batchMean, intervalText, paramsFor, refMean, settle, warmUp } from './scaling.ts';
+import { median, medianInterval, pairedSpeedups } from './stats.ts';
 import { syntheticBundle } from './synthetic.ts';
 
 const N = 576;
@@ -161,13 +161,18 @@ export function limitsMarkdown(res: LimitsResult, command: string): string {
   const cRef = med('codebook', 'ref');
   const gemmOurs = med('codebook.gemm', 'ours');
   const gemmRef = med('codebook.gemm', 'ref');
-  const body = res.rows.map((r) => [r.label, cell(med(r.id, 'ours')), cell(med(r.id, 'ref')), ratio(med(r.id, 'ours'), med(r.id, 'ref')), r.batch]);
+  const interval = (r: LimitRow): string => {
+    const pairs = r.ours && r.ref ? pairedSpeedups(r.ours, r.ref) : null;
+    const ci = pairs ? medianInterval(pairs) : null;
+    return ci ? `${ci.lo.toFixed(2)}–${ci.hi.toFixed(2)}×` : '—';
+  };
+  const body = res.rows.map((r) => [r.label, cell(med(r.id, 'ours')), cell(med(r.id, 'ref')), ratio(med(r.id, 'ours'), med(r.id, 'ref')), interval(r), r.batch]);
   // A difference of medians taken in different samples can come out negative when the host slowed the part's
   // samples: say so instead of printing a negative time or ratio.
   const rest = (v: number): string => (v < 0 ? '< 0 (noise)' : cell(v));
   const restRatio = (ours: number, ref: number): string => (ours > 0 && ref > 0 ? ratio(ours, ref) : '—');
-  body.push(['G-Prune, everything besides the Gram (and the reference\'s matrix power)', rest(gOurs - gramOurs), rest(gRef - gramRef - power), restRatio(gOurs - gramOurs, gRef - gramRef - power), '—']);
-  body.push(['Codebook, everything besides the product', rest(cOurs - gemmOurs), rest(cRef - gemmRef), restRatio(cOurs - gemmOurs, cRef - gemmRef), '—']);
+  body.push(['G-Prune, everything besides the Gram (and the reference\'s matrix power)', rest(gOurs - gramOurs), rest(gRef - gramRef - power), restRatio(gOurs - gramOurs, gRef - gramRef - power), '—', '—']);
+  body.push(['Codebook, everything besides the product', rest(cOurs - gemmOurs), rest(cRef - gemmRef), restRatio(cOurs - gemmOurs, cRef - gemmRef), '—', '—']);
   const budget = gRef / 3;
   const out: string[] = [];
   out.push('## The two unmet 576×1024 targets, taken apart');
@@ -175,10 +180,11 @@ export function limitsMarkdown(res: LimitsResult, command: string): string {
   out.push(
     `Command: \`${command}\` — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}, ${res.date}. Load average ${res.loadStart.map((v) => v.toFixed(1)).join(' / ')} at the start, ${res.loadEnd.map((v) => v.toFixed(1)).join(' / ')} at the end. ` +
       `The scaling section's 576×1024 bundle, budget and protocol: ${res.runs} samples per line, PruneLens and reference alternating line by line, each after a 150 ms idle pause and one untimed wake-up run, in batches of ≈ 25 ms (column "batch"); medians. ` +
-      'Operations are timed alone, their inputs prepared beforehand (reference: `bench/reference.py` PARTS, started as in the scaling section; PruneLens: the calls its methods make at this size).',
+      'Operations are timed alone, their inputs prepared beforehand (reference: `bench/reference.py` PARTS, started as in the scaling section; PruneLens: the calls its methods make at this size). ' +
+      `The CI column is ${intervalText(res.runs)}`,
   );
   out.push('');
-  out.push(table(['what', 'PruneLens ms', 'reference ms', 'reference / PruneLens', 'batch'], body));
+  out.push(table(['what', 'PruneLens ms', 'reference ms', 'reference / PruneLens', 'paired, 95 % CI', 'batch'], body));
   out.push('');
   out.push(
     `- **G-Prune ≥ 3×** needs PruneLens under ${cell(budget)} ms (a third of the reference's ${cell(gRef)} ms). Its Gram alone takes ${cell(gramOurs)} ms ` +

@@ -62,3 +62,19 @@ test('limits section: a Gram slower than the whole 3× budget is said to be over
   const md = markdownWith('gprune.gram', [6.5]);
   assert.match(md, /Its Gram alone takes 6\.50 ms \(0\.46× the speed of the reference's own Gram\), already more than the whole budget\./);
 });
+
+test('limits section: a paired 95 % interval where a line has enough pairs, a dash where it has not', () => {
+  const res = result();
+  const gprune = res.rows.find((r) => r.id === 'gprune');
+  assert.ok(gprune);
+  // Six pairs: the interval runs from the smallest to the largest speed-up (coverage 1 − 2/64).
+  gprune.ours = [6, 6, 6, 6, 6, 6];
+  gprune.ref = [15, 16.5, 18, 18, 19.5, 21];
+  res.runs = 6;
+  const md = limitsMarkdown(res, 'npm run bench -- --only=limits --runs=6');
+  const cells = (label: string): string[] => (md.split('\n').find((l) => l.startsWith(`| ${label} |`)) ?? assert.fail(label)).split('|').map((c) => c.trim());
+  assert.deepEqual(cells('gprune').slice(4, 6), ['3.00×', '2.50–3.50×']);
+  // One sample per side (the codebook line) gives no 95 % interval of a median.
+  assert.equal(cells('codebook')[5], '—');
+  assert.match(md, /pairs 1 and 6 of 6 in rank order, coverage 96\.9 %/);
+});
