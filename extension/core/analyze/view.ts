@@ -1,26 +1,11 @@
 // The model's view of an image: decoded, resized and centre-cropped exactly as the encoder's input
 // (before rescale/normalise), so token (r, c) covers the same pixels in every picture PruneLens draws.
 import sharp from 'sharp';
-import { centerCropRgb, decodeImage, loadPreprocessorConfig, resizeOutputSize, resizeRgb8, type DecodeLimits } from '../runtime/image/index.ts';
+import { decodeImage, loadPreprocessorConfig, resizeAndCrop, type DecodeLimits } from '../runtime/image/index.ts';
 import type { RgbImage } from './overlay.ts';
 
 export async function modelViewImage(image: string, preprocessorPath: string, limits?: DecodeLimits): Promise<RgbImage> {
-  const cfg = loadPreprocessorConfig(preprocessorPath);
-  const d = await decodeImage(image, limits);
-  let { width, height } = d;
-  let rgb = d.rgb;
-  if (cfg.doResize) {
-    const size = resizeOutputSize(width, height, cfg);
-    rgb = resizeRgb8(rgb, width, height, size.width, size.height, cfg.resample);
-    width = size.width;
-    height = size.height;
-  }
-  if (cfg.doCenterCrop) {
-    rgb = centerCropRgb(rgb, width, height, cfg.cropSize.height, cfg.cropSize.width);
-    width = cfg.cropSize.width;
-    height = cfg.cropSize.height;
-  }
-  return { width, height, rgb };
+  return resizeAndCrop(await decodeImage(image, limits), loadPreprocessorConfig(preprocessorPath));
 }
 
 /** A neutral canvas for bundles without an image: the heatmap alone. */

@@ -61,8 +61,8 @@ export function centerCropRgb(rgb: Uint8Array, width: number, height: number, cr
   return out;
 }
 
-/** The full CLIPImageProcessor pipeline on one decoded image. */
-export function preprocess(image: DecodedImage, config: PreprocessorConfig): PixelTensor {
+/** The geometric steps of the pipeline (resize, centre crop) on 8-bit RGB: the pixels the model sees. */
+export function resizeAndCrop(image: { width: number; height: number; rgb: Uint8Array }, config: PreprocessorConfig): { width: number; height: number; rgb: Uint8Array } {
   let { width, height } = image;
   let rgb = image.rgb;
   if (config.doResize) {
@@ -77,6 +77,12 @@ export function preprocess(image: DecodedImage, config: PreprocessorConfig): Pix
     width = cw;
     height = ch;
   }
+  return { width, height, rgb };
+}
+
+/** The full CLIPImageProcessor pipeline on one decoded image. */
+export function preprocess(image: DecodedImage, config: PreprocessorConfig): PixelTensor {
+  const { width, height, rgb } = resizeAndCrop(image, config);
   const plane = width * height;
   const data = new Float32Array(3 * plane);
   const f = config.rescaleFactor;
