@@ -1,12 +1,15 @@
 // The bytecode of G-Prune's transition and mass kernels (gprune-flow-wasm.ts runs them): the TypeScript
 // loops' float64 operations in their order, each product, sum and quotient rounded once, no fused
 // multiply-add, the same comparisons. Float64 +, ×, ÷ are IEEE-exact in both, so results are bit-identical.
-// Math.exp is not reproducible here: TypeScript writes the exp values, the kernels do the rest.
+// Math.exp is not reproducible here: exp of the shared reference's logits uses expDet (numeric/exp-det.ts),
+// whose float64 operations the exp kernel repeats lane by lane; any other exp is written by TypeScript.
 //   maxima:    z = sim/T per stored edge (kept for the exp pass), row maxima and the smallest z (softmax);
+//   exp:       w = exp(z − c) per stored edge, in place (shared reference c);
 //   weights:   a = w·scale_i, b = w·scale_j per stored edge, row sums in the dense loop's column order;
 //   normalise: P = weights / row sums, degrees, top-k insertion lists (TopEdges.insert);
 //   mass:      m⁽ᵗ⁺¹⁾ = m⁽ᵗ⁾P over the CSR, the terms of every m′_j added in ascending i (stepMass).
 
+import { EXP_COEFFS, INV_LN2, LN2_HI, LN2_LO, SHIFT } from '../numeric/exp-det.ts';
 import { addConst, countDown, F64, get, I32, type KernelBody, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
 /**
@@ -278,7 +281,55 @@ function massCode(): KernelBody {
   return { name: 'mass', locals: decl, code };
 }
 
-/** maxima, weights, normalise (any k), normalise8 (k = 8) and mass. */
+/** v128.const holding `lanes` as two float64 or two int64 lanes. */
+function v128Const(lanes: Float64Array | BigInt64Array): number[] {
+  return [SIMD, 0x0c, ...new Uint8Array(lanes.buffer)];
+}
+const f64x2 = (v: number): number[] => v128Const(Float64Array.of(v, v));
+const [F64X2_ADD, F64X2_SUB, F64X2_MUL] = [
+  [SIMD, 0xf0, 0x01],
+  [SIMD, 0xf1, 0x01],
+  [SIMD, 0xf2, 0x01],
+];
+const [I64X2_SHL, I64X2_ADD] = [
+  [SIMD, 0xcb, 0x01],
+  [SIMD, 0xce, 0x01],
+];
+
+/**
+ * up[e] = exp(up[e] − c) for every stored edge (c = consts[2]), two lanes at a time: expDet's operations in
+ * its order. 2^k comes from t's bits: t = x/ln2 + 1.5·2⁵² holds 2⁵¹ + k in its low bits, so adding 1023 and
+ * shifting left by 52 leaves k + 1023 in the exponent field. An odd count also fills the region's padding slot.
+ */
+function expCode(): KernelBody {
+  const { decl, i, v } = locals(2, 0, 5);
+  const [P, CNT] = i;
+  const [C, X, T, K, R] = v;
+  const horner = EXP_COEFFS.slice(1).flatMap((coeff) => [...get(R), ...F64X2_MUL, ...f64x2(coeff), ...F64X2_ADD]);
+  const code = [
+    // pairs = (start[n] + 1) >> 1
+    ...at(START, N, 2), ...i32Load(), ...i32Const(1), ADD, ...i32Const(1), 0x76, ...set(CNT),
+    ...get(UP), ...set(P),
+    ...get(CONSTS), 0x2b, 3, 16, ...F64X2_SPLAT, ...set(C),
+    ...BLOCK, ...get(CNT), EQZ, 0x0d, 0,
+    ...LOOP,
+    ...get(P), ...v128Load(4), ...get(C), ...F64X2_SUB, ...set(X),
+    ...get(X), ...f64x2(INV_LN2), ...F64X2_MUL, ...f64x2(SHIFT), ...F64X2_ADD, ...tee(T),
+    ...f64x2(SHIFT), ...F64X2_SUB, ...set(K),
+    ...get(X), ...get(K), ...f64x2(LN2_HI), ...F64X2_MUL, ...F64X2_SUB, ...get(K), ...f64x2(LN2_LO), ...F64X2_MUL, ...F64X2_SUB, ...set(R),
+    ...f64x2(EXP_COEFFS[0]), ...horner,
+    ...get(T), ...v128Const(BigInt64Array.of(1023n, 1023n)), ...I64X2_ADD, ...i32Const(52), ...I64X2_SHL,
+    ...F64X2_MUL, ...set(X),
+    ...get(P), ...get(X), ...v128Store(4),
+    ...addConst(P, 16),
+    ...countDown(CNT, 0),
+    END, END,
+    END,
+  ];
+  return { name: 'exp', locals: decl, code };
+}
+
+/** maxima, exp, weights, normalise (any k), normalise8 (k = 8) and mass. */
 export function flowKernels(): KernelBody[] {
-  return [maximaCode(), weightsCode(), normaliseCode(false), normaliseCode(true), massCode()];
+  return [maximaCode(), expCode(), weightsCode(), normaliseCode(false), normaliseCode(true), massCode()];
 }

@@ -1,6 +1,7 @@
 // G-Prune's transition and mass passes in WebAssembly (kernels: gprune-flow-kernels.ts), over one
 // module memory laid out per run:
 //   maxima:    z = sim/T per stored edge (kept for the exp pass), row maxima and the smallest z (softmax);
+//   exp:       w = exp(z − c) per stored edge with the shared reference c (expDet's operations);
 //   weights:   a = w·scale_i, b = w·scale_j per stored edge, row sums in the dense loop's column order;
 //   normalise: P = weights / row sums, degrees, top-k insertion lists (TopEdges.insert);
 //   mass:      m⁽ᵗ⁺¹⁾ = m⁽ᵗ⁾P over the CSR, the terms of every m′_j added in ascending i (stepMass).
@@ -36,6 +37,8 @@ export interface FlowRun {
   slot(t: number): Float64Array;
   /** Logits and row maxima (see maximaCode); returns the smallest logit. */
   maxima(temperature: number): number;
+  /** up[e] = expDet(up[e] − c) for every stored edge (the logits from `maxima`, shared reference c). */
+  exp(c: number): void;
   /** up/lo from exp values (sum and diag as sharedWeights expects them). */
   weights(): void;
   /** Normalises and offers every weight to `top` (its lists are read and written back). */
@@ -103,8 +106,8 @@ export class FlowWasm {
     const values: Record<FlowParam, number> = { ...off, n, k, steps: 0 };
     const args = FLOW_PARAMS.map((name) => values[name]);
     const stepsArg = FLOW_PARAMS.indexOf('steps');
-    const { maxima, weights, mass } = this.fns;
-    const consts = f64(off.consts, 2);
+    const { maxima, exp, weights, mass } = this.fns;
+    const consts = f64(off.consts, 3);
     const k8 = k === 8;
     const normalise = k8 ? this.fns.normalise8 : this.fns.normalise;
     const count = i32(off.count, n);
@@ -129,6 +132,10 @@ export class FlowWasm {
         consts[0] = temperature;
         maxima(...args);
         return consts[1];
+      },
+      exp: (c) => {
+        consts[2] = c;
+        exp(...args);
       },
       weights: () => weights(...args),
       normalise: (top) => {
@@ -169,7 +176,7 @@ function offsets(n: number, edges: number, k: number, slots: number) {
     end = (end + bytes + 15) & ~15;
     return at;
   };
-  const consts = take(16);
+  const consts = take(24);
   const max = take(8 * n);
   const up = take(8 * edges);
   const lo = take(8 * edges);

@@ -1,3 +1,4 @@
+import { expDet } from '../numeric/exp-det.ts';
 import { scratchF64 } from '../numeric/scratch.ts';
 import { type FlowRun, FlowWasm } from './gprune-flow-wasm.ts';
 import type { Graph } from './gprune-edges.ts';
@@ -29,9 +30,12 @@ export interface Transition {
   readonly flow: FlowRun | null;
 }
 
-/** Unnormalised weight of logit z in row i, computed the same way everywhere. */
+/**
+ * Unnormalised weight of logit z in row i, computed the same way everywhere. The shared reference's exp is
+ * expDet, which the WebAssembly exp kernel reproduces bit for bit (Math.exp's last bit is the engine's).
+ */
 function rowWeight(p: Transition, z: number, i: number): number {
-  return p.shared ? Math.exp(z - p.c) * p.scale[i] : Math.exp(z - p.max[i]);
+  return p.shared ? expDet(z - p.c) * p.scale[i] : Math.exp(z - p.max[i]);
 }
 
 /**
@@ -121,7 +125,7 @@ function weightsLoop(g: Graph, T: number, p: Transition): void {
       let a: number;
       let b: number;
       if (shared) {
-        const w = Math.exp(z - c);
+        const w = expDet(z - c);
         a = w * fi;
         b = w * scale[j];
       } else {
@@ -140,21 +144,21 @@ function weightsLoop(g: Graph, T: number, p: Transition): void {
 }
 
 /**
- * softmax with the weights, normalisation and top lists in WebAssembly: TypeScript writes the exp values
- * (shared reference: one per edge into `up`; otherwise both weights and the row sums, as weightsLoop).
+ * softmax with the weights, normalisation and top lists in WebAssembly. With the shared reference the
+ * kernels compute one exp per edge too; otherwise TypeScript writes both weights and the row sums, as
+ * weightsLoop does.
  */
 function flowSoftmax(g: Graph, T: number, top: TopEdges, flow: FlowRun, shared: boolean, c: number, scale: Float64Array): Transition {
-  const { n, start, diag, selfEdge } = g;
-  const edges = start[n];
+  const { n, diag, selfEdge } = g;
   const max = flow.max;
   flow.sum.fill(0);
   flow.diag.fill(0);
   const p: Transition = { degree: flow.degree, pDiag: flow.diag, pUp: flow.up, pLo: flow.lo, max, sum: flow.sum, temperature: T, shared, c, scale, flow };
   if (shared) {
-    const { up, diag: pDiag } = flow;
+    const pDiag = flow.diag;
     for (let i = 0; i < n; i++) if (selfEdge[i]) pDiag[i] = Math.exp(diag[i] / T - max[i]);
-    // up holds the logits sim/T (flowMaxima).
-    for (let e = 0; e < edges; e++) up[e] = Math.exp(up[e] - c);
+    // up holds the logits sim/T (flowMaxima); the kernel turns them into expDet(z − c).
+    flow.exp(c);
     flow.scale.set(scale);
     flow.weights();
   } else weightsLoop(g, T, p);
@@ -176,7 +180,7 @@ function sharedWeights(g: Graph, T: number, p: Transition, pUp: Float64Array, pL
     const fi = scale[i];
     const end = start[i + 1];
     for (let e = start[i]; e < end; e++) {
-      const w = Math.exp(sim[e] / T - c);
+      const w = expDet(sim[e] / T - c);
       const j = col[e];
       const a = w * fi;
       const b = w * scale[j];

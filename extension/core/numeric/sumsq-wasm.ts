@@ -74,8 +74,11 @@ type Squares = (a: number, pairs: number, groups: number, stride: number, out: n
 
 let kernel: { mem: WebAssembly.Memory; fn: Squares } | null | undefined;
 
-/** Rows per copy into WebAssembly memory (bounds the memory the kernel keeps). */
-const CHUNK_FLOATS = 1 << 20;
+/**
+ * Floats per copy into WebAssembly memory: 256 KB, so the sums read rows the copy has just left in the cache
+ * (576×1024 rows: 163 µs against 201 µs with 4 MB copies). It also bounds the memory the kernel keeps.
+ */
+const CHUNK_FLOATS = 1 << 16;
 
 /**
  * out[i] = Σ_k x[idx[i]·d + k]² for every listed row, as rowSumSquares adds it (bit-identical), with the
