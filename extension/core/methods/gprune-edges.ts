@@ -2,8 +2,9 @@ import { type FloatArray, type KernelPlan, planErrorBound } from '../numeric/gem
 import { type CosineRows, exactDot, forEachUpperBlock, staircaseRows } from '../numeric/gram.ts';
 import { roundDown32 } from '../numeric/float32.ts';
 import { ThresholdScan } from './gprune-scan-wasm.ts';
+import { EdgeScan } from './gprune-edge-scan-wasm.ts';
 import { type ColumnRange, screenFor } from './gprune-screen.ts';
-import { scratchF64, scratchI32 } from '../numeric/scratch.ts';
+import { scratchF32, scratchF64, scratchI32 } from '../numeric/scratch.ts';
 import { type GPruneSettings, isEdge } from './gprune-limits.ts';
 
 /**
@@ -49,15 +50,22 @@ export function buildGraph(u: CosineRows, s: GPruneSettings, plan: KernelPlan): 
   // Screening computes the same blocks in column ranges; its int8 blocks need a multiple of 4 rows.
   const screened = simd ? screenFor(u, plan, band.lo - band.eps, staircaseRows(n) & ~3) : null;
   const blockRows = screened ? screened.blockRows : staircaseRows(n);
-  // Float32 blocks land in the SIMD scan's memory, which points out the groups worth a look.
-  const into = simd ? simd.prepare(blockRows, n) : undefined;
   const scan = new BlockScan(u, s, band, start, edges, simd, blockRows);
-  if (screened && into) {
-    for (let i0 = 0; i0 < n; i0 += blockRows) {
-      const rows = Math.min(blockRows, n - i0);
-      scan.visit(i0, rows, into, screened.ranges(i0, rows, into));
-    }
-  } else forEachUpperBlock(u, plan, (b) => scan.visit(b.i0, b.rows, b.data, [{ j0: b.i0, cols: b.cols, at: 0 }]), blockRows, into);
+  // Unscreened float32 blocks land in the fused edge scan's memory, which returns the edges themselves.
+  const fused = simd && !screened ? EdgeScan.load() : null;
+  if (fused) {
+    const into = fused.prepare(blockRows, n, post, band);
+    forEachUpperBlock(u, plan, (b) => scan.visitFused(fused, b.i0, b.rows, b.cols), blockRows, into);
+  } else {
+    // Float32 blocks land in the SIMD scan's memory, which points out the groups worth a look.
+    const into = simd ? simd.prepare(blockRows, n) : undefined;
+    if (screened && into) {
+      for (let i0 = 0; i0 < n; i0 += blockRows) {
+        const rows = Math.min(blockRows, n - i0);
+        scan.visit(i0, rows, into, screened.ranges(i0, rows, into));
+      }
+    } else forEachUpperBlock(u, plan, (b) => scan.visit(b.i0, b.rows, b.data, [{ j0: b.i0, cols: b.cols, at: 0 }]), blockRows, into);
+  }
   const rechecked = scan.rechecked;
   start[n] = edges.count;
   lastEdges = edges.count;
@@ -79,6 +87,64 @@ class BlockScan {
     blockRows: number,
   ) {
     this.thr = new Float32Array(simd ? blockRows : 0);
+  }
+
+  /**
+   * Rows [i0, i0 + rows) of an unscreened block (columns i0 .. i0 + cols) in the fused scan's memory: the
+   * kernel returns each row's edges in column order and marks the entries to settle in float64 here.
+   */
+  visitFused(fused: EdgeScan, i0: number, rows: number, cols: number): void {
+    const { u, s, band, edges } = this;
+    const n = u.n;
+    const per = fused.chunkRows(cols);
+    const floor = scratchF64('gprune.scan.floor', per);
+    const pi = scratchF64('gprune.scan.pi', per);
+    const thr = scratchF32('gprune.scan.thr', per);
+    let rechecked = 0;
+    for (let r0 = 0; r0 < rows; r0 += per) {
+      const m = Math.min(per, rows - r0);
+      for (let r = 0; r < m; r++) {
+        pi[r] = u.post[i0 + r0 + r];
+        floor[r] = rowFloor(band, pi[r]);
+        thr[r] = roundDown32(floor[r]);
+      }
+      const out = fused.scan(r0, m, cols, i0, thr, floor, pi);
+      if (out.settle === 0) {
+        // Every entry is an edge as written: rows start at their offsets, one copy for the chunk.
+        const base = edges.count;
+        for (let r = 0; r < m; r++) this.start[i0 + r0 + r] = base + (r > 0 ? out.rowEnd[r - 1] : 0);
+        edges.reserve(out.col.length);
+        edges.col.set(out.col, base);
+        edges.sim.set(out.val, base);
+        edges.count = base + out.col.length;
+        continue;
+      }
+      let q = 0;
+      for (let r = 0; r < m; r++) {
+        const i = i0 + r0 + r;
+        this.start[i] = edges.count;
+        edges.reserve(n - i - 1);
+        const { col, sim } = edges;
+        let count = edges.count;
+        for (const end = out.rowEnd[r]; q < end; q++) {
+          const j = out.col[q];
+          if (j >= 0) {
+            col[count] = j;
+            sim[count++] = out.val[q];
+            continue;
+          }
+          // Within the float32 error of a decision: settle it in float64.
+          rechecked++;
+          const e = exactDot(u, i, -j - 1);
+          if (isEdge(e, s)) {
+            col[count] = -j - 1;
+            sim[count++] = e;
+          }
+        }
+        edges.count = count;
+      }
+    }
+    this.rechecked += rechecked;
   }
 
   /** Rows [i0, i0 + rows) whose products over `ranges` sit in `data` (each range's rows × cols at its offset). */
