@@ -35,25 +35,12 @@ const POW2_NEG = (() => {
   return out;
 })();
 
-const [C13, C12, C11, C10, C9, C8, C7, C6, C5, C4, C3, C2, C1, C0] = EXP_COEFFS;
-
 /** exp(x) for −708 ≤ x ≤ 0 (callers guarantee the range; G-Prune's shared reference keeps x > −600). */
 export function expDet(x: number): number {
   const t = x * INV_LN2 + SHIFT;
   const k = t - SHIFT;
   const r = x - k * LN2_HI - k * LN2_LO;
-  let p = C13 * r + C12;
-  p = p * r + C11;
-  p = p * r + C10;
-  p = p * r + C9;
-  p = p * r + C8;
-  p = p * r + C7;
-  p = p * r + C6;
-  p = p * r + C5;
-  p = p * r + C4;
-  p = p * r + C3;
-  p = p * r + C2;
-  p = p * r + C1;
-  p = p * r + C0;
+  let p = EXP_COEFFS[0];
+  for (let q = 1; q < EXP_COEFFS.length; q++) p = p * r + EXP_COEFFS[q];
   return p * POW2_NEG[-k];
 }
