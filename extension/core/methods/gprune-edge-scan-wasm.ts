@@ -12,7 +12,7 @@
 //   rowEnd[r] = entries written after row r.
 // Only columns j > i are scanned.
 
-import { addConst, F64, get, growTo, I32, instantiateKernels, type KernelBody, set, SIMD, V128, v128Load } from '../numeric/wasm-module.ts';
+import { addConst, BLOCK, BR, BR_IF, END, F64, get, growTo, I32, i32Const, IF, instantiateKernels, type KernelBody, LOOP, SELECT, set, SIMD, tee, V128, v128Load } from '../numeric/wasm-module.ts';
 
 const PARAMS = ['data', 'rows', 'cols', 'i0', 'j0', 'thr', 'floor', 'pi', 'post', 'band', 'outCol', 'outVal', 'rowEnd'] as const;
 const [DATA, ROWS, COLS, I0, J0, THR, FLOOR, PI, POST, BAND, OUT_COL, OUT_VAL, ROW_END] = PARAMS.map((_, i) => i);
@@ -23,33 +23,29 @@ const [LO, HI, MB, GLO, PIV, V] = [L + 10, L + 11, L + 12, L + 13, L + 14, L + 1
 const T = L + 16;
 const LOCALS = [3, 10, I32, 6, F64, 1, V128];
 
-const tee = (local: number): number[] => [0x22, local];
-const i32c = (c: number): number[] => [0x41, c]; // 0 ≤ c < 64
 const [I_ADD, I_SUB, I_MUL, I_SHL, I_AND, I_GE_S, I_NE, I_EQZ] = [0x6a, 0x6b, 0x6c, 0x74, 0x71, 0x4e, 0x47, 0x45];
 const [F_LT, F_GE, F_ABS, F_MUL, F_PROMOTE] = [0x63, 0x66, 0x99, 0xa2, 0xbb];
 const f64At = (offset: number): number[] => [0x2b, 3, offset];
-const [BLOCK, LOOP, IF] = [[0x02, 0x40], [0x03, 0x40], [0x04, 0x40]];
-const [END, BR_IF, BR, SELECT] = [0x0b, 0x0d, 0x0c, 0x1b];
 
 /** scanRangeF32's test of local column `col` of the current row: skip, emit (j, v), or emit −j − 1. */
 function entry(col: number): number[] {
   return [
     ...BLOCK,
     // g = float32 entry widened; g < floor: no edge
-    ...get(ROW), ...get(col), ...i32c(2), I_SHL, I_ADD, 0x2a, 2, 0, F_PROMOTE, ...tee(V),
+    ...get(ROW), ...get(col), ...i32Const(2), I_SHL, I_ADD, 0x2a, 2, 0, F_PROMOTE, ...tee(V),
     ...get(GLO), F_LT, BR_IF, 0,
     // v = g·pi·post[j]; v < lo: no edge
     ...get(J0), ...get(col), I_ADD, ...set(J),
-    ...get(V), ...get(PIV), F_MUL, ...get(POST), ...get(J), ...i32c(3), I_SHL, I_ADD, ...f64At(0), F_MUL, ...tee(V),
+    ...get(V), ...get(PIV), F_MUL, ...get(POST), ...get(J), ...i32Const(3), I_SHL, I_ADD, ...f64At(0), F_MUL, ...tee(V),
     ...get(LO), F_LT, BR_IF, 0,
     // outCol[cnt] = v ≥ hi && |v| ≥ maskBand ? j : −j − 1 (and one more to settle); outVal[cnt] = v
     ...get(V), ...get(HI), F_GE, ...get(V), F_ABS, ...get(MB), F_GE, I_AND, ...set(FLAG),
     ...get(SETTLE), ...get(FLAG), I_EQZ, I_ADD, ...set(SETTLE),
-    ...get(OUT_COL), ...get(CNT), ...i32c(2), I_SHL, I_ADD,
-    ...get(J), ...i32c(-1 & 0x7f), ...get(J), I_SUB, ...get(FLAG),
+    ...get(OUT_COL), ...get(CNT), ...i32Const(2), I_SHL, I_ADD,
+    ...get(J), ...i32Const(-1 & 0x7f), ...get(J), I_SUB, ...get(FLAG),
     SELECT,
     0x36, 2, 0,
-    ...get(OUT_VAL), ...get(CNT), ...i32c(3), I_SHL, I_ADD, ...get(V), 0x39, 3, 0,
+    ...get(OUT_VAL), ...get(CNT), ...i32Const(3), I_SHL, I_ADD, ...get(V), 0x39, 3, 0,
     ...addConst(CNT, 1),
     END,
   ];
@@ -58,21 +54,21 @@ function entry(col: number): number[] {
 function edgesCode(): number[] {
   const lane = (q: number): number[] => [
     // columns left of the row's first (j ≤ i) are skipped
-    ...get(C), ...i32c(q), I_ADD, ...tee(Q), ...get(C0), I_GE_S, ...IF, ...entry(Q), END,
+    ...get(C), ...i32Const(q), I_ADD, ...tee(Q), ...get(C0), I_GE_S, ...IF, ...entry(Q), END,
   ];
   const row = [
-    ...get(DATA), ...get(R), ...get(COLS), I_MUL, ...i32c(2), I_SHL, I_ADD, ...set(ROW),
-    ...get(FLOOR), ...get(R), ...i32c(3), I_SHL, I_ADD, ...f64At(0), ...set(GLO),
-    ...get(PI), ...get(R), ...i32c(3), I_SHL, I_ADD, ...f64At(0), ...set(PIV),
-    ...get(THR), ...get(R), ...i32c(2), I_SHL, I_ADD, 0x2a, 2, 0, SIMD, 0x13, ...set(T),
+    ...get(DATA), ...get(R), ...get(COLS), I_MUL, ...i32Const(2), I_SHL, I_ADD, ...set(ROW),
+    ...get(FLOOR), ...get(R), ...i32Const(3), I_SHL, I_ADD, ...f64At(0), ...set(GLO),
+    ...get(PI), ...get(R), ...i32Const(3), I_SHL, I_ADD, ...f64At(0), ...set(PIV),
+    ...get(THR), ...get(R), ...i32Const(2), I_SHL, I_ADD, 0x2a, 2, 0, SIMD, 0x13, ...set(T),
     // c0 = max(0, i0 + r + 1 − j0): the first column with j > i
-    ...get(I0), ...get(R), I_ADD, ...i32c(1), I_ADD, ...get(J0), I_SUB, ...tee(C0), ...i32c(0), ...get(C0), ...i32c(0), I_GE_S, SELECT, ...set(C0),
+    ...get(I0), ...get(R), I_ADD, ...i32Const(1), I_ADD, ...get(J0), I_SUB, ...tee(C0), ...i32Const(0), ...get(C0), ...i32Const(0), I_GE_S, SELECT, ...set(C0),
     // groups of four from the one holding c0
-    ...get(C0), ...i32c(-4 & 0x7f), I_AND, ...set(C),
+    ...get(C0), ...i32Const(-4 & 0x7f), I_AND, ...set(C),
     ...BLOCK, ...LOOP,
     ...get(C), ...get(WHOLE), I_GE_S, BR_IF, 1,
     // any lane not below thr: bitmask(lt) != 0b1111
-    ...get(ROW), ...get(C), ...i32c(2), I_SHL, I_ADD, ...v128Load(2), ...get(T), SIMD, 0x43, SIMD, 0xa4, 0x01, ...i32c(15), I_NE,
+    ...get(ROW), ...get(C), ...i32Const(2), I_SHL, I_ADD, ...v128Load(2), ...get(T), SIMD, 0x43, SIMD, 0xa4, 0x01, ...i32Const(15), I_NE,
     ...IF, ...lane(0), ...lane(1), ...lane(2), ...lane(3), END,
     ...addConst(C, 4),
     BR, 0,
@@ -85,16 +81,16 @@ function edgesCode(): number[] {
     ...addConst(C, 1),
     BR, 0,
     END, END,
-    ...get(ROW_END), ...get(R), ...i32c(2), I_SHL, I_ADD, ...get(CNT), 0x36, 2, 0,
+    ...get(ROW_END), ...get(R), ...i32Const(2), I_SHL, I_ADD, ...get(CNT), 0x36, 2, 0,
   ];
   return [
     ...get(BAND), ...f64At(0), ...set(LO),
     ...get(BAND), ...f64At(8), ...set(HI),
     ...get(BAND), ...f64At(16), ...set(MB),
-    ...get(COLS), ...i32c(-4 & 0x7f), I_AND, ...set(WHOLE),
-    ...i32c(0), ...set(CNT),
-    ...i32c(0), ...set(SETTLE),
-    ...i32c(0), ...set(R),
+    ...get(COLS), ...i32Const(-4 & 0x7f), I_AND, ...set(WHOLE),
+    ...i32Const(0), ...set(CNT),
+    ...i32Const(0), ...set(SETTLE),
+    ...i32Const(0), ...set(R),
     ...BLOCK, ...get(ROWS), I_EQZ, BR_IF, 0,
     ...LOOP,
     ...row,

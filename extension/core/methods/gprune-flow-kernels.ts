@@ -10,7 +10,7 @@
 //   mass:      m⁽ᵗ⁺¹⁾ = m⁽ᵗ⁾P over the CSR, the terms of every m′_j added in ascending i (stepMass).
 
 import { EXP_COEFFS, INV_LN2, LN2_HI, LN2_LO, SHIFT } from '../numeric/exp-det.ts';
-import { addConst, countDown, F64, get, I32, type KernelBody, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
+import { addConst, BLOCK, countDown, ELSE, END, F64, get, I32, i32Const, IF, type KernelBody, LOOP, SELECT, set, SIMD, tee, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
 /**
  * Every kernel takes the whole layout as its parameters, in this order: counts (n, k, steps) and byte
@@ -26,7 +26,6 @@ const i32Store = [0x36, 2, 0];
 const f64Load = [0x2b, 3, 0];
 const f64Store = [0x39, 3, 0];
 const u8Load = [0x2d, 0, 0];
-const tee = (local: number): number[] => [0x22, local];
 const [ADD, SUB, MUL, SHL, EQZ, EQ, NE, LT_S] = [0x6a, 0x6b, 0x6c, 0x74, 0x45, 0x46, 0x47, 0x48];
 const [F_ADD, F_MUL, F_DIV, F_LT, F_GT] = [0xa0, 0xa2, 0xa3, 0x63, 0x64];
 const F64X2_SPLAT = [SIMD, 0x14];
@@ -40,14 +39,6 @@ const SHUFFLE_LOW_LOW = [SIMD, 0x0d, ...range(0, 8), ...range(16, 24)];
 const SHUFFLE_HIGH_LOW = [SIMD, 0x0d, ...range(8, 16), ...range(16, 24)];
 const F64_ZERO = [0x44, 0, 0, 0, 0, 0, 0, 0, 0];
 const F64_INF = [0x44, 0, 0, 0, 0, 0, 0, 0xf0, 0x7f];
-const SELECT = 0x1b;
-const BLOCK = [0x02, 0x40];
-const LOOP = [0x03, 0x40];
-const IF = [0x04, 0x40];
-const ELSE = 0x05;
-const END = 0x0b;
-/** 0 ≤ c < 64. */
-const i32Const = (c: number): number[] => [0x41, c];
 /** base + index·2^shift. */
 const at = (base: number, index: number, shift: number): number[] => [...get(base), ...get(index), ...i32Const(shift), SHL, ADD];
 

@@ -12,6 +12,18 @@ export const SIMD = 0xfd;
 export const V128_ZERO = [SIMD, 0x0c, ...new Array<number>(16).fill(0)];
 export const get = (local: number): number[] => [0x20, local];
 export const set = (local: number): number[] => [0x21, local];
+export const tee = (local: number): number[] => [0x22, local];
+/** i32.const c for 0 ≤ c < 64 (one-byte signed LEB128); sleb() for other values. */
+export const i32Const = (c: number): number[] => [0x41, c];
+/** Structured control (empty block types), `select` and branches (their depth follows). */
+export const BLOCK = [0x02, 0x40];
+export const LOOP = [0x03, 0x40];
+export const IF = [0x04, 0x40];
+export const ELSE = 0x05;
+export const END = 0x0b;
+export const BR = 0x0c;
+export const BR_IF = 0x0d;
+export const SELECT = 0x1b;
 /** v128.load / v128.store at the address on the stack (+ offset < 128 bytes), alignment hint 2^align bytes. */
 export const v128Load = (align: number, offset = 0): number[] => [SIMD, 0x00, align, offset];
 export const v128Store = (align: number, offset = 0): number[] => [SIMD, 0x0b, align, offset];
