@@ -16,7 +16,7 @@ import { methodInput } from '../extension/core/methods/input.ts';
 import { table } from './markdown.ts';
 import { ReferenceProcess, type RefRun } from './reference-process.ts';
 import { batchFor, batchMean, intervalText, paramsFor, refMean, settle, warmUp } from './scaling.ts';
-import { median, medianInterval, pairedSpeedups } from './stats.ts';
+import { intervalLabel, median, speedupInterval } from './stats.ts';
 import { syntheticBundle } from './synthetic.ts';
 
 const N = 576;
@@ -162,9 +162,8 @@ export function limitsMarkdown(res: LimitsResult, command: string): string {
   const gemmOurs = med('codebook.gemm', 'ours');
   const gemmRef = med('codebook.gemm', 'ref');
   const interval = (r: LimitRow): string => {
-    const pairs = r.ours && r.ref ? pairedSpeedups(r.ours, r.ref) : null;
-    const ci = pairs ? medianInterval(pairs) : null;
-    return ci ? `${ci.lo.toFixed(2)}–${ci.hi.toFixed(2)}×` : '—';
+    const ci = speedupInterval(r.ours, r.ref);
+    return ci ? intervalLabel(ci) : '—';
   };
   const body = res.rows.map((r) => [r.label, cell(med(r.id, 'ours')), cell(med(r.id, 'ref')), ratio(med(r.id, 'ours'), med(r.id, 'ref')), interval(r), r.batch]);
   // A difference of medians taken in different samples can come out negative when the host slowed the part's

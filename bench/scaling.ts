@@ -17,7 +17,7 @@ import { cosineRows, forEachUpperBlock, staircaseRows } from '../extension/core/
 import { kernelThreads } from '../extension/core/numeric/ort-gemm.ts';
 import { table } from './markdown.ts';
 import { PYTHON, ReferenceProcess, referenceOnce } from './reference-process.ts';
-import { type MedianInterval, median, medianInterval, pairedSpeedups, timeOnce } from './stats.ts';
+import { intervalLabel, median, medianInterval, speedupInterval, timeOnce } from './stats.ts';
 import { lineChartSvg, type Series } from './svg.ts';
 import { syntheticBundle } from './synthetic.ts';
 
@@ -420,8 +420,8 @@ export function scalingMarkdown(res: ScalingResult, command: string, svgPath: st
         if (r.error) return [r.n, r.d, r.method, r.k, '—', `error: ${r.error}`, '—', '—', '—', '—', '—'];
         const ours = median(r.oursMs);
         const refm = r.refMs && r.refMs.length ? median(r.refMs) : null;
-        const ci = speedupInterval(r);
-        return [r.n, r.d, r.method, r.k, r.batch ?? 1, fmtMs(ours), refm === null ? r.refNote : fmtMs(refm), refm === null ? '—' : `${(refm / ours).toFixed(2)}×`, ci ? `${ci.lo.toFixed(2)}–${ci.hi.toFixed(2)}×` : '—', r.agree, r.f64];
+        const ci = speedupInterval(r.oursMs, r.refMs);
+        return [r.n, r.d, r.method, r.k, r.batch ?? 1, fmtMs(ours), refm === null ? r.refNote : fmtMs(refm), refm === null ? '—' : `${(refm / ours).toFixed(2)}×`, ci ? intervalLabel(ci) : '—', r.agree, r.f64];
       }),
     ),
   );
@@ -459,11 +459,6 @@ function ratioOf(res: ScalingResult, n: number, d: number, method: string): numb
   return r && r.refMs ? median(r.refMs) / median(r.oursMs) : null;
 }
 
-/** 95 % interval of the median paired speed-up (null without a reference or with too few pairs). */
-export function speedupInterval(r: ScalingRow): MedianInterval | null {
-  const pairs = r.refMs ? pairedSpeedups(r.oursMs, r.refMs) : null;
-  return pairs ? medianInterval(pairs) : null;
-}
 
 /** How the CI column is formed from `runs` pairs (which order statistics, with what coverage). */
 export function intervalText(runs: number): string {
@@ -475,10 +470,10 @@ export function intervalText(runs: number): string {
 /** ", paired 95 % CI a–b×" for a method's speed-up, with a warning where the interval contains `target`. */
 function intervalNote(res: ScalingResult, n: number, d: number, method: string, target: number | null): string {
   const r = rowOf(res, n, d, method);
-  const ci = r ? speedupInterval(r) : null;
+  const ci = r ? speedupInterval(r.oursMs, r.refMs) : null;
   if (!ci) return '';
   const spans = target !== null && ci.lo < target && ci.hi >= target;
-  return `, paired 95 % CI ${ci.lo.toFixed(2)}–${ci.hi.toFixed(2)}×${spans ? `: it contains ${target}×, so this run cannot tell` : ''}`;
+  return `, paired 95 % CI ${intervalLabel(ci)}${spans ? `: it contains ${target}×, so this run cannot tell` : ''}`;
 }
 
 /** The issue's "must be true" list, checked against this run. */
@@ -493,7 +488,7 @@ export function targetLines(res: ScalingResult): string[] {
     if (rows.length === 0) continue;
     const slow = rows.filter((r) => (ratioOf(res, n, d, r.method) ?? 0) < 1);
     // Methods that passed, but whose interval reaches below 1×: the verdict could flip with the next run.
-    const close = rows.filter((r) => !slow.includes(r) && (speedupInterval(r)?.lo ?? Infinity) < 1);
+    const close = rows.filter((r) => !slow.includes(r) && (speedupInterval(r.oursMs, r.refMs)?.lo ?? Infinity) < 1);
     lines.push(
       `${n}×${d}: every method at least as fast as the reference — ${yes(slow.length === 0)}` +
         (slow.length ? ` (slower: ${slow.map((r) => `${r.method} ${(ratioOf(res, n, d, r.method) ?? 0).toFixed(2)}×${intervalNote(res, n, d, r.method, 1)}`).join('; ')})` : '') +

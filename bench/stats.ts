@@ -48,6 +48,15 @@ export function pairedSpeedups(oursMs: readonly number[], refMs: readonly number
   return oursMs.map((o, i) => refMs[i] / o);
 }
 
+/** 95 % interval of the median paired speed-up; null without both sides or with too few pairs. */
+export function speedupInterval(oursMs: readonly number[] | null, refMs: readonly number[] | null): MedianInterval | null {
+  const pairs = oursMs && refMs ? pairedSpeedups(oursMs, refMs) : null;
+  return pairs ? medianInterval(pairs) : null;
+}
+
+/** "lo–hi×" for a table cell or a sentence. */
+export const intervalLabel = (ci: MedianInterval): string => `${ci.lo.toFixed(2)}–${ci.hi.toFixed(2)}×`;
+
 /** Milliseconds one call of `fn` takes. */
 export function timeOnce(fn: () => unknown): number {
   const t0 = process.hrtime.bigint();
