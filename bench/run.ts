@@ -8,6 +8,7 @@ import { benchEncode, encodeMarkdown } from './encode.ts';
 import { benchLimits, limitsMarkdown } from './limits.ts';
 import { benchScaling, type ScalingResult, scalingMarkdown, writeScalingSvg } from './scaling.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { benchProviders, providersMarkdown } from './providers.ts';
 
 const args = process.argv.slice(2);
 const runsArg = args.find((a) => a.startsWith('--runs='));
@@ -49,6 +50,14 @@ async function main(): Promise<void> {
   if (!only || only === 'limits') {
     const res = await benchLimits(runs, log);
     updateSection(file, 'limits', limitsMarkdown(res, commandFor('limits')));
+  }
+  // Opt-in only: on a machine without a GPU it would replace the recorded GPU rows with CPU-only ones.
+  if (only === 'providers') {
+    const providers = (args.find((a) => a.startsWith('--providers='))?.slice(12) ?? 'cpu,webgpu,cuda').split(',');
+    const template = process.env.PRUNELENS_BENCH_TEMPLATE ?? join(process.cwd(), '..', 'shared', 'models', 'clip-vit-base-patch32');
+    const res = await benchProviders({ providers, towers: ['b16', 'l14'], template, imagesDir: join(process.cwd(), 'media', 'examples'), runs }, log);
+    writeFileSync(join(process.cwd(), 'bench', 'providers.json'), `${JSON.stringify(res, null, 1)}\n`);
+    updateSection(file, 'providers', providersMarkdown(res, `npm run bench -- --only=providers --providers=${providers.join(',')}${runsArg ? ` ${runsArg}` : ''}`));
   }
   console.log(`wrote ${file}`);
 }
