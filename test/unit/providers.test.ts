@@ -135,6 +135,6 @@ test('onnxruntime messages are trimmed to their readable part', () => {
 });
 
 test('session options carry the provider and threads', () => {
-  assert.deepEqual(sessionOptionsFor('cpu', 0), { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
-  assert.deepEqual(sessionOptionsFor('webgpu', 4), { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', intraOpNumThreads: 4 });
+  assert.deepEqual(sessionOptionsFor('cpu', 0), { executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  assert.deepEqual(sessionOptionsFor('webgpu', 4), { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3, intraOpNumThreads: 4 });
 });

@@ -144,6 +144,9 @@ export function sessionOptionsFor(provider: string, threads: number): InferenceS
   const options: InferenceSession.SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
+    // Errors only: every GPU session otherwise prints onnxruntime's warning that shape ops were placed on
+    // the CPU (benign, by design), into the CLI's output and the extension's log.
+    logSeverityLevel: 3,
   };
   if (threads > 0) options.intraOpNumThreads = threads;
   return options;
