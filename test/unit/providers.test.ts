@@ -12,6 +12,7 @@ import {
   type ProviderProbe,
 } from '../../extension/core/runtime/providers.ts';
 import type { BackendInfo } from '../../extension/core/runtime/worker/kinds.ts';
+import { providerNotes } from '../../extension/core/analyze/encode.ts';
 import { CancelledError, WorkerTimeoutError } from '../../extension/core/runtime/worker/errors.ts';
 
 const LINUX_BUILD: BackendInfo[] = [
@@ -137,4 +138,16 @@ test('onnxruntime messages are trimmed to their readable part', () => {
 test('session options carry the provider and threads', () => {
   assert.deepEqual(sessionOptionsFor('cpu', 0), { executionProviders: ['cpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
   assert.deepEqual(sessionOptionsFor('webgpu', 4), { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3, intraOpNumThreads: 4 });
+});
+
+test('provider notes: an explicit request that fell back is told once; auto lists every skipped provider', async () => {
+  const explicit = await chooseProvider('cuda', 0, probe('linux', LINUX_BUILD, ['webgpu']));
+  const notes = providerNotes(explicit);
+  assert.equal(notes.filter((n) => n.includes('not bundled with onnxruntime-node')).length, 1);
+  assert.match(notes.at(-1) ?? '', /^Execution provider "cuda" was requested but cannot run here/);
+  const auto = await chooseProvider('auto', 0, probe('linux', LINUX_BUILD, ['webgpu']));
+  assert.deepEqual(
+    providerNotes(auto).map((n) => n.split(':')[0]),
+    ['cuda', 'dml', 'coreml'],
+  );
 });

@@ -53,9 +53,14 @@ export interface WorkerEncodeResult extends EncodeResult {
   encodeMs: number;
 }
 
-/** `providerNotes` for analysis.json: why each other provider did not run, then any notices. */
+/**
+ * `providerNotes` for analysis.json: why each other provider did not run, then any notices. An explicitly
+ * requested provider that could not run is told once, by its notice (which carries the same reason).
+ */
 export function providerNotes(c: ProviderChoice): string[] {
-  return [...c.skipped.map((s) => `${s.provider}: ${s.reason}`), ...c.notices];
+  const told = c.notices.length > 0 && c.requested !== 'auto';
+  const skipped = c.skipped.filter((s) => !(told && s.provider === c.requested));
+  return [...skipped.map((s) => `${s.provider}: ${s.reason}`), ...c.notices];
 }
 
 export async function encodeThroughWorker(worker: EncodeWorker, req: WorkerEncodeRequest, signal?: AbortSignal): Promise<WorkerEncodeResult> {
