@@ -26,7 +26,7 @@ export interface TomeStep {
 
 export function initialState(data: ArrayLike<number>, n: number, d: number): TomeState {
   return {
-    x: Float64Array.from(data),
+    x: new Float64Array(data),
     d,
     size: new Array<number>(n).fill(1),
     sources: Array.from({ length: n }, (_, i) => [i]),
@@ -67,42 +67,60 @@ export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, 
   let unm = edge.slice(r);
   if (classToken) unm = [...unm].sort((p, q) => p - q);
 
-  // Weighted sums into the B tokens (x·size, summed), then divided by the summed sizes.
-  const bx = new Float64Array(bPos.length * d);
-  const bSize = bPos.map((p) => state.size[p]);
-  const bSources = bPos.map((p) => [...state.sources[p]]);
-  bPos.forEach((p, ib) => {
-    for (let k = 0; k < d; k++) bx[ib * d + k] = state.x[p * d + k] * state.size[p];
-  });
+  // Weighted sums into the B tokens (x·size, summed), then divided by the summed sizes. Plain loops over
+  // hoisted arrays: this runs on every row of every step, and per-element closures cost ~2× the arithmetic.
+  const sx = state.x;
+  const sizes = state.size;
+  const nb = bPos.length;
+  const bx = new Float64Array(nb * d);
+  const bSize = new Array<number>(nb);
+  const bSources: number[][] = new Array<number[]>(nb);
+  for (let ib = 0; ib < nb; ib++) {
+    const p = bPos[ib];
+    const s = sizes[p];
+    bSize[ib] = s;
+    bSources[ib] = state.sources[p].slice();
+    const from = p * d;
+    const to = ib * d;
+    for (let k = 0; k < d; k++) bx[to + k] = sx[from + k] * s;
+  }
   const merges: [number, number][] = [];
   for (const ia of src) {
     const p = aPos[ia];
     const ib = nodeIdx[ia];
-    for (let k = 0; k < d; k++) bx[ib * d + k] += state.x[p * d + k] * state.size[p];
-    bSize[ib] += state.size[p];
-    bSources[ib].push(...state.sources[p]);
+    const s = sizes[p];
+    const from = p * d;
+    const to = ib * d;
+    for (let k = 0; k < d; k++) bx[to + k] += sx[from + k] * s;
+    bSize[ib] += s;
+    for (const member of state.sources[p]) bSources[ib].push(member);
     merges.push([state.rep[p], state.rep[bPos[ib]]]);
   }
-  const tOut = unm.length + bPos.length;
+  const tOut = unm.length + nb;
   const x = new Float64Array(tOut * d);
   const size: number[] = [];
   const sources: number[][] = [];
   const rep: number[] = [];
-  unm.forEach((ia, o) => {
-    const p = aPos[ia];
-    // merge_wavg divides (x·size) by size; keep that rounding path.
-    for (let k = 0; k < d; k++) x[o * d + k] = (state.x[p * d + k] * state.size[p]) / state.size[p];
-    size.push(state.size[p]);
+  for (let o = 0; o < unm.length; o++) {
+    const p = aPos[unm[o]];
+    const s = sizes[p];
+    const from = p * d;
+    // merge_wavg divides (x·size) by size; keep that rounding path (exact, so a copy, when size is 1).
+    if (s === 1) x.set(sx.subarray(from, from + d), o * d);
+    else for (let k = 0; k < d; k++) x[o * d + k] = (sx[from + k] * s) / s;
+    size.push(s);
     sources.push(state.sources[p]);
     rep.push(state.rep[p]);
-  });
-  bPos.forEach((p, ib) => {
-    const o = unm.length + ib;
-    for (let k = 0; k < d; k++) x[o * d + k] = bx[ib * d + k] / bSize[ib];
-    size.push(bSize[ib]);
+  }
+  for (let ib = 0; ib < nb; ib++) {
+    const to = (unm.length + ib) * d;
+    const s = bSize[ib];
+    if (s === 1) x.set(bx.subarray(ib * d, ib * d + d), to);
+    else for (let k = 0; k < d; k++) x[to + k] = bx[ib * d + k] / s;
+    size.push(s);
     sources.push(bSources[ib].sort((u, v) => u - v));
-    rep.push(state.rep[p]);
-  });
+    rep.push(state.rep[bPos[ib]]);
+  }
   return {
     state: { x, d, size, sources, rep },
     r,
