@@ -145,6 +145,7 @@ test('provider notes: an explicit request that fell back is told once; auto list
   const notes = providerNotes(explicit);
   assert.equal(notes.filter((n) => n.includes('not bundled with onnxruntime-node')).length, 1);
   assert.match(notes.at(-1) ?? '', /^Execution provider "cuda" was requested but cannot run here/);
+  assert.equal(describeChoice(explicit).filter((l) => l.includes('not bundled with onnxruntime-node')).length, 1);
   const auto = await chooseProvider('auto', 0, probe('linux', LINUX_BUILD, ['webgpu']));
   assert.deepEqual(
     providerNotes(auto).map((n) => n.split(':')[0]),

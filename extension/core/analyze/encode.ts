@@ -2,7 +2,7 @@
 // worker (smoke runs in the worker; `auto` and failed explicit requests fall back to CPU).
 import type { DecodeLimits } from '../runtime/image/decode.ts';
 import type { EncodeResult } from '../runtime/encoder.ts';
-import { selectProvider, type ProviderChoice, type ProviderSetting } from '../runtime/providers.ts';
+import { selectProvider, untoldSkips, type ProviderChoice, type ProviderSetting } from '../runtime/providers.ts';
 import type { RequestOptions } from '../runtime/worker/client.ts';
 import type { RuntimeKinds } from '../runtime/worker/kinds.ts';
 
@@ -53,14 +53,9 @@ export interface WorkerEncodeResult extends EncodeResult {
   encodeMs: number;
 }
 
-/**
- * `providerNotes` for analysis.json: why each other provider did not run, then any notices. An explicitly
- * requested provider that could not run is told once, by its notice (which carries the same reason).
- */
+/** `providerNotes` for analysis.json: why each other provider did not run, then any notices. */
 export function providerNotes(c: ProviderChoice): string[] {
-  const told = c.notices.length > 0 && c.requested !== 'auto';
-  const skipped = c.skipped.filter((s) => !(told && s.provider === c.requested));
-  return [...skipped.map((s) => `${s.provider}: ${s.reason}`), ...c.notices];
+  return [...untoldSkips(c).map((s) => `${s.provider}: ${s.reason}`), ...c.notices];
 }
 
 export async function encodeThroughWorker(worker: EncodeWorker, req: WorkerEncodeRequest, signal?: AbortSignal): Promise<WorkerEncodeResult> {

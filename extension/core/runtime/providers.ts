@@ -131,11 +131,20 @@ const notTried = async (): Promise<never> => {
   throw new Error('not tried by auto on this OS');
 };
 
+/**
+ * The skipped providers worth listing beside the notices: an explicitly requested provider that could not
+ * run is told once, by its notice (which carries the same reason).
+ */
+export function untoldSkips(c: ProviderChoice): SkippedProvider[] {
+  const told = c.notices.length > 0 && c.requested !== 'auto';
+  return c.skipped.filter((s) => !(told && s.provider === c.requested));
+}
+
 /** One line per fact, for logs and the provenance strip. */
 export function describeChoice(c: ProviderChoice): string[] {
   const threads = c.threads > 0 ? `${c.threads} thread${c.threads === 1 ? '' : 's'}` : 'default threads';
   const lines = [`execution provider: ${c.provider} (setting: ${c.requested}; ${threads})`];
-  for (const s of c.skipped) lines.push(`  ${s.provider}: ${s.reason}`);
+  for (const s of untoldSkips(c)) lines.push(`  ${s.provider}: ${s.reason}`);
   return [...lines, ...c.notices];
 }
 
