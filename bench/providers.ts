@@ -8,10 +8,11 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import ort from 'onnxruntime-node';
-import onnxProto from 'onnx-proto';
 import { closeEncoder, encodeImage, openEncoder, prepareModel, type Encoder } from '../extension/core/runtime/encoder.ts';
 import { resolveModel } from '../extension/core/runtime/model-folder.ts';
 import { oneLine, sessionOptionsFor } from '../extension/core/runtime/providers.ts';
+import { gemmModel } from '../extension/core/numeric/ort-gemm.ts';
+import { mulberry32 } from '../extension/core/numeric/prng.ts';
 import { writeTestModelFolder, type TestFolderOptions } from '../models/testgen/folder.ts';
 import { prune } from '../extension/core/methods/prune.ts';
 import type { RoleMapping, TokenBundle } from '../extension/core/bundle/types.ts';
@@ -203,27 +204,11 @@ async function benchEncoders(providers: string[], towers: string[], template: st
   return { encode, comparisons };
 }
 
-/** One Gemm(A, Bᵀ) node with symbolic dims, as the methods' kernels build it. */
-function gemmModel(): Uint8Array {
-  const { onnx } = onnxProto;
-  const F = onnx.TensorProto.DataType.FLOAT;
-  const io = (name: string, dims: string[]) => ({ name, type: { tensorType: { elemType: F, shape: { dim: dims.map((d) => ({ dimParam: d })) } } } });
-  const graph = {
-    name: 'gemm_nt',
-    node: [{ opType: 'Gemm', name: 'gemm', input: ['A', 'B'], output: ['C'], attribute: [{ name: 'transB', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] }],
-    input: [io('A', ['m', 'k']), io('B', ['n', 'k'])],
-    output: [io('C', ['m', 'n'])],
-  };
-  return onnx.ModelProto.encode({ irVersion: 8, producerName: 'prunelens-bench', opsetImport: [{ domain: '', version: 17 }], graph }).finish();
-}
-
+/** uniform[−1, 1) floats from the project's seeded PRNG. */
 function uniform(n: number, seed: number): Float32Array {
+  const next = mulberry32(seed);
   const a = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = (s / 4294967296 - 0.5) * 2;
-  }
+  for (let i = 0; i < n; i++) a[i] = (next() - 0.5) * 2;
   return a;
 }
 
@@ -249,7 +234,7 @@ function errorOverBound(a: Float32Array, b: Float32Array, c: Float32Array, m: nu
 
 async function benchGemms(providers: string[], runs: number, log: (s: string) => void): Promise<GemmProviderRow[]> {
   const rows: GemmProviderRow[] = [];
-  const bytes = gemmModel();
+  const bytes = gemmModel('float32');
   for (const provider of providers) {
     let session: ort.InferenceSession;
     try {

@@ -18,7 +18,7 @@ const quick = args.includes('--quick');
 const file = join(process.cwd(), 'BENCHMARKS.md');
 const log = (s: string): void => console.log(s);
 /** The command as a reader would type it to redo one section (or all of them). */
-const commandFor = (section: string): string => `npm run bench${only ? ` -- --only=${section}` : ''}${runsArg ? ` ${only ? '' : '-- '}${runsArg}` : ''}`;
+const commandFor = (section: string, extra = ''): string => `npm run bench${only ? ` -- --only=${section}${extra}` : ''}${runsArg ? ` ${only ? '' : '-- '}${runsArg}` : ''}`;
 
 async function main(): Promise<void> {
   if (!only || only === 'methods') {
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     const template = process.env.PRUNELENS_BENCH_TEMPLATE ?? join(process.cwd(), '..', 'shared', 'models', 'clip-vit-base-patch32');
     const res = await benchProviders({ providers, towers: ['b16', 'l14'], template, imagesDir: join(process.cwd(), 'media', 'examples'), runs }, log);
     writeFileSync(join(process.cwd(), 'bench', 'providers.json'), `${JSON.stringify(res, null, 1)}\n`);
-    updateSection(file, 'providers', providersMarkdown(res, `npm run bench -- --only=providers --providers=${providers.join(',')}${runsArg ? ` ${runsArg}` : ''}`));
+    updateSection(file, 'providers', providersMarkdown(res, commandFor('providers', ` --providers=${providers.join(',')}`)));
   }
   console.log(`wrote ${file}`);
 }

@@ -67,8 +67,9 @@ function encodeModel(graph: object): Uint8Array {
   return onnx.ModelProto.encode({ irVersion: 8, producerName: 'prunelens-kernels', opsetImport: [{ domain: '', version: 17 }], graph }).finish();
 }
 
-/** Gemm(A [m,k], B [n,k], transB) with symbolic dims; elem 1 = float, 11 = double. */
-function gemmModel(elem: number): Uint8Array {
+/** Gemm(A [m,k], B [n,k], transB) with symbolic dims: the one-node graph behind `gemmNT`. */
+export function gemmModel(dtype: Dtype): Uint8Array {
+  const elem = dtype === 'float32' ? F : onnx.TensorProto.DataType.DOUBLE;
   return encodeModel({
     name: 'gemm_nt',
     node: [{ opType: 'Gemm', name: 'gemm', input: ['A', 'B'], output: ['C'], attribute: [{ name: 'transB', type: T.INT, i: 1 }] }],
@@ -198,7 +199,7 @@ export function loadOrtGemm(): OrtGemm | null {
       let s = sessions.get(key);
       if (!s) {
         s = new bindingModule.binding.InferenceSession();
-        const models = { screened: screenedModel, gemmsqa: gemmSquaresAModel, cosmean: cosineMeanModel, gemm: () => gemmModel(dtype === 'float32' ? 1 : 11) };
+        const models = { screened: screenedModel, gemmsqa: gemmSquaresAModel, cosmean: cosineMeanModel, gemm: () => gemmModel(dtype) };
         const bytes = models[kind]();
         // The cosine mean is a thin product (a few text rows): one thread, so no second pool spins beside
         // the GEMM session's.
