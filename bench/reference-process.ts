@@ -1,12 +1,24 @@
-// The Python reference (bench/reference.py) as a long-lived child: one JSON request per line, one reply per
-// line, so PruneLens and reference runs can alternate under the same machine load.
+// The Python references (bench/reference.py in NumPy, bench/reference_torch.py in PyTorch) as long-lived
+// children: one JSON request per line, one reply per line, so PruneLens and reference runs can alternate
+// under the same machine load.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import type { JsonObject } from '../extension/core/json.ts';
 
-/** Debian's interpreter with python3-numpy (see BENCHMARKS.md for the OpenBLAS setup). */
+/** Debian's interpreter with python3-numpy and python3-torch (see BENCHMARKS.md for the OpenBLAS setup). */
 export const PYTHON = process.env.PRUNELENS_BENCH_PYTHON ?? '/usr/bin/python3';
-const SCRIPT = join(import.meta.dirname, 'reference.py');
+
+/** Which framework runs the official tensor operations. */
+export type RefKind = 'numpy' | 'torch';
+export const REF_KINDS: readonly RefKind[] = ['numpy', 'torch'];
+const SCRIPTS: Record<RefKind, string> = { numpy: 'reference.py', torch: 'reference_torch.py' };
+const scriptOf = (kind: RefKind): string => join(import.meta.dirname, SCRIPTS[kind]);
+
+/** Whether `kind`'s framework imports (PyTorch is optional: without it the bench measures NumPy only). */
+export function referenceAvailable(kind: RefKind): boolean {
+  const module = kind === 'numpy' ? 'numpy' : 'torch';
+  return spawnSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore', timeout: 60_000 }).status === 0;
+}
 
 /**
  * glibc serves NumPy's large temporaries with fresh mmaps (zero pages faulted in on every call) until its
@@ -29,9 +41,9 @@ export class ReferenceProcess {
   private waiting: ((line: string) => void) | null = null;
   private stderr = '';
 
-  constructor() {
+  constructor(readonly kind: RefKind = 'numpy') {
     // One BLAS thread per core, as numpy gets by default; OpenBLAS must not oversubscribe with PruneLens.
-    this.child = spawn(PYTHON, [SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'], env: REFERENCE_ENV });
+    this.child = spawn(PYTHON, [scriptOf(kind)], { stdio: ['pipe', 'pipe', 'pipe'], env: REFERENCE_ENV });
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (chunk: string) => {
       this.buffer += chunk;
@@ -48,7 +60,7 @@ export class ReferenceProcess {
     this.child.on('exit', (code) => {
       const w = this.waiting;
       this.waiting = null;
-      w?.(JSON.stringify({ error: `reference.py exited (${code}): ${this.stderr.slice(-300)}` }));
+      w?.(JSON.stringify({ error: `${SCRIPTS[kind]} exited (${code}): ${this.stderr.slice(-300)}` }));
     });
   }
 
@@ -58,7 +70,7 @@ export class ReferenceProcess {
         try {
           resolve(JSON.parse(line) as JsonObject);
         } catch {
-          reject(new Error(`reference.py replied ${line.slice(0, 200)}; stderr: ${this.stderr.slice(-500)}`));
+          reject(new Error(`${SCRIPTS[this.kind]} replied ${line.slice(0, 200)}; stderr: ${this.stderr.slice(-500)}`));
         }
       };
       this.child.stdin.write(`${JSON.stringify(req)}\n`);
@@ -82,8 +94,8 @@ export class ReferenceProcess {
 }
 
 /** One reference run in its own process (peak RSS of the reference alone). */
-export function referenceOnce(npz: string, method: string, params: JsonObject, timeoutMs: number): { ms: number; maxrssKb: number; keep: number[] } | { error: string } {
-  const r = spawnSync(PYTHON, [SCRIPT, '--once', npz, method, JSON.stringify(params)], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20, env: REFERENCE_ENV });
+export function referenceOnce(npz: string, method: string, params: JsonObject, timeoutMs: number, kind: RefKind = 'numpy'): { ms: number; maxrssKb: number; keep: number[] } | { error: string } {
+  const r = spawnSync(PYTHON, [scriptOf(kind), '--once', npz, method, JSON.stringify(params)], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20, env: REFERENCE_ENV });
   if (r.status !== 0) return { error: r.error ? r.error.message : (r.stderr || `exit ${r.status}`).trim().split('\n').slice(-1)[0] };
   const out = JSON.parse(r.stdout) as { ms: number; maxrss_kb: number; keep: number[] };
   return { ms: out.ms, maxrssKb: out.maxrss_kb, keep: out.keep };

@@ -448,11 +448,11 @@ PARTS = {
 _PART_INPUTS = {}
 
 
-def part_inputs(path, name):
+def part_inputs(parts, path, name):
     key = (path, name)
     if key not in _PART_INPUTS:
         _PART_INPUTS.clear()
-        _PART_INPUTS[key] = PARTS[name][0](load(path))
+        _PART_INPUTS[key] = parts[name][0](load(path))
     return _PART_INPUTS[key]
 
 
@@ -473,18 +473,23 @@ def timed(fn, bundle, params):
     return (time.perf_counter() - t0) * 1e3, keep
 
 
+def gflops(fn, m, k, n):
+    """Median GFLOP/s of five timed m×k×n products after one untimed call."""
+    fn()
+    ts = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return 2 * m * k * n / sorted(ts)[len(ts) // 2] / 1e9
+
+
 def peak():
     out = {}
     for label, (m, k, n) in {"1024x1024x1024": (1024, 1024, 1024), "2880x4096x2880": (2880, 4096, 2880)}.items():
         a = np.random.default_rng(0).standard_normal((m, k), dtype=np.float32)
         bb = np.random.default_rng(1).standard_normal((k, n), dtype=np.float32)
-        a @ bb
-        ts = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            a @ bb
-            ts.append(time.perf_counter() - t0)
-        out[label] = 2 * m * k * n / sorted(ts)[len(ts) // 2] / 1e9
+        out[label] = gflops(lambda: a @ bb, m, k, n)
     out["numpy"] = np.__version__
     out["blas_libraries"] = getattr(np.__config__, "blas_opt_info", {}).get("libraries", [])
     return out
@@ -502,10 +507,11 @@ def peak_rss_kb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def main():
+def serve(methods, parts, peak_fn):
+    """The protocol above over `methods` (id -> fn(bundle, params) -> kept indices); reference_torch.py reuses it."""
     if len(sys.argv) > 1 and sys.argv[1] == "--once":
         npz, method, params = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-        ms, keep = timed(METHODS[method], load(npz), params)
+        ms, keep = timed(methods[method], load(npz), params)
         rss = peak_rss_kb()
         print(json.dumps({"ms": ms, "maxrss_kb": rss, "keep": [int(i) for i in keep]}))
         return
@@ -515,9 +521,9 @@ def main():
             break
         try:
             if req["cmd"] == "peak":
-                reply = peak()
+                reply = peak_fn()
             elif req["cmd"] == "part":
-                args, op = part_inputs(req["npz"], req["part"]), PARTS[req["part"]][1]
+                args, op = part_inputs(parts, req["npz"], req["part"]), parts[req["part"]][1]
                 for _ in range(req.get("untimed", 0)):
                     op(*args)
                 ms = []
@@ -527,7 +533,7 @@ def main():
                     ms.append((time.perf_counter() - t0) * 1e3)
                 reply = {"ms": ms}
             else:
-                fn, bundle = METHODS[req["method"]], load(req["npz"])
+                fn, bundle = methods[req["method"]], load(req["npz"])
                 ms, keep = [], None
                 for _ in range(req.get("untimed", 0)):
                     fn(bundle, req["params"])
@@ -542,4 +548,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    serve(METHODS, PARTS, peak)

@@ -16,7 +16,7 @@ import { configureKernels, gemmNT, kernelPlan } from '../extension/core/numeric/
 import { cosineRows, forEachUpperBlock, staircaseRows } from '../extension/core/numeric/gram.ts';
 import { kernelThreads } from '../extension/core/numeric/ort-gemm.ts';
 import { table } from './markdown.ts';
-import { PYTHON, ReferenceProcess, referenceOnce } from './reference-process.ts';
+import { PYTHON, ReferenceProcess, referenceAvailable, referenceOnce } from './reference-process.ts';
 import { intervalLabel, median, medianInterval, speedupInterval, timeOnce } from './stats.ts';
 import { lineChartSvg, type Series } from './svg.ts';
 import { syntheticBundle } from './synthetic.ts';
@@ -48,6 +48,9 @@ const REF_MAX_N: Record<string, number> = {
   f3a: 2880,
 };
 
+/** Methods without official PyTorch code (F³A) or of PruneLens's own (baselines): NumPy reference only. */
+const NUMPY_ONLY = new Set(['f3a', 'random', 'uniform']);
+
 /** Methods whose similarity runs through the GEMM kernels: checked against the float64 path too. */
 const GEMM_METHODS = new Set(['gprune', 'divprune', 'cdpruner', 'codebook', 'tome']);
 /** Methods measured at 16,384 tokens (peak memory target). */
@@ -59,9 +62,13 @@ export interface ScalingRow {
   method: string;
   k: number;
   oursMs: number[];
+  /** NumPy reference samples (bench/reference.py), paired with oursMs. */
   refMs: number[] | null;
   refNote: string;
   agree: string;
+  /** PyTorch reference samples (bench/reference_torch.py), paired with oursMs; absent without PyTorch. */
+  torchMs?: number[] | null;
+  torchAgree?: string;
   f64: string;
   /** Runs per timed sample (batch mean). */
   batch?: number;
@@ -94,6 +101,8 @@ export interface ScalingResult {
   kernels: KernelRow[];
   big: BigRow[];
   peak: JsonObject;
+  /** PyTorch's matmul check, version and threads; absent when PyTorch was not measured. */
+  torchPeak?: JsonObject;
   loadStart: number[];
   loadEnd: number[];
   runs: number;
@@ -168,7 +177,20 @@ function sameKeep(a: number[], b: number[]): string {
   return `differs (${a.filter((v) => !sb.has(v)).length} of ${a.length})`;
 }
 
-async function benchSize(size: Size, d: number, runs: number, ref: ReferenceProcess, dir: string, methods: string[], log: (s: string) => void): Promise<ScalingRow[]> {
+/** The reference processes of a run: NumPy always, PyTorch where it is installed. */
+interface References {
+  numpy: ReferenceProcess;
+  torch: ReferenceProcess | null;
+}
+
+async function refSample(ref: ReferenceProcess, npz: string, method: string, params: JsonObject, batch: number): Promise<number> {
+  await settle();
+  const rr = await ref.run(npz, method, params, batch, 1);
+  if (rr.error || !rr.ms) throw new Error(`${ref.kind} reference: ${rr.error}`);
+  return refMean(rr.ms);
+}
+
+async function benchSize(size: Size, d: number, runs: number, refs: References, dir: string, methods: string[], log: (s: string) => void): Promise<ScalingRow[]> {
   const bundle = syntheticBundle({ label: `${size.h}×${size.w}×${d}`, base: { h: size.h, w: size.w }, d });
   const npz = join(dir, `bundle_${size.n}_${d}.npz`);
   writeBundle(npz, bundle);
@@ -186,13 +208,22 @@ async function benchSize(size: Size, d: number, runs: number, ref: ReferenceProc
       const batch = batchFor(warmUp(runOnce));
       row.batch = batch;
       let refKeep: number[] | undefined;
+      let torchKeep: number[] | undefined;
+      const torch = useRef && !NUMPY_ONLY.has(method) ? refs.torch : null;
       if (useRef) {
-        const warm = await ref.run(npz, method, params, 2);
+        const warm = await refs.numpy.run(npz, method, params, 2);
         await settle();
         if (warm.error) throw new Error(`reference: ${warm.error}`);
         refKeep = warm.keep;
         row.refMs = [];
       } else row.refNote = `reference skipped above N = ${REF_MAX_N[method]}`;
+      if (torch) {
+        const warm = await torch.run(npz, method, params, 2);
+        await settle();
+        if (warm.error) throw new Error(`torch reference: ${warm.error}`);
+        torchKeep = warm.keep;
+        row.torchMs = [];
+      }
       // Alternate PruneLens and reference runs so both see the same load.
       for (let r = 0; r < runs; r++) {
         // Both sides start from the same idle pause, so neither meets the other's leftover threads, and
@@ -203,14 +234,11 @@ async function benchSize(size: Size, d: number, runs: number, ref: ReferenceProc
           prune(bundle, method, params, mapping);
         }
         row.oursMs.push(batchMean(runOnce, batch));
-        if (useRef && row.refMs) {
-          await settle();
-          const rr = await ref.run(npz, method, params, batch, 1);
-          if (rr.error || !rr.ms) throw new Error(`reference: ${rr.error}`);
-          row.refMs.push(refMean(rr.ms));
-        }
+        if (row.refMs) row.refMs.push(await refSample(refs.numpy, npz, method, params, batch));
+        if (torch && row.torchMs) row.torchMs.push(await refSample(torch, npz, method, params, batch));
       }
       if (refKeep) row.agree = sameKeep(keep, refKeep);
+      if (torchKeep) row.torchAgree = sameKeep(keep, torchKeep);
       if (GEMM_METHODS.has(method) && size.n <= 2880) {
         configureKernels({ precision: 'f64' });
         try {
@@ -220,7 +248,8 @@ async function benchSize(size: Size, d: number, runs: number, ref: ReferenceProc
         }
       }
       const refText = row.refMs ? `${median(row.refMs).toFixed(2)} ms` : row.refNote;
-      log(`  N=${size.n} d=${d} ${method}: ${median(row.oursMs).toFixed(2)} ms | reference ${refText} | keep ${row.agree} | f64 ${row.f64}`);
+      const torchText = row.torchMs ? ` | PyTorch ${median(row.torchMs).toFixed(2)} ms, keep ${row.torchAgree}` : '';
+      log(`  N=${size.n} d=${d} ${method}: ${median(row.oursMs).toFixed(2)} ms | NumPy ${refText}, keep ${row.agree}${torchText} | f64 ${row.f64}`);
     } catch (err) {
       row.error = err instanceof Error ? err.message : String(err);
       log(`  N=${size.n} d=${d} ${method}: failed: ${row.error}`);
@@ -292,12 +321,21 @@ export async function benchScaling(opts: { quick: boolean; runs: number }, log: 
   const t0 = Date.now();
   const loadStart = os.loadavg();
   const dir = mkdtempSync(join(os.tmpdir(), 'prunelens-bench-'));
-  const ref = new ReferenceProcess();
+  // PRUNELENS_BENCH_TORCH=0 leaves PyTorch out; without python3-torch the run measures NumPy only.
+  const withTorch = process.env.PRUNELENS_BENCH_TORCH !== '0' && referenceAvailable('torch');
+  const refs: References = { numpy: new ReferenceProcess('numpy'), torch: withTorch ? new ReferenceProcess('torch') : null };
   const runs = opts.quick ? Math.min(opts.runs, 3) : Math.max(5, opts.runs);
   try {
-    const peak = await ref.request({ cmd: 'peak' });
+    const peak = await refs.numpy.request({ cmd: 'peak' });
     await settle();
     log(`reference numpy ${String(peak.numpy)}: 1024³ float32 matmul ${Number(peak['1024x1024x1024']).toFixed(0)} GFLOP/s`);
+    let torchPeak: JsonObject | undefined;
+    if (refs.torch) {
+      torchPeak = await refs.torch.request({ cmd: 'peak' });
+      await settle();
+      if (torchPeak.error) throw new Error(`torch reference: ${String(torchPeak.error)}`);
+      log(`reference torch ${String(torchPeak.torch)} (${String(torchPeak.threads)} threads): 1024³ float32 matmul ${Number(torchPeak['1024x1024x1024']).toFixed(0)} GFLOP/s`);
+    } else log('PyTorch not measured (python3-torch missing or PRUNELENS_BENCH_TORCH=0)');
     const kernels: KernelRow[] = [];
     // PRUNELENS_BENCH_SIZES=576x1024,2880x4096 limits every part of the run to those sizes (development only).
     const onlySizes = process.env.PRUNELENS_BENCH_SIZES?.split(',');
@@ -318,7 +356,7 @@ export async function benchScaling(opts: { quick: boolean; runs: number }, log: 
       for (const size of sizes) {
         if (!wanted(size.n, d)) continue;
         log(`N=${size.n} d=${d}`);
-        rows.push(...(await benchSize(size, d, runs, ref, dir, all, log)));
+        rows.push(...(await benchSize(size, d, runs, refs, dir, all, log)));
       }
     }
     const big: BigRow[] = [];
@@ -326,9 +364,10 @@ export async function benchScaling(opts: { quick: boolean; runs: number }, log: 
       log('N=16384 d=1024 (child processes)');
       for (const m of BIG_METHODS) big.push(bigRun(dir, m, 1024, log));
     }
-    return { rows, kernels, big, peak, loadStart, loadEnd: os.loadavg(), runs, quick: opts.quick, seconds: (Date.now() - t0) / 1000, date: new Date().toISOString().slice(0, 10) };
+    return { rows, kernels, big, peak, ...(torchPeak ? { torchPeak } : {}), loadStart, loadEnd: os.loadavg(), runs, quick: opts.quick, seconds: (Date.now() - t0) / 1000, date: new Date().toISOString().slice(0, 10) };
   } finally {
-    ref.close();
+    refs.numpy.close();
+    refs.torch?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -365,6 +404,17 @@ export function scalingSvg(res: ScalingResult): string {
   return lineChartSvg(panels, 'Warm run time vs tokens (log-log). Solid: PruneLens; dashed: official tensor ops in NumPy + OpenBLAS.');
 }
 
+/** "faster in NumPy: a, b; in PyTorch: c" over the sizes where both ran (majority of sizes per method). */
+export function fasterFrameworks(res: ScalingResult): string {
+  const wins = new Map<string, number>();
+  for (const r of res.rows) {
+    if (r.error || !r.refMs?.length || !r.torchMs?.length) continue;
+    wins.set(r.method, (wins.get(r.method) ?? 0) + (median(r.torchMs) < median(r.refMs) ? 1 : -1));
+  }
+  const side = (torch: boolean): string => [...wins].filter(([, w]) => (torch ? w > 0 : w <= 0)).map(([m]) => m).join(', ') || 'none';
+  return `faster in NumPy at most sizes: ${side(false)}; in PyTorch: ${side(true)}`;
+}
+
 function fmtMs(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
@@ -374,7 +424,7 @@ export function scalingMarkdown(res: ScalingResult, command: string, svgPath: st
   const gf1024 = Number(res.peak['1024x1024x1024']);
   const trusted = gf1024 > 50;
   const out: string[] = [];
-  out.push('## PruneLens vs the official tensor operations (NumPy + OpenBLAS reference)');
+  out.push(`## PruneLens vs the official tensor operations (${res.torchPeak ? 'NumPy and PyTorch references' : 'NumPy reference'}, OpenBLAS)`);
   out.push('');
   out.push(
     `Command: \`${command}\` — ${os.cpus().length} × ${cpu}, node ${process.version}, ${res.date ?? new Date().toISOString().slice(0, 10)}; ${res.seconds.toFixed(0)} s. ` +
@@ -386,9 +436,18 @@ export function scalingMarkdown(res: ScalingResult, command: string, svgPath: st
       `its 1024³ float32 matmul reached ${gf1024.toFixed(0)} GFLOP/s and 2880×4096×2880 ${Number(res.peak['2880x4096x2880']).toFixed(0)} GFLOP/s ${trusted ? '(> 50 GFLOP/s: an optimised BLAS)' : '— **below 50 GFLOP/s: the reference BLAS is not optimised or the machine was saturated; do not trust these ratios**'}. ` +
       'It is written from ALGORITHMS.md with the official code\'s tensor ops (G-Prune `matrix_power`, DivPrune\'s `index_select` + min loop, CDPruner\'s einsum update, ToMe with `scatter_reduce` and source matrices); F³A has no official code and its reference is a NumPy reading of §4.3.',
   );
+  if (res.torchPeak) {
+    const tp = res.torchPeak;
+    out.push('');
+    out.push(
+      `Second reference: \`bench/reference_torch.py\`, the same methods with the official code's own PyTorch calls (\`F.normalize\`, \`torch.linalg.matrix_power\`, \`topk\`, \`index_select\`, \`einsum\`, \`scatter_reduce\`), PyTorch ${String(tp.torch)} (Debian's python3-torch, CPU, ${String(tp.threads)} threads, its matmuls on the same OpenBLAS: 1024³ ${Number(tp['1024x1024x1024']).toFixed(0)} GFLOP/s, 2880×4096×2880 ${Number(tp['2880x4096x2880']).toFixed(0)} GFLOP/s), started like NumPy's and alternated with it and PruneLens sample by sample. ` +
+        "The issue's quoted reference times (G-Prune ≈ 24 ms, DivPrune ≈ 8 ms, CDPruner ≈ 12 ms at 576×1024) are of this framework. " +
+        `Neither framework is faster everywhere (${fasterFrameworks(res)}), so the verdicts below take, per method and size, whichever was faster.`,
+    );
+  }
   out.push('');
   out.push(
-    'Setup (once, as root): `apt-get install python3-numpy libopenblas0-pthread`, then check that `update-alternatives --display libblas.so.3-x86_64-linux-gnu` (and `liblapack.so.3-…`) point at `/usr/lib/x86_64-linux-gnu/openblas-pthread/`; if they point at the reference BLAS, run `update-alternatives --set libblas.so.3-x86_64-linux-gnu /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3` (same for liblapack.so.3). The bench prints the matmul check first.',
+    'Setup (once, as root): `apt-get install python3-numpy python3-torch libopenblas0-pthread` (without python3-torch the bench measures NumPy only), then check that `update-alternatives --display libblas.so.3-x86_64-linux-gnu` (and `liblapack.so.3-…`) point at `/usr/lib/x86_64-linux-gnu/openblas-pthread/`; if they point at the reference BLAS, run `update-alternatives --set libblas.so.3-x86_64-linux-gnu /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3` (same for liblapack.so.3). The bench prints the matmul check first.',
   );
   out.push('');
   out.push(
@@ -413,15 +472,24 @@ export function scalingMarkdown(res: ScalingResult, command: string, svgPath: st
   out.push('');
   out.push('### Methods');
   out.push('');
+  const torch = res.rows.some((r) => r.torchMs && r.torchMs.length);
+  const refCells = (r: ScalingRow, ms: number[] | null | undefined, note: string): (string | number)[] => {
+    const refm = ms && ms.length ? median(ms) : null;
+    const ci = speedupInterval(r.oursMs, ms ?? null);
+    return [refm === null ? note : fmtMs(refm), refm === null ? '—' : `${(refm / median(r.oursMs)).toFixed(2)}×`, ci ? intervalLabel(ci) : '—'];
+  };
+  const torchNote = (r: ScalingRow): string => (NUMPY_ONLY.has(r.method) ? 'NumPy only' : r.refNote || '—');
+  const head = torch
+    ? ['N', 'd', 'method', 'k', 'batch', 'PruneLens ms', 'NumPy ms', 'speed-up vs NumPy', 'paired 95 % CI', 'PyTorch ms', 'speed-up vs PyTorch', 'paired 95 % CI', 'same keep as NumPy / PyTorch', 'float64 path']
+    : ['N', 'd', 'method', 'k', 'batch', 'PruneLens ms', 'reference ms', 'speed-up', 'paired speed-ups, 95 % CI of the median', 'same keep as reference', 'float64 path'];
   out.push(
     table(
-      ['N', 'd', 'method', 'k', 'batch', 'PruneLens ms', 'reference ms', 'speed-up', 'paired speed-ups, 95 % CI of the median', 'same keep as reference', 'float64 path'],
+      head,
       res.rows.map((r) => {
-        if (r.error) return [r.n, r.d, r.method, r.k, '—', `error: ${r.error}`, '—', '—', '—', '—', '—'];
-        const ours = median(r.oursMs);
-        const refm = r.refMs && r.refMs.length ? median(r.refMs) : null;
-        const ci = speedupInterval(r.oursMs, r.refMs);
-        return [r.n, r.d, r.method, r.k, r.batch ?? 1, fmtMs(ours), refm === null ? r.refNote : fmtMs(refm), refm === null ? '—' : `${(refm / ours).toFixed(2)}×`, ci ? intervalLabel(ci) : '—', r.agree, r.f64];
+        if (r.error) return [r.n, r.d, r.method, r.k, '—', `error: ${r.error}`, ...head.slice(6).map(() => '—')];
+        const lead = [r.n, r.d, r.method, r.k, r.batch ?? 1, fmtMs(median(r.oursMs)), ...refCells(r, r.refMs, r.refNote)];
+        if (!torch) return [...lead, r.agree, r.f64];
+        return [...lead, ...refCells(r, r.torchMs, torchNote(r)), `${r.agree} / ${r.torchAgree ?? '—'}`, r.f64];
       }),
     ),
   );
@@ -439,7 +507,19 @@ export function scalingMarkdown(res: ScalingResult, command: string, svgPath: st
   out.push('');
   out.push('### Targets of issue 8 (from the figures above)');
   out.push('');
-  out.push(...targetLines(res).map((l) => `- ${l}`));
+  if (torch) {
+    out.push(`Against the faster reference of each method (NumPy or PyTorch, whichever ran it faster in this run; F³A, random and uniform have NumPy only):`);
+    out.push('');
+  }
+  out.push(...targetLines(res, 'faster').map((l) => `- ${l}`));
+  if (torch) {
+    for (const basis of ['numpy', 'torch'] as const) {
+      out.push('');
+      out.push(basis === 'numpy' ? 'Speed targets against NumPy alone (bench/reference.py):' : "Speed targets against PyTorch alone (bench/reference_torch.py, the official code's framework; F³A, random and uniform: NumPy):");
+      out.push('');
+      out.push(...speedTargetLines(res, basis).map((l) => `- ${l}`));
+    }
+  }
   out.push('');
   out.push(
     'Numerics: similarities of large inputs come from onnxruntime\'s float32 GEMM (as the official code computes them); every decision a float32 value cannot settle — an entry within the float32 error bound of θ (G-Prune), a pick, argmax or k-th boundary within twice the bound (DivPrune, codebook, ToMe, PruMerge, F³A Stage 3–4 similarities) — is recomputed in float64, and all accumulation (softmax, propagation, DPP updates) is float64. F³A tags are summed exactly in float64 (WebAssembly SIMD, same order as the TypeScript loop). CDPruner\'s DPP runs on float32 kernel entries like the official code; gains ≤ 1e-5·max L_ii count as 0 (a saturated kernel leaves only rounding), so its tail follows relevance on every backend (docs/DECISIONS.md); past 4,096 tokens (where its pick rows outgrow the cache) they are stored in float32, as the official code stores them (arithmetic stays float64), and each pick\'s passes are split between two threads (bit-identical to one). Small inputs (the oracle cases, except PruMerge\'s kNN at 576 tokens, which is screened in float32 and settled in float64 like the large ones) stay entirely in float64 TypeScript; every oracle replay is exact either way. `PRUNELENS_PRECISION=f64` runs every similarity in float64; `PRUNELENS_KERNELS=ts|ort` forces the backend; `PRUNELENS_THREADS` sets onnxruntime\'s threads (1 also keeps CDPruner\'s picks on one thread); their idle threads spin ≈ 40 ms before sleeping, as BLAS threads do (`PRUNELENS_SPIN=0`: sleep at once). G-Prune groups of ≥ 1,024 tokens are screened by an int8 GEMM (uint8 × int8, VNNI) whose rigorous error bound shows which entries lie below θ − 2ε; float32 GEMMs run only on the column ranges it flags, so the edges and re-checks are those of the unscreened scan (`PRUNELENS_SCREEN=0` turns the screen off).',
@@ -449,14 +529,28 @@ export function scalingMarkdown(res: ScalingResult, command: string, svgPath: st
   return out.join('\n');
 }
 
-function rowOf(res: ScalingResult, n: number, d: number, method: string): ScalingRow | null {
-  const r = res.rows.find((x) => x.n === n && x.d === d && x.method === method && !x.error);
-  return r && r.refMs && r.refMs.length > 0 ? r : null;
+/** Which reference a verdict compares against: one framework, or per method the one with the lower median. */
+export type RefBasis = 'numpy' | 'torch' | 'faster';
+
+/** The reference samples of `r` on `basis` (PyTorch falls back to NumPy for the methods it lacks). */
+export function refSamplesOf(r: ScalingRow, basis: RefBasis): number[] | null {
+  const np = r.refMs && r.refMs.length ? r.refMs : null;
+  const th = r.torchMs && r.torchMs.length ? r.torchMs : null;
+  if (basis === 'numpy') return np;
+  if (basis === 'torch') return th ?? (NUMPY_ONLY.has(r.method) ? np : null);
+  if (!np || !th) return np ?? th;
+  return median(th) < median(np) ? th : np;
 }
 
-function ratioOf(res: ScalingResult, n: number, d: number, method: string): number | null {
-  const r = rowOf(res, n, d, method);
-  return r && r.refMs ? median(r.refMs) / median(r.oursMs) : null;
+function rowOf(res: ScalingResult, n: number, d: number, method: string, basis: RefBasis): ScalingRow | null {
+  const r = res.rows.find((x) => x.n === n && x.d === d && x.method === method && !x.error);
+  return r && refSamplesOf(r, basis) ? r : null;
+}
+
+function ratioOf(res: ScalingResult, n: number, d: number, method: string, basis: RefBasis): number | null {
+  const r = rowOf(res, n, d, method, basis);
+  const ref = r ? refSamplesOf(r, basis) : null;
+  return r && ref ? median(ref) / median(r.oursMs) : null;
 }
 
 
@@ -468,37 +562,45 @@ export function intervalText(runs: number): string {
 }
 
 /** ", paired 95 % CI a–b×" for a method's speed-up, with a warning where the interval contains `target`. */
-function intervalNote(res: ScalingResult, n: number, d: number, method: string, target: number | null): string {
-  const r = rowOf(res, n, d, method);
-  const ci = r ? speedupInterval(r.oursMs, r.refMs) : null;
+function intervalNote(res: ScalingResult, n: number, d: number, method: string, target: number | null, basis: RefBasis): string {
+  const r = rowOf(res, n, d, method, basis);
+  const ci = r ? speedupInterval(r.oursMs, refSamplesOf(r, basis)) : null;
   if (!ci) return '';
   const spans = target !== null && ci.lo < target && ci.hi >= target;
   return `, paired 95 % CI ${intervalLabel(ci)}${spans ? `: it contains ${target}×, so this run cannot tell` : ''}`;
 }
 
-/** The issue's "must be true" list, checked against this run. */
-export function targetLines(res: ScalingResult): string[] {
+const yes = (ok: boolean): string => (ok ? '**met**' : '**not met**');
+
+/** The issue's speed targets against `basis`'s reference samples. */
+export function speedTargetLines(res: ScalingResult, basis: RefBasis): string[] {
   const lines: string[] = [];
-  const yes = (ok: boolean): string => (ok ? '**met**' : '**not met**');
+  const ratio = (n: number, d: number, m: string): string => `${(ratioOf(res, n, d, m, basis) ?? 0).toFixed(2)}×`;
   for (const [n, d] of [
     [576, 1024],
     [2880, 4096],
   ]) {
-    const rows = res.rows.filter((r) => r.n === n && r.d === d && !r.error && r.refMs && r.refMs.length);
+    const rows = res.rows.filter((r) => r.n === n && r.d === d && !r.error && refSamplesOf(r, basis));
     if (rows.length === 0) continue;
-    const slow = rows.filter((r) => (ratioOf(res, n, d, r.method) ?? 0) < 1);
+    const slow = rows.filter((r) => (ratioOf(res, n, d, r.method, basis) ?? 0) < 1);
     // Methods that passed, but whose interval reaches below 1×: the verdict could flip with the next run.
-    const close = rows.filter((r) => !slow.includes(r) && (speedupInterval(r.oursMs, r.refMs)?.lo ?? Infinity) < 1);
+    const close = rows.filter((r) => !slow.includes(r) && (speedupInterval(r.oursMs, refSamplesOf(r, basis))?.lo ?? Infinity) < 1);
     lines.push(
       `${n}×${d}: every method at least as fast as the reference — ${yes(slow.length === 0)}` +
-        (slow.length ? ` (slower: ${slow.map((r) => `${r.method} ${(ratioOf(res, n, d, r.method) ?? 0).toFixed(2)}×${intervalNote(res, n, d, r.method, 1)}`).join('; ')})` : '') +
-        (close.length ? ` (but within noise of 1×, the paired interval reaching below it: ${close.map((r) => `${r.method} ${(ratioOf(res, n, d, r.method) ?? 0).toFixed(2)}×${intervalNote(res, n, d, r.method, null)}`).join('; ')})` : ''),
+        (slow.length ? ` (slower: ${slow.map((r) => `${r.method} ${ratio(n, d, r.method)}${intervalNote(res, n, d, r.method, 1, basis)}`).join('; ')})` : '') +
+        (close.length ? ` (but within noise of 1×, the paired interval reaching below it: ${close.map((r) => `${r.method} ${ratio(n, d, r.method)}${intervalNote(res, n, d, r.method, null, basis)}`).join('; ')})` : ''),
     );
   }
-  const g576 = ratioOf(res, 576, 1024, 'gprune');
-  if (g576 !== null) lines.push(`G-Prune ≥ 3× at 576×1024 — ${yes(g576 >= 3)} (${g576.toFixed(2)}×${intervalNote(res, 576, 1024, 'gprune', 3)})`);
-  const g2880 = ratioOf(res, 2880, 4096, 'gprune');
-  if (g2880 !== null) lines.push(`G-Prune ≥ 2.5× at 2880×4096 — ${yes(g2880 >= 2.5)} (${g2880.toFixed(2)}×${intervalNote(res, 2880, 4096, 'gprune', 2.5)})`);
+  const g576 = ratioOf(res, 576, 1024, 'gprune', basis);
+  if (g576 !== null) lines.push(`G-Prune ≥ 3× at 576×1024 — ${yes(g576 >= 3)} (${g576.toFixed(2)}×${intervalNote(res, 576, 1024, 'gprune', 3, basis)})`);
+  const g2880 = ratioOf(res, 2880, 4096, 'gprune', basis);
+  if (g2880 !== null) lines.push(`G-Prune ≥ 2.5× at 2880×4096 — ${yes(g2880 >= 2.5)} (${g2880.toFixed(2)}×${intervalNote(res, 2880, 4096, 'gprune', 2.5, basis)})`);
+  return lines;
+}
+
+/** The issue's "must be true" list, checked against this run (speed targets against `basis`). */
+export function targetLines(res: ScalingResult, basis: RefBasis = 'faster'): string[] {
+  const lines = speedTargetLines(res, basis);
   const k = res.kernels.find((x) => x.n === 2880 && x.d === 4096);
   if (k) {
     const full = 2 * k.n * k.n * k.d;

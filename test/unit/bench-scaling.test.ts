@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type ScalingResult, type ScalingRow, intervalText, scalingMarkdown, targetLines } from '../../bench/scaling.ts';
+import { type ScalingResult, type ScalingRow, fasterFrameworks, intervalText, refSamplesOf, scalingMarkdown, speedTargetLines, targetLines } from '../../bench/scaling.ts';
 import { medianInterval, pairedSpeedups } from '../../bench/stats.ts';
 
 test('median interval: order statistics with exact binomial coverage', () => {
@@ -65,4 +65,31 @@ test('scaling section: the CI column, its explanation, and the date of the measu
   assert.match(md, /pairs 2 and 8 of 9 in rank order, coverage 96\.1 %/);
   assert.match(md, /node v\d+\.\d+\.\d+, 2026-11-01; 60 s\./);
   assert.match(intervalText(5), /no distribution-free 95 % interval of a median exists with 5 pairs/);
+});
+
+test('two references: the verdict takes the faster one per method, and each framework is reported alone', () => {
+  // G-Prune: NumPy 10 ms, PyTorch 20 ms → against the faster (NumPy) 2.5×, against PyTorch 5×.
+  const gprune = { ...row(576, 1024, 'gprune', ones(4), ones(10)), torchMs: ones(20), torchAgree: 'same' };
+  // ToMe: NumPy 40 ms, PyTorch 5 ms, PruneLens 10 ms → 0.5× against the faster (PyTorch), 4× against NumPy.
+  const tome = { ...row(576, 1024, 'tome', ones(10), ones(40)), torchMs: ones(5), torchAgree: 'differs (1 of 64)' };
+  // F³A has no PyTorch code: every basis compares it with NumPy.
+  const f3a = row(576, 1024, 'f3a', ones(50), ones(100));
+  const res = { ...result([gprune, tome, f3a]), torchPeak: { torch: '1.13.0a0', threads: 2, '1024x1024x1024': 170, '2880x4096x2880': 200 } };
+  assert.deepEqual(refSamplesOf(tome, 'faster'), ones(5));
+  assert.deepEqual(refSamplesOf(gprune, 'faster'), ones(10));
+  assert.deepEqual(refSamplesOf(f3a, 'torch'), ones(100));
+  const strict = speedTargetLines(res, 'faster');
+  assert.ok(strict.includes('576×1024: every method at least as fast as the reference — **not met** (slower: tome 0.50×, paired 95 % CI 0.50–0.50×)'));
+  assert.ok(strict.includes('G-Prune ≥ 3× at 576×1024 — **not met** (2.50×, paired 95 % CI 2.50–2.50×)'));
+  const torch = speedTargetLines(res, 'torch');
+  assert.ok(torch.includes('576×1024: every method at least as fast as the reference — **not met** (slower: tome 0.50×, paired 95 % CI 0.50–0.50×)'));
+  assert.ok(torch.includes('G-Prune ≥ 3× at 576×1024 — **met** (5.00×, paired 95 % CI 5.00–5.00×)'));
+  const numpy = speedTargetLines(res, 'numpy');
+  assert.ok(numpy.includes('576×1024: every method at least as fast as the reference — **met**'));
+  assert.equal(fasterFrameworks(res), 'faster in NumPy at most sizes: gprune; in PyTorch: tome');
+  const md = scalingMarkdown(res, 'npm run bench -- --only=scaling --runs=9', 'bench/scaling.svg');
+  assert.match(md, /\| 576 \| 1024 \| tome \| 64 \| 1 \| 10\.0 \| 40\.0 \| 4\.00× \| 4\.00–4\.00× \| 5\.00 \| 0\.50× \| 0\.50–0\.50× \| same \/ differs \(1 of 64\) \| same \|/);
+  assert.match(md, /\| 576 \| 1024 \| f3a \| 64 \| 1 \| 50\.0 \| 100 \| 2\.00× \| 2\.00–2\.00× \| NumPy only \| — \| — \| same \/ — \| same \|/);
+  assert.match(md, /Speed targets against PyTorch alone/);
+  assert.match(md, /PyTorch 1\.13\.0a0 \(Debian's python3-torch, CPU, 2 threads/);
 });
