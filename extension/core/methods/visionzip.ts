@@ -20,6 +20,67 @@ function headSummedAttention(input: MethodInput): Float64Array {
   return s;
 }
 
+/**
+ * sims[j] = kn[tok]·kn[targets[j]], each a left-to-right float64 sum over the key dimensions;
+ * four targets per pass share the token's loads and run as independent chains (same sums, more throughput).
+ */
+function keySimilarities(kn: Float64Array, dk: number, tok: number, targets: readonly number[], sims: Float64Array): void {
+  const a = tok * dk;
+  let j = 0;
+  for (; j + 4 <= targets.length; j += 4) {
+    const b0 = targets[j] * dk;
+    const b1 = targets[j + 1] * dk;
+    const b2 = targets[j + 2] * dk;
+    const b3 = targets[j + 3] * dk;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let k = 0; k < dk; k++) {
+      const v = kn[a + k];
+      s0 += v * kn[b0 + k];
+      s1 += v * kn[b1 + k];
+      s2 += v * kn[b2 + k];
+      s3 += v * kn[b3 + k];
+    }
+    sims[j] = s0;
+    sims[j + 1] = s1;
+    sims[j + 2] = s2;
+    sims[j + 3] = s3;
+  }
+  for (; j < targets.length; j++) {
+    const b = targets[j] * dk;
+    let s = 0;
+    for (let k = 0; k < dk; k++) s += kn[a + k] * kn[b + k];
+    sims[j] = s;
+  }
+}
+
+/**
+ * Σ of the given rows in float64, each column summed in row order. Eight rows per pass: the running sum is
+ * loaded and stored once per eight additions instead of once per addition (the additions themselves are the same).
+ */
+function sumRows(x: Float32Array | Float64Array, d: number, rows: readonly number[]): Float64Array {
+  const out = new Float64Array(d);
+  let i = 0;
+  for (; i + 8 <= rows.length; i += 8) {
+    const r0 = rows[i] * d;
+    const r1 = rows[i + 1] * d;
+    const r2 = rows[i + 2] * d;
+    const r3 = rows[i + 3] * d;
+    const r4 = rows[i + 4] * d;
+    const r5 = rows[i + 5] * d;
+    const r6 = rows[i + 6] * d;
+    const r7 = rows[i + 7] * d;
+    for (let k = 0; k < d; k++) out[k] = out[k] + x[r0 + k] + x[r1 + k] + x[r2 + k] + x[r3 + k] + x[r4 + k] + x[r5 + k] + x[r6 + k] + x[r7 + k];
+  }
+  for (; i < rows.length; i++) {
+    const r = rows[i] * d;
+    for (let k = 0; k < d; k++) out[k] += x[r + k];
+  }
+  return out;
+}
+
 interface Contextual {
   targets: number[];
   nonTargetPool: number[];
@@ -41,25 +102,24 @@ function contextualTokens(input: MethodInput, pool: number[], c: number): Contex
   const targets = pool.filter((_, p) => targetPos.has(p));
   const nonTargetPool = pool.filter((_, p) => !targetPos.has(p));
   const assignment: number[][] = targets.map(() => []);
-  const slotOf = nonTargetPool.map((tok) => {
+  const slotOf = new Array<number>(nonTargetPool.length);
+  const sims = new Float64Array(targets.length);
+  for (let i = 0; i < nonTargetPool.length; i++) {
+    keySimilarities(kn, dk, nonTargetPool[i], targets, sims);
     let best = 0;
     let bestSim = -Infinity;
-    targets.forEach((t, slot) => {
-      let s = 0;
-      for (let k = 0; k < dk; k++) s += kn[tok * dk + k] * kn[t * dk + k];
-      if (s > bestSim) {
-        bestSim = s;
+    for (let slot = 0; slot < targets.length; slot++) {
+      if (sims[slot] > bestSim) {
+        bestSim = sims[slot];
         best = slot;
       }
-    });
-    assignment[best].push(tok);
-    return best;
-  });
+    }
+    assignment[best].push(nonTargetPool[i]);
+    slotOf[i] = best;
+  }
   const merged = targets.map((t, slot) => {
-    const out = new Float64Array(d);
-    const members = assignment[slot];
-    for (const m of members) for (let k = 0; k < d; k++) out[k] += hs.data[m * d + k];
-    const count = Math.max(1, members.length);
+    const out = sumRows(hs.data, d, assignment[slot]);
+    const count = Math.max(1, assignment[slot].length);
     for (let k = 0; k < d; k++) out[k] = hs.data[t * d + k] + out[k] / count;
     return out;
   });
