@@ -1,11 +1,19 @@
 import { kernelPlan, planErrorBound } from '../../numeric/gemm.ts';
 import { cosineRows, crossArgmax } from '../../numeric/gram.ts';
 import { rankDescending } from '../../numeric/ranking.ts';
+import { scratchF64 } from '../../numeric/scratch.ts';
+
+/**
+ * The two reusable buffers token states alternate between (a step reads one and writes the other): fresh
+ * multi-megabyte arrays cost more in zeroed pages and garbage collection than the merging itself.
+ */
+const STATE_BUFFERS = ['tome.x.0', 'tome.x.1'] as const;
 
 /** Token state between ToMe steps: size-weighted features, sizes, sources and the representative original index. */
 export interface TomeState {
-  /** Row-major [t, d] float64. */
+  /** Row-major [t, d] float64, in work buffer `slot` (valid until the next ToMe run). */
   x: Float64Array;
+  slot: 0 | 1;
   d: number;
   size: number[];
   sources: number[][];
@@ -24,9 +32,12 @@ export interface TomeStep {
   nodeIdx: number[];
 }
 
-export function initialState(data: ArrayLike<number>, n: number, d: number): TomeState {
+export function initialState(data: Float32Array | Float64Array, n: number, d: number): TomeState {
+  const x = scratchF64(STATE_BUFFERS[0], n * d);
+  x.set(data.subarray(0, n * d));
   return {
-    x: new Float64Array(data),
+    x,
+    slot: 0,
     d,
     size: new Array<number>(n).fill(1),
     sources: Array.from({ length: n }, (_, i) => [i]),
@@ -67,12 +78,28 @@ export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, 
   let unm = edge.slice(r);
   if (classToken) unm = [...unm].sort((p, q) => p - q);
 
-  // Weighted sums into the B tokens (x·size, summed), then divided by the summed sizes. Plain loops over
-  // hoisted arrays: this runs on every row of every step, and per-element closures cost ~2× the arithmetic.
+  // merge_wavg: every output row is (Σ x·size) / Σ size over its members, summed in `src` order, written
+  // straight into the output rows. Plain loops over hoisted arrays: this runs on every row of every step,
+  // and per-element closures cost ~2× the arithmetic. Where a size is 1, x·1 and y/1 are exact: copies.
   const sx = state.x;
   const sizes = state.size;
   const nb = bPos.length;
-  const bx = new Float64Array(nb * d);
+  const nu = unm.length;
+  const slot = state.slot === 0 ? 1 : 0;
+  const x = scratchF64(STATE_BUFFERS[slot], (nu + nb) * d);
+  const size: number[] = [];
+  const sources: number[][] = [];
+  const rep: number[] = [];
+  for (let o = 0; o < nu; o++) {
+    const p = aPos[unm[o]];
+    const s = sizes[p];
+    const from = p * d;
+    if (s === 1) x.set(sx.subarray(from, from + d), o * d);
+    else for (let k = 0; k < d; k++) x[o * d + k] = (sx[from + k] * s) / s;
+    size.push(s);
+    sources.push(state.sources[p]);
+    rep.push(state.rep[p]);
+  }
   const bSize = new Array<number>(nb);
   const bSources: number[][] = new Array<number[]>(nb);
   for (let ib = 0; ib < nb; ib++) {
@@ -81,8 +108,9 @@ export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, 
     bSize[ib] = s;
     bSources[ib] = state.sources[p].slice();
     const from = p * d;
-    const to = ib * d;
-    for (let k = 0; k < d; k++) bx[to + k] = sx[from + k] * s;
+    const to = (nu + ib) * d;
+    if (s === 1) x.set(sx.subarray(from, from + d), to);
+    else for (let k = 0; k < d; k++) x[to + k] = sx[from + k] * s;
   }
   const merges: [number, number][] = [];
   for (const ia of src) {
@@ -90,39 +118,23 @@ export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, 
     const ib = nodeIdx[ia];
     const s = sizes[p];
     const from = p * d;
-    const to = ib * d;
-    for (let k = 0; k < d; k++) bx[to + k] += sx[from + k] * s;
+    const to = (nu + ib) * d;
+    if (s === 1) for (let k = 0; k < d; k++) x[to + k] += sx[from + k];
+    else for (let k = 0; k < d; k++) x[to + k] += sx[from + k] * s;
     bSize[ib] += s;
     for (const member of state.sources[p]) bSources[ib].push(member);
     merges.push([state.rep[p], state.rep[bPos[ib]]]);
   }
-  const tOut = unm.length + nb;
-  const x = new Float64Array(tOut * d);
-  const size: number[] = [];
-  const sources: number[][] = [];
-  const rep: number[] = [];
-  for (let o = 0; o < unm.length; o++) {
-    const p = aPos[unm[o]];
-    const s = sizes[p];
-    const from = p * d;
-    // merge_wavg divides (x·size) by size; keep that rounding path (exact, so a copy, when size is 1).
-    if (s === 1) x.set(sx.subarray(from, from + d), o * d);
-    else for (let k = 0; k < d; k++) x[o * d + k] = (sx[from + k] * s) / s;
-    size.push(s);
-    sources.push(state.sources[p]);
-    rep.push(state.rep[p]);
-  }
   for (let ib = 0; ib < nb; ib++) {
-    const to = (unm.length + ib) * d;
+    const to = (nu + ib) * d;
     const s = bSize[ib];
-    if (s === 1) x.set(bx.subarray(ib * d, ib * d + d), to);
-    else for (let k = 0; k < d; k++) x[to + k] = bx[ib * d + k] / s;
+    if (s !== 1) for (let k = 0; k < d; k++) x[to + k] = x[to + k] / s;
     size.push(s);
     sources.push(bSources[ib].sort((u, v) => u - v));
     rep.push(state.rep[bPos[ib]]);
   }
   return {
-    state: { x, d, size, sources, rep },
+    state: { x, slot, d, size, sources, rep },
     r,
     merges,
     unmerged: unm.map((ia) => aPos[ia]),
