@@ -10,14 +10,12 @@ export const PYTHON = process.env.PRUNELENS_BENCH_PYTHON ?? '/usr/bin/python3';
 
 /** Which framework runs the official tensor operations. */
 export type RefKind = 'numpy' | 'torch';
-export const REF_KINDS: readonly RefKind[] = ['numpy', 'torch'];
 const SCRIPTS: Record<RefKind, string> = { numpy: 'reference.py', torch: 'reference_torch.py' };
 const scriptOf = (kind: RefKind): string => join(import.meta.dirname, SCRIPTS[kind]);
 
-/** Whether `kind`'s framework imports (PyTorch is optional: without it the bench measures NumPy only). */
+/** Whether `kind`'s framework (a Python module of that name) imports; PyTorch is optional. */
 export function referenceAvailable(kind: RefKind): boolean {
-  const module = kind === 'numpy' ? 'numpy' : 'torch';
-  return spawnSync(PYTHON, ['-c', `import ${module}`], { stdio: 'ignore', timeout: 60_000 }).status === 0;
+  return spawnSync(PYTHON, ['-c', `import ${kind}`], { stdio: 'ignore', timeout: 60_000 }).status === 0;
 }
 
 /**
@@ -94,8 +92,8 @@ export class ReferenceProcess {
 }
 
 /** One reference run in its own process (peak RSS of the reference alone). */
-export function referenceOnce(npz: string, method: string, params: JsonObject, timeoutMs: number, kind: RefKind = 'numpy'): { ms: number; maxrssKb: number; keep: number[] } | { error: string } {
-  const r = spawnSync(PYTHON, [scriptOf(kind), '--once', npz, method, JSON.stringify(params)], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20, env: REFERENCE_ENV });
+export function referenceOnce(npz: string, method: string, params: JsonObject, timeoutMs: number): { ms: number; maxrssKb: number; keep: number[] } | { error: string } {
+  const r = spawnSync(PYTHON, [scriptOf('numpy'), '--once', npz, method, JSON.stringify(params)], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20, env: REFERENCE_ENV });
   if (r.status !== 0) return { error: r.error ? r.error.message : (r.stderr || `exit ${r.status}`).trim().split('\n').slice(-1)[0] };
   const out = JSON.parse(r.stdout) as { ms: number; maxrss_kb: number; keep: number[] };
   return { ms: out.ms, maxrssKb: out.maxrss_kb, keep: out.keep };

@@ -17,8 +17,11 @@ const only = args.find((a) => a.startsWith('--only='))?.slice(7);
 const quick = args.includes('--quick');
 const file = join(process.cwd(), 'BENCHMARKS.md');
 const log = (s: string): void => console.log(s);
-/** The command as a reader would type it to redo one section (or all of them). */
-const commandFor = (section: string, extra = ''): string => `npm run bench${only ? ` -- --only=${section}${extra}` : ''}${runsArg ? ` ${only ? '' : '-- '}${runsArg}` : ''}`;
+/** The command as a reader would type it to redo one section (or all of them), with `flags` after --only. */
+function commandFor(section: string, ...flags: string[]): string {
+  const all = [...(only ? [`--only=${section}`] : []), ...flags, ...(runsArg ? [runsArg] : [])];
+  return all.length ? `npm run bench -- ${all.join(' ')}` : 'npm run bench';
+}
 
 async function main(): Promise<void> {
   if (!only || only === 'methods') {
@@ -43,9 +46,8 @@ async function main(): Promise<void> {
       return;
     }
     if (!args.includes('--replot')) writeFileSync(json, `${JSON.stringify(res, null, 1)}\n`);
-    const command = `npm run bench${only ? ` -- --only=scaling` : ''}${quick ? `${only ? '' : ' --'} --quick` : ''}${runsArg ? ` ${only || quick ? '' : '-- '}${runsArg}` : ''}`;
     writeScalingSvg(res, join(process.cwd(), svg));
-    updateSection(file, id, scalingMarkdown(res, command, svg));
+    updateSection(file, id, scalingMarkdown(res, commandFor('scaling', ...(quick ? ['--quick'] : [])), svg));
   }
   if (!only || only === 'limits') {
     const res = await benchLimits(runs, log);
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
     const template = process.env.PRUNELENS_BENCH_TEMPLATE ?? join(process.cwd(), '..', 'shared', 'models', 'clip-vit-base-patch32');
     const res = await benchProviders({ providers, towers: ['b16', 'l14'], template, imagesDir: join(process.cwd(), 'media', 'examples'), runs }, log);
     writeFileSync(join(process.cwd(), 'bench', 'providers.json'), `${JSON.stringify(res, null, 1)}\n`);
-    updateSection(file, 'providers', providersMarkdown(res, commandFor('providers', ` --providers=${providers.join(',')}`)));
+    updateSection(file, 'providers', providersMarkdown(res, commandFor('providers', `--providers=${providers.join(',')}`)));
   }
   console.log(`wrote ${file}`);
 }

@@ -183,6 +183,14 @@ interface References {
   torch: ReferenceProcess | null;
 }
 
+/** Two untimed runs (the reference converts the bundle and warms up); returns its kept indices. */
+async function refWarm(ref: ReferenceProcess, npz: string, method: string, params: JsonObject): Promise<number[] | undefined> {
+  const warm = await ref.run(npz, method, params, 2);
+  await settle();
+  if (warm.error) throw new Error(`${ref.kind} reference: ${warm.error}`);
+  return warm.keep;
+}
+
 async function refSample(ref: ReferenceProcess, npz: string, method: string, params: JsonObject, batch: number): Promise<number> {
   await settle();
   const rr = await ref.run(npz, method, params, batch, 1);
@@ -211,17 +219,11 @@ async function benchSize(size: Size, d: number, runs: number, refs: References, 
       let torchKeep: number[] | undefined;
       const torch = useRef && !NUMPY_ONLY.has(method) ? refs.torch : null;
       if (useRef) {
-        const warm = await refs.numpy.run(npz, method, params, 2);
-        await settle();
-        if (warm.error) throw new Error(`reference: ${warm.error}`);
-        refKeep = warm.keep;
+        refKeep = await refWarm(refs.numpy, npz, method, params);
         row.refMs = [];
       } else row.refNote = `reference skipped above N = ${REF_MAX_N[method]}`;
       if (torch) {
-        const warm = await torch.run(npz, method, params, 2);
-        await settle();
-        if (warm.error) throw new Error(`torch reference: ${warm.error}`);
-        torchKeep = warm.keep;
+        torchKeep = await refWarm(torch, npz, method, params);
         row.torchMs = [];
       }
       // Alternate PruneLens and reference runs so both see the same load.

@@ -1,7 +1,7 @@
 import { InputError } from '../errors.ts';
 import type { JsonObject } from '../json.ts';
 import { normalizeRows } from '../numeric/linalg.ts';
-import { sortedAscending, toArray, topK } from '../numeric/ranking.ts';
+import { argmax, sortedAscending, toArray, topK } from '../numeric/ranking.ts';
 import { roundHalfUp } from '../numeric/rounding.ts';
 import { num } from './params.ts';
 import type { MethodInput, MethodSpec } from './types.ts';
@@ -106,14 +106,7 @@ function contextualTokens(input: MethodInput, pool: number[], c: number): Contex
   const sims = new Float64Array(targets.length);
   for (let i = 0; i < nonTargetPool.length; i++) {
     keySimilarities(kn, dk, nonTargetPool[i], targets, sims);
-    let best = 0;
-    let bestSim = -Infinity;
-    for (let slot = 0; slot < targets.length; slot++) {
-      if (sims[slot] > bestSim) {
-        bestSim = sims[slot];
-        best = slot;
-      }
-    }
+    const best = argmax(sims);
     assignment[best].push(nonTargetPool[i]);
     slotOf[i] = best;
   }
