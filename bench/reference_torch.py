@@ -11,7 +11,6 @@ Benchmark material only (npm run bench); PruneLens never runs it.
 """
 import math
 import os
-import sys
 
 import numpy as np
 import torch
