@@ -22,3 +22,20 @@ test('rowSumSquaresSimd adds the same four partial sums as rowSumSquares', () =>
     }
   }
 });
+
+test('rowSumSquaresSimd on float64 rows adds the same partial sums as rowSumSquares', () => {
+  const rand = mulberry32(11);
+  for (const [n, d] of [
+    [5, 4],
+    [33, 1023],
+    [90, 4098],
+  ]) {
+    const x = Float64Array.from({ length: n * d }, () => (rand() - 0.5) * (rand() < 0.05 ? 1e4 : 1));
+    for (const idx of [Int32Array.from({ length: n }, (_, i) => i), Int32Array.from({ length: n >> 1 }, (_, i) => n - 1 - 2 * i)]) {
+      const got = new Float64Array(idx.length);
+      assert.ok(rowSumSquaresSimd(x, idx, d, got), 'WebAssembly SIMD is available in Node 20');
+      const want = Float64Array.from(idx, (r) => rowSumSquares(x, r * d, d));
+      assert.deepEqual(new BigInt64Array(got.buffer), new BigInt64Array(want.buffer), `${n}×${d}, ${idx.length} rows`);
+    }
+  }
+});

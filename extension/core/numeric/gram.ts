@@ -1,6 +1,7 @@
 import type { Matrix } from '../bundle/tensor.ts';
 import { type FloatArray, type KernelPlan, gemmNT, tsGemmNT } from './gemm.ts';
 import { scratchF32 } from './scratch.ts';
+import { scaleRowsToF32Simd } from './demote-wasm.ts';
 import { rowSumSquaresSimd } from './sumsq-wasm.ts';
 
 /** Rows `idx` of m copied into a new float64 matrix (group sub-sets for per-group methods). */
@@ -58,7 +59,7 @@ export function cosineRows(m: Matrix, rows: readonly number[] | null, plan: Kern
   const self = new Float64Array(n);
   let rawOk = true;
   // Sums of squares into `self` first (SIMD when it pays: the same sums, bit for bit), then scaled in place.
-  if (!(x instanceof Float32Array && n * d >= SIMD_MIN_FLOATS && rowSumSquaresSimd(x, idx, d, self))) {
+  if (!(n * d >= SIMD_MIN_FLOATS && rowSumSquaresSimd(x, idx, d, self))) {
     for (let i = 0; i < n; i++) self[i] = rowSumSquares(x, idx[i] * d, d);
   }
   for (let i = 0; i < n; i++) {
@@ -77,17 +78,35 @@ export function cosineRows(m: Matrix, rows: readonly number[] | null, plan: Kern
   if (raw && contiguous) data = x.subarray(first * d, (first + n) * d);
   else {
     data = f32 ? scratchF32(scratchKey, n * d) : new Float64Array(n * d);
-    for (let i = 0; i < n; i++) {
-      const base = idx[i] * d;
-      const o = i * d;
-      if (raw) data.set(x.subarray(base, base + d), o);
-      else {
-        const f = inv[i];
-        for (let k = 0; k < d; k++) data[o + k] = x[base + k] * f;
-      }
-    }
+    if (raw) for (let i = 0; i < n; i++) data.set(x.subarray(idx[i] * d, (idx[i] + 1) * d), i * d);
+    else scaleRowsInto(x, idx, inv, d, data);
   }
   return { n, d, norms, inv, self, post, data, src: m, rows: idx };
+}
+
+/**
+ * data row i = x row idx[i] × inv[i], rounded to data's type. ToMe's float64 state into float32 operands goes
+ * through WebAssembly SIMD (the same roundings) or a loop of its own: an element access that sees both array
+ * types runs ≈ 3× slower.
+ */
+function scaleRowsInto(x: FloatArray, idx: Int32Array, inv: Float64Array, d: number, data: FloatArray): void {
+  if (x instanceof Float64Array && data instanceof Float32Array) {
+    if (!(idx.length * d >= SIMD_MIN_FLOATS && scaleRowsToF32Simd(x, idx, inv, d, data))) scale64to32(x, idx, inv, d, data);
+    return;
+  }
+  for (let i = 0; i < idx.length; i++) {
+    const base = idx[i] * d;
+    const f = inv[i];
+    for (let k = 0; k < d; k++) data[i * d + k] = x[base + k] * f;
+  }
+}
+
+function scale64to32(x: Float64Array, idx: Int32Array, inv: Float64Array, d: number, data: Float32Array): void {
+  for (let i = 0; i < idx.length; i++) {
+    const base = idx[i] * d;
+    const f = inv[i];
+    for (let k = 0; k < d; k++) data[i * d + k] = x[base + k] * f;
+  }
 }
 
 function identity(n: number): Int32Array {

@@ -1,5 +1,5 @@
-// Float64 sums of products of float32 rows as a WebAssembly SIMD loop. Lanes (s0, s1) and (s2, s3) take
-// exactly the products and sums of the TypeScript loops' four partial sums (each float32 widened exactly,
+// Float64 sums of products of float32 or float64 rows as WebAssembly SIMD loops. Lanes (s0, s1) and (s2, s3)
+// take exactly the products and sums of the TypeScript loops' four partial sums (each float32 widened exactly,
 // product and sum rounded once each, no fused multiply-add), so callers that add the tail and combine
 // s0 + s1 + (s2 + s3) get bit-identical results.
 
@@ -35,13 +35,19 @@ export function partialSumsCode(): number[] {
  * squares(a, pairs, groups, stride, out): for each pair of rows (a, a + stride bytes), then the next pair at
  * a + 2·stride, the four partial sums of squares of each row (as `partial` gives them) at out, out + 32.
  * Two rows' accumulator chains interleave: each row's own additions stay in order, so the sums are the same.
+ * `wide`: float64 rows (a group of four is two loads); otherwise float32 rows widened lane by lane.
  */
-function squaresCode(): number[] {
+function squaresCode(wide: boolean): number[] {
   const [ROWS_A, PAIRS, GROUPS, STRIDE, OUT] = [0, 1, 2, 3, 4];
-  const [P, Q, K, A01, A23, B01, B23, VA, VB, VSQ] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
-  const squareInto = (acc: number, v: number, high: boolean): number[] => [
-    ...get(acc), ...get(v), ...(high ? [...get(v), ...upperHalf] : []), ...promoteLow, 0x22, VSQ, ...get(VSQ), ...mulAdd, ...set(acc),
+  const [P, Q, K, A01, A23, B01, B23, VA, VB, VSQ, VA2, VB2] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
+  const square = (acc: number, value: number[]): number[] => [...get(acc), ...value, 0x22, VSQ, ...get(VSQ), ...mulAdd, ...set(acc)];
+  const low = (v: number): number[] => (wide ? get(v) : [...get(v), ...promoteLow]);
+  const high = (v: number, v2: number): number[] => (wide ? get(v2) : [...get(v), ...get(v), ...upperHalf, ...promoteLow]);
+  const loadRow = (ptr: number, v: number, v2: number): number[] => [
+    ...get(ptr), ...load, ...set(v),
+    ...(wide ? [...get(ptr), ...v128Load(3, 16), ...set(v2)] : []),
   ];
+  const groupBytes = wide ? 32 : 16;
   return [
     ...[0x02, 0x40, ...get(PAIRS), 0x45, 0x0d, 0],
     ...[0x03, 0x40], // loop pairs
@@ -49,11 +55,10 @@ function squaresCode(): number[] {
     ...get(ROWS_A), ...set(P), ...get(ROWS_A), ...get(STRIDE), 0x6a, ...set(Q), ...get(GROUPS), ...set(K),
     ...[0x02, 0x40, ...get(K), 0x45, 0x0d, 0],
     ...[0x03, 0x40],
-    ...get(P), ...load, ...set(VA),
-    ...get(Q), ...load, ...set(VB),
-    ...squareInto(A01, VA, false), ...squareInto(A23, VA, true),
-    ...squareInto(B01, VB, false), ...squareInto(B23, VB, true),
-    ...addConst(P, 16), ...addConst(Q, 16),
+    ...loadRow(P, VA, VA2), ...loadRow(Q, VB, VB2),
+    ...square(A01, low(VA)), ...square(A23, high(VA, VA2)),
+    ...square(B01, low(VB)), ...square(B23, high(VB, VB2)),
+    ...addConst(P, groupBytes), ...addConst(Q, groupBytes),
     ...countDown(K, 0),
     0x0b, 0x0b,
     ...get(OUT), ...get(A01), ...v128Store(3),
@@ -72,33 +77,42 @@ const zero = (local: number): number[] => [...V128_ZERO, ...set(local)];
 
 type Squares = (a: number, pairs: number, groups: number, stride: number, out: number) => void;
 
-let kernel: { mem: WebAssembly.Memory; fn: Squares } | null | undefined;
+const kernels = new Map<'f32' | 'f64', { mem: WebAssembly.Memory; fn: Squares } | null>();
+
+function kernelFor(kind: 'f32' | 'f64'): { mem: WebAssembly.Memory; fn: Squares } | null {
+  let k = kernels.get(kind);
+  if (k === undefined) {
+    try {
+      k = instantiateKernel<Squares>('squares', 5, [2, 3, I32, 9, V128], squaresCode(kind === 'f64'));
+    } catch {
+      k = null;
+    }
+    kernels.set(kind, k);
+  }
+  return k;
+}
 
 /**
- * Floats per copy into WebAssembly memory: 256 KB, so the sums read rows the copy has just left in the cache
+ * Bytes per copy into WebAssembly memory: 256 KB, so the sums read rows the copy has just left in the cache
  * (576×1024 rows: 163 µs against 201 µs with 4 MB copies). It also bounds the memory the kernel keeps.
  */
-const CHUNK_FLOATS = 1 << 16;
+const CHUNK_BYTES = 1 << 18;
 
 /**
  * out[i] = Σ_k x[idx[i]·d + k]² for every listed row, as rowSumSquares adds it (bit-identical), with the
  * four partial sums in SIMD; false where WebAssembly SIMD is unavailable.
  */
-export function rowSumSquaresSimd(x: Float32Array, idx: Int32Array, d: number, out: Float64Array): boolean {
-  if (kernel === undefined) {
-    try {
-      kernel = instantiateKernel<Squares>('squares', 5, [2, 3, I32, 7, V128], squaresCode());
-    } catch {
-      kernel = null;
-    }
-  }
+export function rowSumSquaresSimd(x: Float32Array | Float64Array, idx: Int32Array, d: number, out: Float64Array): boolean {
+  const wide = x instanceof Float64Array;
+  const kernel = kernelFor(wide ? 'f64' : 'f32');
   if (!kernel || d < 4) return false;
-  const per = Math.max(1, Math.floor(CHUNK_FLOATS / d));
+  const bytes = x.BYTES_PER_ELEMENT;
+  const per = Math.max(1, Math.floor(CHUNK_BYTES / bytes / d));
   const chunk = Math.min(per, idx.length);
   const ROWS_AT = 64;
-  const sumsAt = (ROWS_AT + chunk * d * 4 + 15) & ~15;
+  const sumsAt = (ROWS_AT + chunk * d * bytes + 15) & ~15;
   growTo(kernel.mem, sumsAt + chunk * 32);
-  const rows = new Float32Array(kernel.mem.buffer, ROWS_AT, chunk * d);
+  const rows = wide ? new Float64Array(kernel.mem.buffer, ROWS_AT, chunk * d) : new Float32Array(kernel.mem.buffer, ROWS_AT, chunk * d);
   const sums = new Float64Array(kernel.mem.buffer, sumsAt, chunk * 4);
   const head = d & ~3;
   for (let c0 = 0; c0 < idx.length; c0 += per) {
@@ -107,9 +121,9 @@ export function rowSumSquaresSimd(x: Float32Array, idx: Int32Array, d: number, o
     if (idx[c1 - 1] - idx[c0] === c1 - 1 - c0) rows.set(x.subarray(idx[c0] * d, (idx[c1 - 1] + 1) * d));
     else for (let i = c0; i < c1; i++) rows.set(x.subarray(idx[i] * d, (idx[i] + 1) * d), (i - c0) * d);
     const count = c1 - c0;
-    kernel.fn(ROWS_AT, count >> 1, head >> 2, d * 4, sumsAt);
+    kernel.fn(ROWS_AT, count >> 1, head >> 2, d * bytes, sumsAt);
     // An odd last row is paired with itself.
-    if (count % 2 === 1) kernel.fn(ROWS_AT + (count - 1) * d * 4, 1, head >> 2, 0, sumsAt + (count - 1) * 32);
+    if (count % 2 === 1) kernel.fn(ROWS_AT + (count - 1) * d * bytes, 1, head >> 2, 0, sumsAt + (count - 1) * 32);
     for (let i = c0; i < c1; i++) {
       const o = (i - c0) * 4;
       let s0 = sums[o];
