@@ -2,6 +2,7 @@ import type { Matrix } from '../bundle/tensor.ts';
 import { type FloatArray, type KernelPlan, gemmNT, tsGemmNT } from './gemm.ts';
 import { scratchF32 } from './scratch.ts';
 import { scaleRowsToF32Simd } from './demote-wasm.ts';
+import { rowOpsFor } from './row-ops-wasm.ts';
 import { rowSumSquaresSimd } from './sumsq-wasm.ts';
 
 /** Rows `idx` of m copied into a new float64 matrix (group sub-sets for per-group methods). */
@@ -190,11 +191,45 @@ export function exactDot(u: CosineRows, i: number, j: number): number {
 export function exactCross(u: CosineRows, i: number, v: CosineRows, j: number): number {
   const x = u.src.data;
   const y = v.src.data;
-  const d = u.d;
-  const a = u.rows[i] * d;
-  const b = v.rows[j] * d;
-  const fa = u.inv[i];
-  const fb = v.inv[j];
+  const a = u.rows[i] * u.d;
+  const b = v.rows[j] * u.d;
+  // One loop per source type pair keeps each loop's loads monomorphic (ToMe's float64 state, float32 bundles).
+  if (x instanceof Float64Array && y instanceof Float64Array) {
+    const ops = rowOpsFor(u.d);
+    return ops ? ops.scaledDot(x, a, u.inv[i], y, b, v.inv[j]) : scaledDot64(x, a, u.inv[i], y, b, v.inv[j], u.d);
+  }
+  if (x instanceof Float32Array && y instanceof Float32Array) return scaledDot32(x, a, u.inv[i], y, b, v.inv[j], u.d);
+  return scaledDot(x, a, u.inv[i], y, b, v.inv[j], u.d);
+}
+
+/** Σ_k (x[a+k]·fa)·(y[b+k]·fb) with two partial sums (even and odd k), added at the end. */
+function scaledDot(x: FloatArray, a: number, fa: number, y: FloatArray, b: number, fb: number, d: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  const d2 = d & ~1;
+  let k = 0;
+  for (; k < d2; k += 2) {
+    s0 += x[a + k] * fa * (y[b + k] * fb);
+    s1 += x[a + k + 1] * fa * (y[b + k + 1] * fb);
+  }
+  if (k < d) s0 += x[a + k] * fa * (y[b + k] * fb);
+  return s0 + s1;
+}
+
+function scaledDot64(x: Float64Array, a: number, fa: number, y: Float64Array, b: number, fb: number, d: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  const d2 = d & ~1;
+  let k = 0;
+  for (; k < d2; k += 2) {
+    s0 += x[a + k] * fa * (y[b + k] * fb);
+    s1 += x[a + k + 1] * fa * (y[b + k + 1] * fb);
+  }
+  if (k < d) s0 += x[a + k] * fa * (y[b + k] * fb);
+  return s0 + s1;
+}
+
+function scaledDot32(x: Float32Array, a: number, fa: number, y: Float32Array, b: number, fb: number, d: number): number {
   let s0 = 0;
   let s1 = 0;
   const d2 = d & ~1;

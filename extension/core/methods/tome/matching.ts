@@ -1,6 +1,7 @@
 import { kernelPlan, planErrorBound } from '../../numeric/gemm.ts';
 import { cosineRows, crossArgmax } from '../../numeric/gram.ts';
 import { rankDescending } from '../../numeric/ranking.ts';
+import { type RowOps, rowOpsFor } from '../../numeric/row-ops-wasm.ts';
 import { scratchF64 } from '../../numeric/scratch.ts';
 
 /**
@@ -78,9 +79,10 @@ export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, 
   let unm = edge.slice(r);
   if (classToken) unm = [...unm].sort((p, q) => p - q);
 
-  // merge_wavg: every output row is (Σ x·size) / Σ size over its members, summed in `src` order, written
-  // straight into the output rows. Plain loops over hoisted arrays: this runs on every row of every step,
-  // and per-element closures cost ~2× the arithmetic. Where a size is 1, x·1 and y/1 are exact: copies.
+  // merge_wavg: every output row is (Σ x·size) / Σ size over its members, summed in `src` order. Each B row
+  // is finished in one visit (its members grouped, `src` order kept within the group): the same additions in
+  // the same order, but the output row stays in cache instead of being revisited per merge. Plain loops over
+  // hoisted arrays: this runs on every row of every step, and per-element closures cost ~2× the arithmetic.
   const sx = state.x;
   const sizes = state.size;
   const nb = bPos.length;
@@ -90,48 +92,43 @@ export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, 
   const size: number[] = [];
   const sources: number[][] = [];
   const rep: number[] = [];
+  const ops = rowOpsFor(d);
   for (let o = 0; o < nu; o++) {
     const p = aPos[unm[o]];
     const s = sizes[p];
     const from = p * d;
+    // x·1 and y/1 are exact: a size-1 row is a copy.
     if (s === 1) x.set(sx.subarray(from, from + d), o * d);
-    else for (let k = 0; k < d; k++) x[o * d + k] = (sx[from + k] * s) / s;
+    else if (ops) {
+      ops.scaleInto(sx, from, s);
+      ops.divideBy(s);
+      x.set(ops.acc, o * d);
+    } else for (let k = 0; k < d; k++) x[o * d + k] = (sx[from + k] * s) / s;
     size.push(s);
     sources.push(state.sources[p]);
     rep.push(state.rep[p]);
   }
-  const bSize = new Array<number>(nb);
-  const bSources: number[][] = new Array<number[]>(nb);
-  for (let ib = 0; ib < nb; ib++) {
-    const p = bPos[ib];
-    const s = sizes[p];
-    bSize[ib] = s;
-    bSources[ib] = state.sources[p].slice();
-    const from = p * d;
-    const to = (nu + ib) * d;
-    if (s === 1) x.set(sx.subarray(from, from + d), to);
-    else for (let k = 0; k < d; k++) x[to + k] = sx[from + k] * s;
-  }
+  const members: number[][] = Array.from({ length: nb }, () => []);
   const merges: [number, number][] = [];
   for (const ia of src) {
-    const p = aPos[ia];
     const ib = nodeIdx[ia];
-    const s = sizes[p];
-    const from = p * d;
-    const to = (nu + ib) * d;
-    if (s === 1) for (let k = 0; k < d; k++) x[to + k] += sx[from + k];
-    else for (let k = 0; k < d; k++) x[to + k] += sx[from + k] * s;
-    bSize[ib] += s;
-    for (const member of state.sources[p]) bSources[ib].push(member);
-    merges.push([state.rep[p], state.rep[bPos[ib]]]);
+    members[ib].push(aPos[ia]);
+    merges.push([state.rep[aPos[ia]], state.rep[bPos[ib]]]);
   }
   for (let ib = 0; ib < nb; ib++) {
-    const to = (nu + ib) * d;
-    const s = bSize[ib];
-    if (s !== 1) for (let k = 0; k < d; k++) x[to + k] = x[to + k] / s;
-    size.push(s);
-    sources.push(bSources[ib].sort((u, v) => u - v));
-    rep.push(state.rep[bPos[ib]]);
+    const p = bPos[ib];
+    const group = members[ib];
+    let total = sizes[p];
+    const bSources = state.sources[p].slice();
+    for (const q of group) {
+      total += sizes[q];
+      for (const member of state.sources[q]) bSources.push(member);
+    }
+    if (ops) mergeRowSimd(ops, x, (nu + ib) * d, sx, p, group, sizes, total);
+    else mergeRow(x, (nu + ib) * d, sx, p, group, sizes, total, d);
+    size.push(total);
+    sources.push(bSources.sort((u, v) => u - v));
+    rep.push(state.rep[p]);
   }
   return {
     state: { x, slot, d, size, sources, rep },
@@ -141,4 +138,31 @@ export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, 
     nodeMax,
     nodeIdx: nodeIdx.map((j) => bPos[j]),
   };
+}
+
+/** mergeRow's arithmetic in WebAssembly SIMD (x·1 and y/1 are exact, so sizes of 1 need no special case). */
+function mergeRowSimd(ops: RowOps, x: Float64Array, to: number, sx: Float64Array, b: number, group: readonly number[], sizes: readonly number[], total: number): void {
+  const d = ops.d;
+  ops.scaleInto(sx, b * d, sizes[b]);
+  for (const q of group) ops.addScaled(sx, q * d, sizes[q]);
+  if (total !== 1) ops.divideBy(total);
+  x.set(ops.acc, to);
+}
+
+/**
+ * x[to…] = (sx[b]·size_b + Σ_q sx[q]·size_q) / total over d columns, the members q added in the given order
+ * after b. A size of 1 multiplies exactly and a total of 1 divides exactly, so those steps are skipped.
+ */
+function mergeRow(x: Float64Array, to: number, sx: Float64Array, b: number, group: readonly number[], sizes: readonly number[], total: number, d: number): void {
+  const from = b * d;
+  const sb = sizes[b];
+  if (sb === 1) x.set(sx.subarray(from, from + d), to);
+  else for (let k = 0; k < d; k++) x[to + k] = sx[from + k] * sb;
+  for (const m of group) {
+    const q = m * d;
+    const sq = sizes[m];
+    if (sq === 1) for (let k = 0; k < d; k++) x[to + k] += sx[q + k];
+    else for (let k = 0; k < d; k++) x[to + k] += sx[q + k] * sq;
+  }
+  if (total !== 1) for (let k = 0; k < d; k++) x[to + k] = x[to + k] / total;
 }
