@@ -3,6 +3,7 @@
 // products (every oracle case, the §8 toys) stay in float64 TypeScript, exactly as before; large ones run in
 // float32 like the official code, and callers re-decide in float64 whatever lies within the float32 error
 // bound of a decision (see f32DotErrorBound).
+import { gemmNTSimd } from './gemm-wasm.ts';
 import { loadOrtGemm, ortByDefaultHere, ortGemmError } from './ort-gemm.ts';
 
 export type KernelBackend = 'auto' | 'ort' | 'ts';
@@ -77,13 +78,20 @@ export function gemmNT<T extends FloatArray>(plan: KernelPlan, a: T, m: number, 
   return out;
 }
 
+/** Below this many multiply-adds, staging the operands for WebAssembly costs more than it saves. */
+const SIMD_MIN_MACS = 1 << 15;
+
 const TILE_I = 32;
 const TILE_J = 32;
 const DEPTH = 256;
 
-/** Blocked TypeScript C = A·Bᵀ with a 4×2 register block; sums in float64. */
+/** Blocked C = A·Bᵀ with a 4×2 register block, sums in float64: WebAssembly SIMD (the same sums) above a small size. */
 export function tsGemmNT(a: FloatArray, m: number, b: FloatArray, n: number, k: number, out: FloatArray): void {
   const acc = out instanceof Float64Array ? out : new Float64Array(m * n);
+  if (m * n * k >= SIMD_MIN_MACS && gemmNTSimd(a, m, b, n, k, acc)) {
+    if (acc !== out) out.set(acc);
+    return;
+  }
   acc.fill(0, 0, m * n);
   if (k > 0) {
     for (let i0 = 0; i0 < m; i0 += TILE_I) {
