@@ -1,11 +1,13 @@
 // Float32 operand rows x·f from float64 rows as a WebAssembly SIMD loop: each product is rounded once to
 // float64 (f64x2.mul) and once to float32 (f32x4.demote_f64x2_zero), exactly as the TypeScript store of
-// x[k] * f into a Float32Array rounds it, so the operands are bit-identical.
+// x[k] * f into a Float32Array rounds it, so the operands are bit-identical. The row's sum of squares (which
+// gives f) comes from the same staged copy, so each source row is read from memory once.
 
-import { addConst, countDown, get, growTo, I32, instantiateKernel, set, SIMD, V128, v128Load, v128Store } from './wasm-module.ts';
+import { squaresCode } from './sumsq-wasm.ts';
+import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, V128, v128Load, v128Store } from './wasm-module.ts';
 
-const [ROWS, COUNT, GROUPS, INV, OUT, TAIL] = [0, 1, 2, 3, 4, 5];
-const [P, K, F] = [6, 7, 8];
+const [ROWS, COUNT, D, INV, OUT] = [0, 1, 2, 3, 4];
+const [P, K, GROUPS, TAIL, F] = [5, 6, 7, 8, 9];
 const f64Load = [0x2b, 3, 0];
 const splat = [SIMD, 0x14];
 const mul = [SIMD, 0xf2, 0x01];
@@ -14,9 +16,11 @@ const demote = [SIMD, 0x5e];
 const joinLow = [SIMD, 0x0d, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 const skipTail = (ptr: number, shift: number): number[] => [...get(ptr), ...get(TAIL), 0x41, shift, 0x74, 0x6a, ...set(ptr)];
 
-/** scale(rows, count, groups, inv, out, tail): `count` rows of groups·4 + tail float64s; row i × inv[i] → out. */
+/** scale(rows, count, d, inv, out): `count` rows of d float64s; row i × inv[i] → out, but each row's d mod 4 tail. */
 function scaleCode(): number[] {
   return [
+    ...get(D), 0x41, 2, 0x76, ...set(GROUPS), // d >> 2 (unsigned)
+    ...get(D), 0x41, 3, 0x71, ...set(TAIL), // d & 3
     ...get(ROWS), ...set(P),
     ...[0x02, 0x40, ...get(COUNT), 0x45, 0x0d, 0],
     ...[0x03, 0x40], // loop rows
@@ -38,21 +42,26 @@ function scaleCode(): number[] {
   ];
 }
 
-type Scale = (rows: number, count: number, groups: number, inv: number, out: number, tail: number) => void;
+type Kernel = (a: number, b: number, c: number, d: number, e: number) => void;
 
-let kernel: { mem: WebAssembly.Memory; fn: Scale } | null | undefined;
+let kernel: { mem: WebAssembly.Memory; squares: Kernel; scale: Kernel } | null | undefined;
 
-/** Bytes of float64 rows per copy into WebAssembly memory (stays in cache between the copy and the loop). */
+/** Bytes of float64 rows per copy into WebAssembly memory (stays in cache between the copy and the loops). */
 const CHUNK_BYTES = 1 << 18;
 
 /**
- * data row i = float32(x row idx[i] · inv[i]) for every listed row, bit-identical to the TypeScript loop;
- * false where WebAssembly SIMD is unavailable.
+ * Unit float32 operand rows from float64 rows: for every listed row, its sum of squares (as rowSumSquares adds
+ * it), then f = scaleOf(i, sum) and data row i = float32(x row idx[i] · f), bit-identical to the TypeScript
+ * loops; false where WebAssembly SIMD is unavailable (nothing is called then).
  */
-export function scaleRowsToF32Simd(x: Float64Array, idx: Int32Array, inv: Float64Array, d: number, data: Float32Array): boolean {
+export function unitRowsToF32Simd(x: Float64Array, idx: Int32Array, d: number, scaleOf: (i: number, sumSq: number) => number, data: Float32Array): boolean {
   if (kernel === undefined) {
     try {
-      kernel = instantiateKernel<Scale>('scale', 6, [2, 2, I32, 1, V128], scaleCode());
+      const made = instantiateKernels<Kernel>(5, [
+        { name: 'squares', locals: [2, 3, I32, 9, V128], code: squaresCode(true) },
+        { name: 'scale', locals: [2, 4, I32, 1, V128], code: scaleCode() },
+      ]);
+      kernel = { mem: made.mem, squares: made.fns.squares, scale: made.fns.scale };
     } catch {
       kernel = null;
     }
@@ -62,10 +71,12 @@ export function scaleRowsToF32Simd(x: Float64Array, idx: Int32Array, inv: Float6
   const chunk = Math.min(per, idx.length);
   const ROWS_AT = 64;
   const invAt = ROWS_AT + chunk * d * 8;
-  const outAt = invAt + chunk * 8;
+  const sumsAt = invAt + chunk * 8;
+  const outAt = sumsAt + chunk * 32;
   growTo(kernel.mem, outAt + chunk * d * 4);
   const rows = new Float64Array(kernel.mem.buffer, ROWS_AT, chunk * d);
   const invs = new Float64Array(kernel.mem.buffer, invAt, chunk);
+  const sums = new Float64Array(kernel.mem.buffer, sumsAt, chunk * 4);
   const out = new Float32Array(kernel.mem.buffer, outAt, chunk * d);
   const head = d & ~3;
   for (let c0 = 0; c0 < idx.length; c0 += per) {
@@ -73,8 +84,15 @@ export function scaleRowsToF32Simd(x: Float64Array, idx: Int32Array, inv: Float6
     const count = c1 - c0;
     if (idx[c1 - 1] - idx[c0] === count - 1) rows.set(x.subarray(idx[c0] * d, (idx[c1 - 1] + 1) * d));
     else for (let i = c0; i < c1; i++) rows.set(x.subarray(idx[i] * d, (idx[i] + 1) * d), (i - c0) * d);
-    invs.set(inv.subarray(c0, c1));
-    kernel.fn(ROWS_AT, count, head >> 2, invAt, outAt, d - head);
+    kernel.squares(ROWS_AT, count >> 1, head >> 2, d * 8, sumsAt);
+    // An odd last row is paired with itself.
+    if (count % 2 === 1) kernel.squares(ROWS_AT + (count - 1) * d * 8, 1, head >> 2, 0, sumsAt + (count - 1) * 32);
+    for (let i = 0; i < count; i++) {
+      let s0 = sums[4 * i];
+      for (let k = head; k < d; k++) s0 += rows[i * d + k] * rows[i * d + k];
+      invs[i] = scaleOf(c0 + i, s0 + sums[4 * i + 1] + (sums[4 * i + 2] + sums[4 * i + 3]));
+    }
+    kernel.scale(ROWS_AT, count, d, invAt, outAt);
     if (head < d) {
       for (let i = 0; i < count; i++) for (let k = head; k < d; k++) out[i * d + k] = rows[i * d + k] * invs[i];
     }

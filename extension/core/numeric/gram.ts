@@ -1,7 +1,7 @@
 import type { Matrix } from '../bundle/tensor.ts';
 import { type FloatArray, type KernelPlan, gemmNT, tsGemmNT } from './gemm.ts';
 import { scratchF32 } from './scratch.ts';
-import { scaleRowsToF32Simd } from './demote-wasm.ts';
+import { unitRowsToF32Simd } from './demote-wasm.ts';
 import { rowOpsFor } from './row-ops-wasm.ts';
 import { rowSumSquaresSimd } from './sumsq-wasm.ts';
 
@@ -58,21 +58,29 @@ export function cosineRows(m: Matrix, rows: readonly number[] | null, plan: Kern
   const norms = new Float64Array(n);
   const inv = new Float64Array(n);
   const self = new Float64Array(n);
-  let rawOk = true;
-  // Sums of squares into `self` first (SIMD when it pays: the same sums, bit for bit), then scaled in place.
-  if (!(n * d >= SIMD_MIN_FLOATS && rowSumSquaresSimd(x, idx, d, self))) {
-    for (let i = 0; i < n; i++) self[i] = rowSumSquares(x, idx[i] * d, d);
-  }
-  for (let i = 0; i < n; i++) {
-    const sq = self[i];
+  const f32 = plan.precision === 'f32';
+  const unitStats = (i: number, sq: number): number => {
     const nrm = Math.sqrt(sq);
     norms[i] = nrm;
     const f = 1 / Math.max(nrm, eps);
     inv[i] = f;
     self[i] = sq * f * f;
-    if (!(nrm >= RAW_MIN && nrm <= RAW_MAX)) rawOk = false;
+    return f;
+  };
+  // Float64 rows into float32 operands (ToMe's merged state): sums and scaling from one staged copy.
+  if (f32 && x instanceof Float64Array && n * d >= SIMD_MIN_FLOATS) {
+    const data = scratchF32(scratchKey, n * d);
+    if (unitRowsToF32Simd(x, idx, d, unitStats, data)) return { n, d, norms, inv, self, post: new Float64Array(n).fill(1), data, src: m, rows: idx };
   }
-  const f32 = plan.precision === 'f32';
+  // Sums of squares into `self` first (SIMD when it pays: the same sums, bit for bit), then the unit scales.
+  if (!(n * d >= SIMD_MIN_FLOATS && rowSumSquaresSimd(x, idx, d, self))) {
+    for (let i = 0; i < n; i++) self[i] = rowSumSquares(x, idx[i] * d, d);
+  }
+  let rawOk = true;
+  for (let i = 0; i < n; i++) {
+    unitStats(i, self[i]);
+    if (!(norms[i] >= RAW_MIN && norms[i] <= RAW_MAX)) rawOk = false;
+  }
   const raw = rawOk && (f32 ? x instanceof Float32Array : x instanceof Float64Array);
   const post = raw ? inv : new Float64Array(n).fill(1);
   let data: FloatArray;
@@ -86,13 +94,12 @@ export function cosineRows(m: Matrix, rows: readonly number[] | null, plan: Kern
 }
 
 /**
- * data row i = x row idx[i] × inv[i], rounded to data's type. ToMe's float64 state into float32 operands goes
- * through WebAssembly SIMD (the same roundings) or a loop of its own: an element access that sees both array
- * types runs ≈ 3× slower.
+ * data row i = x row idx[i] × inv[i], rounded to data's type. Float64 rows into float32 get a loop of their
+ * own: an element access that sees both array types runs ≈ 3× slower.
  */
 function scaleRowsInto(x: FloatArray, idx: Int32Array, inv: Float64Array, d: number, data: FloatArray): void {
   if (x instanceof Float64Array && data instanceof Float32Array) {
-    if (!(idx.length * d >= SIMD_MIN_FLOATS && scaleRowsToF32Simd(x, idx, inv, d, data))) scale64to32(x, idx, inv, d, data);
+    scale64to32(x, idx, inv, d, data);
     return;
   }
   for (let i = 0; i < idx.length; i++) {

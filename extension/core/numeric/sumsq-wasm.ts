@@ -37,7 +37,7 @@ export function partialSumsCode(): number[] {
  * Two rows' accumulator chains interleave: each row's own additions stay in order, so the sums are the same.
  * `wide`: float64 rows (a group of four is two loads); otherwise float32 rows widened lane by lane.
  */
-function squaresCode(wide: boolean): number[] {
+export function squaresCode(wide: boolean): number[] {
   const [ROWS_A, PAIRS, GROUPS, STRIDE, OUT] = [0, 1, 2, 3, 4];
   const [P, Q, K, A01, A23, B01, B23, VA, VB, VSQ, VA2, VB2] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
   const square = (acc: number, value: number[]): number[] => [...get(acc), ...value, 0x22, VSQ, ...get(VSQ), ...mulAdd, ...set(acc)];
