@@ -5,6 +5,7 @@ import { argmax, sortedAscending, toArray, topK } from '../numeric/ranking.ts';
 import { roundHalfUp } from '../numeric/rounding.ts';
 import { num } from './params.ts';
 import type { MethodInput, MethodSpec } from './types.ts';
+import { groupSumsSimd, keySimilaritiesSimd } from './visionzip-wasm.ts';
 
 /** s_i = Σ_h A[h, CLS, i] over the N patch columns. */
 function headSummedAttention(input: MethodInput): Float64Array {
@@ -103,15 +104,19 @@ function contextualTokens(input: MethodInput, pool: number[], c: number): Contex
   const nonTargetPool = pool.filter((_, p) => !targetPos.has(p));
   const assignment: number[][] = targets.map(() => []);
   const slotOf = new Array<number>(nonTargetPool.length);
-  const sims = new Float64Array(targets.length);
+  const nt = targets.length;
+  const allSims = keySimilaritiesSimd(kn, dk, nonTargetPool, targets);
+  const sims = new Float64Array(nt);
   for (let i = 0; i < nonTargetPool.length; i++) {
-    keySimilarities(kn, dk, nonTargetPool[i], targets, sims);
+    if (allSims) sims.set(allSims.subarray(i * nt, (i + 1) * nt));
+    else keySimilarities(kn, dk, nonTargetPool[i], targets, sims);
     const best = argmax(sims);
     assignment[best].push(nonTargetPool[i]);
     slotOf[i] = best;
   }
+  const sums = hs.data instanceof Float32Array ? groupSumsSimd(hs.data, d, assignment) : null;
   const merged = targets.map((t, slot) => {
-    const out = sumRows(hs.data, d, assignment[slot]);
+    const out = sums ? sums[slot] : sumRows(hs.data, d, assignment[slot]);
     const count = Math.max(1, assignment[slot].length);
     for (let k = 0; k < d; k++) out[k] = hs.data[t * d + k] + out[k] / count;
     return out;

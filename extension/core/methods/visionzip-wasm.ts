@@ -1,0 +1,182 @@
+// VisionZip's two float64 loops as WebAssembly SIMD: key similarities of every pool token with the targets
+// (lanes = two targets, each summed over the key dimensions left to right, as keySimilarities sums it) and
+// the members' feature sums (lanes = two columns, rows added in order, as sumRows adds them). Each lane does
+// the scalar loop's operations in its order, so the results are bit-identical.
+
+import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
+
+const f64Load = [0x2b, 3, 0];
+const splat = [SIMD, 0x14];
+const mul = [SIMD, 0xf2, 0x01];
+const add = [SIMD, 0xf0, 0x01];
+const promoteLow = [SIMD, 0x5f];
+const upperHalf = [SIMD, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+const i32Add = 0x6a;
+const i32Mul = 0x6c;
+const loopWhile = (counter: number, body: number[]): number[] => [
+  ...[0x02, 0x40, ...get(counter), 0x45, 0x0d, 0],
+  ...[0x03, 0x40],
+  ...body,
+  ...countDown(counter, 0),
+  0x0b, 0x0b,
+];
+
+// Shared signature: (base, packed, list, count, out, width, pairs).
+const [BASE, PACKED, LIST, COUNT, OUT, WIDTH, PAIRS] = [0, 1, 2, 3, 4, 5, 6];
+const [JP, K, PA, PT, R0, R1, R2, R3, Q0, Q1, Q2, Q3] = [7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
+const [A0, A1, A2, A3, T, V] = [19, 20, 21, 22, 23, 24];
+const TOKENS = 4;
+
+/**
+ * sims(kn, packed, list, count, out, dk, pairs): for each group of four listed token rows of kn (float64, dk
+ * wide), their dots with every target pair (packed: pair-major, dk × 2 float64s) into out (per token,
+ * 2·pairs float64s). The four tokens' chains interleave and share the target loads; count is in groups.
+ */
+function simsCode(): number[] {
+  const rows = [R0, R1, R2, R3];
+  const ptrs = [Q0, Q1, Q2, Q3];
+  const accs = [A0, A1, A2, A3];
+  return [
+    ...loopWhile(COUNT, [
+      // R_r = kn + list[r]·dk·8
+      ...rows.flatMap((r, i) => [...get(BASE), ...get(LIST), ...[0x28, 2, 4 * i], ...get(WIDTH), i32Mul, 0x41, 3, 0x74, i32Add, ...set(r)]),
+      ...get(PACKED), ...set(PT), ...get(PAIRS), ...set(JP),
+      ...loopWhile(JP, [
+        ...accs.flatMap((acc) => [...V128_ZERO, ...set(acc)]),
+        ...rows.flatMap((r, i) => [...get(r), ...set(ptrs[i])]),
+        ...get(WIDTH), ...set(K),
+        ...loopWhile(K, [
+          ...get(PT), ...v128Load(3), ...set(T),
+          ...accs.flatMap((acc, i) => [...get(acc), ...get(ptrs[i]), ...f64Load, ...splat, ...get(T), ...mul, ...add, ...set(acc), ...addConst(ptrs[i], 8)]),
+          ...addConst(PT, 16),
+        ]),
+        // Token r's pair jp at out + (r·pairs + jp)·16.
+        ...accs.flatMap((acc, i) => [...get(OUT), ...get(PAIRS), ...[0x41, i], i32Mul, 0x41, 4, 0x74, i32Add, ...get(acc), ...v128Store(3)]),
+        ...addConst(OUT, 16),
+      ]),
+      // Past the other three tokens' rows of this group.
+      ...get(OUT), ...get(PAIRS), 0x41, 3, i32Mul, 0x41, 4, 0x74, i32Add, ...set(OUT),
+      ...addConst(LIST, 16),
+    ]),
+    0x0b,
+  ];
+}
+
+/**
+ * sumRows(x, _, list, count, out, d, _): out (d float64s) += each listed float32 row of x (d wide), in list
+ * order; d must be a multiple of 4.
+ */
+function sumRowsCode(): number[] {
+  return [
+    ...loopWhile(COUNT, [
+      ...get(BASE), ...get(LIST), ...[0x28, 2, 0], ...get(WIDTH), i32Mul, 0x41, 2, 0x74, i32Add, ...set(PA),
+      ...get(OUT), ...set(PT),
+      ...get(WIDTH), 0x41, 2, 0x76, ...set(K), // d / 4 groups
+      ...loopWhile(K, [
+        ...get(PA), ...v128Load(2), ...set(V),
+        ...get(PT), ...get(PT), ...v128Load(3), ...get(V), ...promoteLow, ...add, ...v128Store(3),
+        ...get(PT), ...get(PT), ...v128Load(3, 16), ...get(V), ...get(V), ...upperHalf, ...promoteLow, ...add, ...v128Store(3, 16),
+        ...addConst(PA, 16), ...addConst(PT, 32),
+      ]),
+      ...addConst(LIST, 4),
+    ]),
+    0x0b,
+  ];
+}
+
+type Fn = (base: number, packed: number, list: number, count: number, out: number, width: number, pairs: number) => void;
+let kernel: { mem: WebAssembly.Memory; sims: Fn; sumRows: Fn } | null | undefined;
+
+function load(): typeof kernel {
+  if (kernel === undefined) {
+    try {
+      const locals = [2, 12, I32, 6, V128];
+      const made = instantiateKernels<Fn>(7, [
+        { name: 'sims', locals, code: simsCode() },
+        { name: 'sumRows', locals, code: sumRowsCode() },
+      ]);
+      kernel = { mem: made.mem, sims: made.fns.sims, sumRows: made.fns.sumRows };
+    } catch {
+      kernel = null;
+    }
+  }
+  return kernel;
+}
+
+/** Largest normalised keys staged, in bytes: beyond it the TypeScript loop runs (the memory is kept). */
+const MAX_BYTES = 64 << 20;
+
+/**
+ * sims[i·c + j] = kn[tokens[i]]·kn[targets[j]] (float64, dk wide, summed left to right), for all tokens at once;
+ * null where WebAssembly SIMD is unavailable or the data is too large to stage.
+ */
+export function keySimilaritiesSimd(kn: Float64Array, dk: number, tokens: readonly number[], targets: readonly number[]): Float64Array | null {
+  const c = targets.length;
+  const pairs = (c + 1) >> 1;
+  const knBytes = kn.length * 8;
+  const packedBytes = pairs * dk * 16;
+  const padded = Math.ceil(tokens.length / TOKENS) * TOKENS;
+  const listBytes = padded * 4;
+  const outBytes = padded * pairs * 16;
+  if (c === 0 || tokens.length === 0 || knBytes + packedBytes + listBytes + outBytes > MAX_BYTES) return null;
+  const k = load();
+  if (!k) return null;
+  const knAt = 64;
+  const packedAt = knAt + knBytes;
+  const listAt = packedAt + packedBytes;
+  const outAt = (listAt + listBytes + 15) & ~15;
+  growTo(k.mem, outAt + outBytes);
+  const buf = k.mem.buffer;
+  new Float64Array(buf, knAt, kn.length).set(kn);
+  const packed = new Float64Array(buf, packedAt, pairs * dk * 2);
+  for (let jp = 0; jp < pairs; jp++) {
+    const t0 = targets[2 * jp] * dk;
+    // An odd last target is paired with itself; its duplicate lane is ignored.
+    const t1 = targets[Math.min(c - 1, 2 * jp + 1)] * dk;
+    for (let q = 0; q < dk; q++) {
+      packed[(jp * dk + q) * 2] = kn[t0 + q];
+      packed[(jp * dk + q) * 2 + 1] = kn[t1 + q];
+    }
+  }
+  // The last group of four is filled up with the last token (its extra rows are ignored).
+  const list = new Int32Array(buf, listAt, padded);
+  for (let i = 0; i < padded; i++) list[i] = tokens[Math.min(i, tokens.length - 1)];
+  k.sims(knAt, packedAt, listAt, padded / TOKENS, outAt, dk, pairs);
+  const raw = new Float64Array(buf, outAt, padded * pairs * 2);
+  const sims = new Float64Array(tokens.length * c);
+  for (let i = 0; i < tokens.length; i++) for (let j = 0; j < c; j++) sims[i * c + j] = raw[i * pairs * 2 + j];
+  return sims;
+}
+
+/** Bytes of feature rows staged per kernel call: the sums then read them from cache, not main memory. */
+const STAGE_BYTES = 1 << 18;
+
+/**
+ * For each group, Σ of its rows of x (float32, d wide) in float64, each column summed in row order; null where
+ * WebAssembly SIMD is unavailable or d is not a multiple of 4. Rows are staged a few at a time, so each is
+ * read from main memory once.
+ */
+export function groupSumsSimd(x: Float32Array, d: number, groups: readonly (readonly number[])[]): Float64Array[] | null {
+  if (d % 4 !== 0) return null;
+  const k = load();
+  if (!k) return null;
+  const chunk = Math.max(1, Math.floor(STAGE_BYTES / (d * 4)));
+  const stageAt = 64;
+  const listAt = stageAt + chunk * d * 4;
+  const outAt = (listAt + chunk * 4 + 15) & ~15;
+  growTo(k.mem, outAt + d * 8);
+  const buf = k.mem.buffer;
+  const stage = new Float32Array(buf, stageAt, chunk * d);
+  // The staged rows in order: the kernel's row list is the identity.
+  new Int32Array(buf, listAt, chunk).forEach((_, i, list) => (list[i] = i));
+  const acc = new Float64Array(buf, outAt, d);
+  return groups.map((g) => {
+    acc.fill(0);
+    for (let c0 = 0; c0 < g.length; c0 += chunk) {
+      const c1 = Math.min(g.length, c0 + chunk);
+      for (let i = c0; i < c1; i++) stage.set(x.subarray(g[i] * d, (g[i] + 1) * d), (i - c0) * d);
+      k.sumRows(stageAt, 0, listAt, c1 - c0, outAt, d, 0);
+    }
+    return acc.slice();
+  });
+}

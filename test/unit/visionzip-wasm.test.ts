@@ -1,0 +1,50 @@
+// VisionZip's SIMD loops equal the TypeScript sums bit for bit: key similarities summed left to right per
+// target (odd target counts, token counts that do not fill a group of four) and member sums in row order
+// (groups larger than one staged chunk, empty groups).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { groupSumsSimd, keySimilaritiesSimd } from '../../extension/core/methods/visionzip-wasm.ts';
+import { mulberry32 } from '../../extension/core/numeric/prng.ts';
+
+test('keySimilaritiesSimd sums every token–target dot left to right, as the scalar loop does', () => {
+  const rand = mulberry32(8);
+  for (const [n, dk, c] of [
+    [9, 3, 1],
+    [40, 64, 7],
+    [300, 64, 10],
+  ]) {
+    const kn = Float64Array.from({ length: n * dk }, () => rand() - 0.5);
+    const targets = Array.from({ length: c }, (_, j) => (j * 3) % n);
+    const tokens = Array.from({ length: n - 2 }, (_, i) => n - 1 - i);
+    const got = keySimilaritiesSimd(kn, dk, tokens, targets);
+    assert.ok(got, 'WebAssembly SIMD is available in Node 20');
+    const want = new Float64Array(tokens.length * c);
+    tokens.forEach((t, i) =>
+      targets.forEach((g, j) => {
+        let s = 0;
+        for (let k = 0; k < dk; k++) s += kn[t * dk + k] * kn[g * dk + k];
+        want[i * c + j] = s;
+      }),
+    );
+    assert.deepEqual(new BigInt64Array(got.buffer), new BigInt64Array(want.buffer), `${n}×${dk}, ${c} targets`);
+  }
+});
+
+test('groupSumsSimd adds each group’s rows in order, column by column', () => {
+  const rand = mulberry32(9);
+  for (const [n, d] of [
+    [20, 4],
+    [200, 1024],
+    [90, 4096],
+  ]) {
+    const x = Float32Array.from({ length: n * d }, () => (rand() - 0.5) * 10 ** Math.floor(rand() * 5));
+    const groups = [Array.from({ length: n - 3 }, (_, i) => (i * 7) % n), [], [n - 1, 0, n - 1]];
+    const got = groupSumsSimd(x, d, groups);
+    assert.ok(got);
+    groups.forEach((g, gi) => {
+      const want = new Float64Array(d);
+      for (const r of g) for (let k = 0; k < d; k++) want[k] += x[r * d + k];
+      assert.deepEqual(new BigInt64Array(got[gi].buffer), new BigInt64Array(want.buffer), `${n}×${d} group ${gi}`);
+    });
+  }
+});
