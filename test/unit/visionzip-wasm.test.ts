@@ -1,22 +1,25 @@
-// VisionZip's SIMD loops equal the TypeScript sums bit for bit: key similarities summed left to right per
-// target (odd target counts, token counts that do not fill a group of four) and member sums in row order
+// VisionZip's SIMD loops equal the TypeScript sums bit for bit: unit keys (as normalizeRows scales them) and
+// their similarities summed left to right per target (odd target counts, token counts that do not fill a group of four) and member sums in row order
 // (groups larger than one staged chunk, empty groups).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { groupSumsSimd, keySimilaritiesSimd } from '../../extension/core/methods/visionzip-wasm.ts';
+import { normalizeRows } from '../../extension/core/numeric/linalg.ts';
 import { mulberry32 } from '../../extension/core/numeric/prng.ts';
 
-test('keySimilaritiesSimd sums every token–target dot left to right, as the scalar loop does', () => {
+test('keySimilaritiesSimd scales keys to unit rows and sums every token–target dot left to right', () => {
   const rand = mulberry32(8);
   for (const [n, dk, c] of [
-    [9, 3, 1],
+    [9, 4, 1],
     [40, 64, 7],
     [300, 64, 10],
   ]) {
-    const kn = Float64Array.from({ length: n * dk }, () => rand() - 0.5);
+    const keys = Float32Array.from({ length: n * dk }, () => (rand() - 0.5) * 10 ** Math.floor(rand() * 4));
+    keys.fill(0, 0, dk); // a zero row: eps guards its norm
+    const kn = normalizeRows({ rows: n, cols: dk, data: keys });
     const targets = Array.from({ length: c }, (_, j) => (j * 3) % n);
     const tokens = Array.from({ length: n - 2 }, (_, i) => n - 1 - i);
-    const got = keySimilaritiesSimd(kn, dk, tokens, targets);
+    const got = keySimilaritiesSimd(keys, n, dk, tokens, targets);
     assert.ok(got, 'WebAssembly SIMD is available in Node 20');
     const want = new Float64Array(tokens.length * c);
     tokens.forEach((t, i) =>
@@ -44,7 +47,7 @@ test('groupSumsSimd adds each group’s rows in order, column by column', () => 
     groups.forEach((g, gi) => {
       const want = new Float64Array(d);
       for (const r of g) for (let k = 0; k < d; k++) want[k] += x[r * d + k];
-      assert.deepEqual(new BigInt64Array(got[gi].buffer), new BigInt64Array(want.buffer), `${n}×${d} group ${gi}`);
+      assert.deepEqual(new BigInt64Array(Float64Array.from(got[gi]).buffer), new BigInt64Array(want.buffer), `${n}×${d} group ${gi}`);
     });
   }
 });

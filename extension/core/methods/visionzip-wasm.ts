@@ -84,8 +84,29 @@ function sumRowsCode(): number[] {
   ];
 }
 
+/**
+ * unit(keys, inv, _, rows, out, dk, _): out row r (float64) = keys row r (float32, dk wide, dk a multiple of 4)
+ * · inv[r]: each element widened exactly and multiplied once, as the scalar loop does.
+ */
+function unitCode(): number[] {
+  return [
+    ...get(BASE), ...set(PA), ...get(OUT), ...set(PT),
+    ...loopWhile(COUNT, [
+      ...get(PACKED), ...f64Load, ...splat, ...set(T), ...addConst(PACKED, 8),
+      ...get(WIDTH), 0x41, 2, 0x76, ...set(K),
+      ...loopWhile(K, [
+        ...get(PA), ...v128Load(2), ...set(V),
+        ...get(PT), ...get(V), ...promoteLow, ...get(T), ...mul, ...v128Store(3),
+        ...get(PT), ...get(V), ...get(V), ...upperHalf, ...promoteLow, ...get(T), ...mul, ...v128Store(3, 16),
+        ...addConst(PA, 16), ...addConst(PT, 32),
+      ]),
+    ]),
+    0x0b,
+  ];
+}
+
 type Fn = (base: number, packed: number, list: number, count: number, out: number, width: number, pairs: number) => void;
-let kernel: { mem: WebAssembly.Memory; sims: Fn; sumRows: Fn } | null | undefined;
+let kernel: { mem: WebAssembly.Memory; sims: Fn; sumRows: Fn; unit: Fn } | null | undefined;
 
 function load(): typeof kernel {
   if (kernel === undefined) {
@@ -94,8 +115,9 @@ function load(): typeof kernel {
       const made = instantiateKernels<Fn>(7, [
         { name: 'sims', locals, code: simsCode() },
         { name: 'sumRows', locals, code: sumRowsCode() },
+        { name: 'unit', locals, code: unitCode() },
       ]);
-      kernel = { mem: made.mem, sims: made.fns.sims, sumRows: made.fns.sumRows };
+      kernel = { mem: made.mem, sims: made.fns.sims, sumRows: made.fns.sumRows, unit: made.fns.unit };
     } catch {
       kernel = null;
     }
@@ -103,31 +125,72 @@ function load(): typeof kernel {
   return kernel;
 }
 
-/** Largest normalised keys staged, in bytes: beyond it the TypeScript loop runs (the memory is kept). */
+/** Largest keys (and their unit rows) staged, in bytes: beyond it the TypeScript loop runs (the memory is kept). */
 const MAX_BYTES = 64 << 20;
 
 /**
- * sims[i·c + j] = kn[tokens[i]]·kn[targets[j]] (float64, dk wide, summed left to right), for all tokens at once;
- * null where WebAssembly SIMD is unavailable or the data is too large to stage.
+ * 1 / max(‖x_r‖₂, eps) of every row, Σ x² summed left to right in float64 (as rowNorms sums it); four rows'
+ * chains interleave, each in its own order.
  */
-export function keySimilaritiesSimd(kn: Float64Array, dk: number, tokens: readonly number[], targets: readonly number[]): Float64Array | null {
+function invNorms32(x: Float32Array, n: number, dk: number, eps: number, out: Float64Array): void {
+  let r = 0;
+  for (; r + 4 <= n; r += 4) {
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    const b = r * dk;
+    for (let k = 0; k < dk; k++) {
+      const v0 = x[b + k];
+      const v1 = x[b + dk + k];
+      const v2 = x[b + 2 * dk + k];
+      const v3 = x[b + 3 * dk + k];
+      s0 += v0 * v0;
+      s1 += v1 * v1;
+      s2 += v2 * v2;
+      s3 += v3 * v3;
+    }
+    out[r] = 1 / Math.max(Math.sqrt(s0), eps);
+    out[r + 1] = 1 / Math.max(Math.sqrt(s1), eps);
+    out[r + 2] = 1 / Math.max(Math.sqrt(s2), eps);
+    out[r + 3] = 1 / Math.max(Math.sqrt(s3), eps);
+  }
+  for (; r < n; r++) {
+    let s = 0;
+    for (let k = r * dk; k < (r + 1) * dk; k++) s += x[k] * x[k];
+    out[r] = 1 / Math.max(Math.sqrt(s), eps);
+  }
+}
+
+/**
+ * sims[i·c + j] = k̂[tokens[i]]·k̂[targets[j]] for all tokens at once, k̂ the float32 keys (n × dk) scaled to unit
+ * norm in float64 (as normalizeRows scales them) and each dot summed left to right; null where WebAssembly
+ * SIMD is unavailable, dk is not a multiple of 4 or the data is too large to stage.
+ */
+export function keySimilaritiesSimd(keys: Float32Array, n: number, dk: number, tokens: readonly number[], targets: readonly number[], eps = 1e-12): Float64Array | null {
   const c = targets.length;
   const pairs = (c + 1) >> 1;
-  const knBytes = kn.length * 8;
+  const keysBytes = n * dk * 4;
+  const knBytes = n * dk * 8;
   const packedBytes = pairs * dk * 16;
   const padded = Math.ceil(tokens.length / TOKENS) * TOKENS;
   const listBytes = padded * 4;
   const outBytes = padded * pairs * 16;
-  if (c === 0 || tokens.length === 0 || knBytes + packedBytes + listBytes + outBytes > MAX_BYTES) return null;
+  if (c === 0 || tokens.length === 0 || dk % 4 !== 0 || keysBytes + n * 8 + knBytes + packedBytes + listBytes + outBytes > MAX_BYTES) return null;
   const k = load();
   if (!k) return null;
-  const knAt = 64;
+  const keysAt = 64;
+  const invAt = keysAt + keysBytes;
+  const knAt = invAt + n * 8;
   const packedAt = knAt + knBytes;
   const listAt = packedAt + packedBytes;
   const outAt = (listAt + listBytes + 15) & ~15;
   growTo(k.mem, outAt + outBytes);
   const buf = k.mem.buffer;
-  new Float64Array(buf, knAt, kn.length).set(kn);
+  new Float32Array(buf, keysAt, n * dk).set(keys.subarray(0, n * dk));
+  invNorms32(keys, n, dk, eps, new Float64Array(buf, invAt, n));
+  k.unit(keysAt, invAt, 0, n, knAt, dk, 0);
+  const kn = new Float64Array(buf, knAt, n * dk);
   const packed = new Float64Array(buf, packedAt, pairs * dk * 2);
   for (let jp = 0; jp < pairs; jp++) {
     const t0 = targets[2 * jp] * dk;
@@ -170,13 +233,16 @@ export function groupSumsSimd(x: Float32Array, d: number, groups: readonly (read
   // The staged rows in order: the kernel's row list is the identity.
   new Int32Array(buf, listAt, chunk).forEach((_, i, list) => (list[i] = i));
   const acc = new Float64Array(buf, outAt, d);
-  return groups.map((g) => {
+  const all = new Float64Array(groups.length * d);
+  return groups.map((g, gi) => {
     acc.fill(0);
     for (let c0 = 0; c0 < g.length; c0 += chunk) {
       const c1 = Math.min(g.length, c0 + chunk);
       for (let i = c0; i < c1; i++) stage.set(x.subarray(g[i] * d, (g[i] + 1) * d), (i - c0) * d);
       k.sumRows(stageAt, 0, listAt, c1 - c0, outAt, d, 0);
     }
-    return acc.slice();
+    const out = all.subarray(gi * d, (gi + 1) * d);
+    out.set(acc);
+    return out;
   });
 }

@@ -252,12 +252,15 @@ export function sortedAscending(indices: Iterable<number>): number[] {
   return out;
 }
 
-/** First index of the maximum (PyTorch argmax semantics); -1 for an empty array. Skips NaN. */
-export function argmax(values: ArrayLike<number>): number {
+/**
+ * First index of the maximum (PyTorch argmax semantics); -1 for an empty array. Skips NaN. With `from` and
+ * `count`, of values[from, from + count), the index counted from `from`.
+ */
+export function argmax(values: ArrayLike<number>, from = 0, count = values.length - from): number {
   let best = -1;
   let bestValue = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
+  for (let i = 0; i < count; i++) {
+    const v = values[from + i];
     if (v > bestValue || (best === -1 && v === bestValue)) {
       best = i;
       bestValue = v;
