@@ -3,6 +3,7 @@ import type { JsonObject, JsonValue } from '../json.ts';
 import { sortedAscending } from '../numeric/ranking.ts';
 import { bool, optNum } from './params.ts';
 import { initialState, tomeStep, type TomeState } from './tome/matching.ts';
+import { TomeWasm } from './tome/tome-wasm.ts';
 import type { MethodInput, MethodSpec, Params, PruneResult } from './types.ts';
 
 const DEFAULT_R = 8;
@@ -54,6 +55,8 @@ function singleStep(input: MethodInput, params: Params, r: number, classToken: b
   const step = tomeStep(initialState(x.data, n, x.cols), metric.data, metric.cols, r, classToken);
   const out = step.state;
   const keep = keepOf(out);
+  const mergedFirst4 = first4(out);
+  TomeWasm.releaseIfLarge();
   // Distinctiveness 1 − best match for A tokens; B tokens and the protected [CLS] cannot be merged away (2).
   const scores = new Array<number>(n).fill(2);
   step.nodeMax.forEach((m, ia) => (scores[2 * ia] = m === -Infinity ? 2 : 1 - m));
@@ -71,7 +74,7 @@ function singleStep(input: MethodInput, params: Params, r: number, classToken: b
       unmerged_order: step.unmerged,
       output_sources: out.sources,
       sizes: out.size,
-      merged_first4: first4(out),
+      merged_first4: mergedFirst4,
       node_max: step.nodeMax.map((v): JsonValue => (v === -Infinity ? null : v)),
       node_idx: step.nodeIdx,
       keep,
@@ -97,6 +100,8 @@ function scheduled(input: MethodInput, params: Params, schedule: number[], class
   }
   const keep = keepOf(state);
   const groups = groupOf(state, n);
+  const mergedFirst4 = first4(state);
+  TomeWasm.releaseIfLarge();
   return {
     method: 'tome',
     params: { ...params, class_token: classToken },
@@ -110,7 +115,7 @@ function scheduled(input: MethodInput, params: Params, schedule: number[], class
       n_out: state.size.length,
       output_sources: state.sources,
       sizes: state.size,
-      merged_first4: first4(state),
+      merged_first4: mergedFirst4,
       keep,
     },
     trace: { group_of_token: groups, step_merges: stepMerges },

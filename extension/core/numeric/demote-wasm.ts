@@ -4,20 +4,25 @@
 // gives f) comes from the same staged copy, so each source row is read from memory once.
 
 import { squaresCode } from './sumsq-wasm.ts';
-import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, V128, v128Load, v128Store } from './wasm-module.ts';
+import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, tee, V128, v128Load, v128Store } from './wasm-module.ts';
 
-const [ROWS, COUNT, D, INV, OUT] = [0, 1, 2, 3, 4];
-const [P, K, GROUPS, TAIL, F] = [5, 6, 7, 8, 9];
+const [ROWS, COUNT, D, INV, OUT, STRIDE] = [0, 1, 2, 3, 4, 5];
 const f64Load = [0x2b, 3, 0];
 const splat = [SIMD, 0x14];
 const mul = [SIMD, 0xf2, 0x01];
 const demote = [SIMD, 0x5e];
 /** Lanes 0–1 of the first operand, then lanes 0–1 of the second (the two demoted halves side by side). */
 const joinLow = [SIMD, 0x0d, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
-const skipTail = (ptr: number, shift: number): number[] => [...get(ptr), ...get(TAIL), 0x41, shift, 0x74, 0x6a, ...set(ptr)];
 
-/** scale(rows, count, d, inv, out): `count` rows of d float64s; row i × inv[i] → out, but each row's d mod 4 tail. */
-function scaleCode(): number[] {
+/**
+ * scale(rows, count, d, inv, out): `count` rows of d float64s; row i × inv[i] → out, but each row's d mod 4
+ * tail. `strided`: a sixth parameter gives the bytes from one source row to the next (rows need not be
+ * adjacent); locals then start one index later.
+ */
+export function scaleCode(strided = false): number[] {
+  const [P, K, GROUPS, TAIL, F] = [5, 6, 7, 8, 9].map((i) => (strided ? i + 1 : i));
+  const skipTail = (ptr: number, shift: number): number[] => [...get(ptr), ...get(TAIL), 0x41, shift, 0x74, 0x6a, ...set(ptr)];
+  const nextRow = strided ? [...get(ROWS), ...get(STRIDE), 0x6a, ...tee(ROWS), ...set(P)] : skipTail(P, 3);
   return [
     ...get(D), 0x41, 2, 0x76, ...set(GROUPS), // d >> 2 (unsigned)
     ...get(D), 0x41, 3, 0x71, ...set(TAIL), // d & 3
@@ -35,7 +40,7 @@ function scaleCode(): number[] {
     ...addConst(P, 32), ...addConst(OUT, 16),
     ...countDown(K, 0),
     0x0b, 0x0b,
-    ...skipTail(P, 3), ...skipTail(OUT, 2),
+    ...nextRow, ...skipTail(OUT, 2),
     ...countDown(COUNT, 0),
     0x0b, 0x0b,
     0x0b,

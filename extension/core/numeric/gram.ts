@@ -270,9 +270,16 @@ export function crossCosines(u: CosineRows, v: CosineRows, plan: KernelPlan, scr
 /**
  * For every row of u, the row of v with the largest cosine (first maximum) and that cosine, computed in
  * row blocks (no u.n × v.n matrix). With a float32 product, rows whose runner-up lies within 2ε are settled
- * in float64, and every returned maximum is a float64 dot, so rankings built on it are float64 rankings.
+ * in float64 (`exact`), and every returned maximum is a float64 dot, so rankings built on it are float64 rankings.
  */
-export function crossArgmax(u: CosineRows, v: CosineRows, plan: KernelPlan, eps: number, scratchKey = 'cross.argmax'): { arg: Int32Array; max: Float64Array } {
+export function crossArgmax(
+  u: CosineRows,
+  v: CosineRows,
+  plan: KernelPlan,
+  eps: number,
+  scratchKey = 'cross.argmax',
+  exact: (u: CosineRows, i: number, v: CosineRows, j: number) => number = exactCross,
+): { arg: Int32Array; max: Float64Array } {
   const m = u.n;
   const n = v.n;
   const d = u.d;
@@ -307,14 +314,14 @@ export function crossArgmax(u: CosineRows, v: CosineRows, plan: KernelPlan, eps:
           let exactTop = -Infinity;
           for (let j = 0; j < n; j++) {
             if (!(out[o + j] * (pi * vp[j]) >= top - 2 * eps)) continue;
-            const e = exactCross(u, i, v, j);
+            const e = exact(u, i, v, j);
             if (e > exactTop) {
               exactTop = e;
               best = j;
             }
           }
           top = exactTop;
-        } else top = exactCross(u, i, v, best);
+        } else top = exact(u, i, v, best);
       }
       arg[i] = best;
       max[i] = top;

@@ -3,7 +3,7 @@
 // multiply-add), so results are bit-identical to the TypeScript loops. Scalar loops run at ≈ 0.5–1 ns per
 // element even on cached rows; the copy in costs ≈ 0.1 ns per element and the SIMD loop less.
 
-import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
+import { addConst, countDown, get, growTo, I32, instantiateKernels, type KernelBody, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
 
 const [OUT, ROW, PAIRS, PARAM] = [0, 1, 2, 3];
 const [K, F, ACC0, G] = [4, 5, 6, 7];
@@ -52,8 +52,20 @@ const scaledDot = [
   0x0b,
 ];
 
-type RowOp = (out: number, row: number, pairs: number, param: number) => void;
-type Fns = Record<'scaleInto' | 'addScaled' | 'divideBy' | 'scaledDot', RowOp>;
+export type RowOp = (out: number, row: number, pairs: number, param: number) => void;
+export type RowOpFns = Record<'scaleInto' | 'addScaled' | 'divideBy' | 'scaledDot', RowOp>;
+type Fns = RowOpFns;
+
+/** The four row operations, (out, row, pairs, param) each, for a module of four i32 parameters. */
+export function rowOpBodies(): KernelBody[] {
+  const locals = [2, 1, I32, 3, V128];
+  return [
+    { name: 'scaleInto', locals, code: scaleInto },
+    { name: 'addScaled', locals, code: addScaled },
+    { name: 'divideBy', locals, code: divideBy },
+    { name: 'scaledDot', locals, code: scaledDot },
+  ];
+}
 
 /** Byte offsets in the kernel's memory: parameters, then an accumulator row and two staged rows. */
 const PARAM_AT = 0;
@@ -88,12 +100,7 @@ export class RowOps {
   /** Row operations for width d, or null where WebAssembly SIMD is unavailable. */
   static create(d: number): RowOps | null {
     try {
-      const { mem, fns } = instantiateKernels<RowOp>(4, [
-        { name: 'scaleInto', locals: [2, 1, I32, 3, V128], code: scaleInto },
-        { name: 'addScaled', locals: [2, 1, I32, 3, V128], code: addScaled },
-        { name: 'divideBy', locals: [2, 1, I32, 3, V128], code: divideBy },
-        { name: 'scaledDot', locals: [2, 1, I32, 3, V128], code: scaledDot },
-      ]);
+      const { mem, fns } = instantiateKernels<RowOp>(4, rowOpBodies());
       return new RowOps(fns as Fns, mem, d);
     } catch {
       return null;

@@ -97,11 +97,17 @@ export function instantiateKernel<F>(fn: string, params: number, locals: number[
 }
 
 /**
- * Several functions with the same i32 parameters over one fresh memory; `shared` makes it a shared memory
- * (other threads instantiate the returned module over it).
+ * Several functions with the same i32 parameters over one fresh memory, or over `memory` (modules of different
+ * signatures then work on the same data); `shared` makes it a shared memory (other threads instantiate the
+ * returned module over it).
  */
-export function instantiateKernels<F>(params: number, bodies: readonly KernelBody[], shared = false): { mem: WebAssembly.Memory; module: WebAssembly.Module; fns: Record<string, F> } {
-  const mem = new WebAssembly.Memory(shared ? { initial: 1, maximum: SHARED_MAX_PAGES, shared: true } : { initial: 1 });
+export function instantiateKernels<F>(
+  params: number,
+  bodies: readonly KernelBody[],
+  shared = false,
+  memory?: WebAssembly.Memory,
+): { mem: WebAssembly.Memory; module: WebAssembly.Module; fns: Record<string, F> } {
+  const mem = memory ?? new WebAssembly.Memory(shared ? { initial: 1, maximum: SHARED_MAX_PAGES, shared: true } : { initial: 1 });
   const module = new WebAssembly.Module(moduleBytes(params, bodies, shared));
   const inst = new WebAssembly.Instance(module, { env: { mem } });
   return { mem, module, fns: Object.fromEntries(bodies.map((b) => [b.name, inst.exports[b.name] as F])) };

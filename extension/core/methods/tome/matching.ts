@@ -1,8 +1,9 @@
 import { kernelPlan, planErrorBound } from '../../numeric/gemm.ts';
-import { cosineRows, crossArgmax } from '../../numeric/gram.ts';
+import { cosineRows, crossArgmax, exactCross } from '../../numeric/gram.ts';
 import { rankDescending } from '../../numeric/ranking.ts';
 import { type RowOps, rowOpsFor } from '../../numeric/row-ops-wasm.ts';
 import { scratchF64 } from '../../numeric/scratch.ts';
+import { TomeWasm } from './tome-wasm.ts';
 
 /**
  * The two reusable buffers token states alternate between (a step reads one and writes the other): fresh
@@ -15,6 +16,8 @@ export interface TomeState {
   /** Row-major [t, d] float64, in work buffer `slot` (valid until the next ToMe run). */
   x: Float64Array;
   slot: 0 | 1;
+  /** The WebAssembly engine whose memory holds the work buffers; null: TypeScript scratch buffers. */
+  engine: TomeWasm | null;
   d: number;
   size: number[];
   sources: number[][];
@@ -34,16 +37,22 @@ export interface TomeStep {
 }
 
 export function initialState(data: Float32Array | Float64Array, n: number, d: number): TomeState {
-  const x = scratchF64(STATE_BUFFERS[0], n * d);
+  const engine = rowOpsFor(d) ? TomeWasm.forSize(n, d) : null;
+  const x = stateBuffer(engine, 0, n * d);
   x.set(data.subarray(0, n * d));
   return {
     x,
     slot: 0,
+    engine,
     d,
     size: new Array<number>(n).fill(1),
     sources: Array.from({ length: n }, (_, i) => [i]),
     rep: Array.from({ length: n }, (_, i) => i),
   };
+}
+
+function stateBuffer(engine: TomeWasm | null, slot: 0 | 1, length: number): Float64Array {
+  return engine ? engine.state(slot, length) : scratchF64(STATE_BUFFERS[slot], length);
 }
 
 /**
@@ -60,9 +69,12 @@ export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, 
   // Best B partner of every A token: cosine argmax (first maximum) from one GEMM, float64-settled.
   const m = { rows: t, cols: dm, data: metric };
   const plan = kernelPlan(aPos.length * bPos.length * dm);
-  const uA = cosineRows(m, aPos, plan, 1e-12, 'tome.a');
-  const uB = cosineRows(m, bPos, plan, 1e-12, 'tome.b');
-  const best = crossArgmax(uA, uB, plan, planErrorBound(plan, dm));
+  const engine = state.engine;
+  // Matching on the state itself (a schedule) reads it in place; other metrics (keys) go through cosineRows.
+  const inPlace = engine && metric === state.x;
+  const uA = (inPlace && engine.cosine(state.x, t, 0, plan, 1e-12)) || cosineRows(m, aPos, plan, 1e-12, 'tome.a');
+  const uB = (inPlace && engine.cosine(state.x, t, 1, plan, 1e-12)) || cosineRows(m, bPos, plan, 1e-12, 'tome.b');
+  const best = crossArgmax(uA, uB, plan, planErrorBound(plan, dm), 'cross.argmax', engine ? engine.exact : exactCross);
   const nodeMax: number[] = [];
   const nodeIdx: number[] = [];
   for (let ia = 0; ia < aPos.length; ia++) {
@@ -88,7 +100,7 @@ export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, 
   const nb = bPos.length;
   const nu = unm.length;
   const slot = state.slot === 0 ? 1 : 0;
-  const x = scratchF64(STATE_BUFFERS[slot], (nu + nb) * d);
+  const x = stateBuffer(engine, slot, (nu + nb) * d);
   const size: number[] = [];
   const sources: number[][] = [];
   const rep: number[] = [];
@@ -98,7 +110,8 @@ export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, 
     const s = sizes[p];
     const from = p * d;
     // x·1 and y/1 are exact: a size-1 row is a copy.
-    if (s === 1) x.set(sx.subarray(from, from + d), o * d);
+    if (engine) engine.mergeRow(x, o, sx, p, [], sizes, s);
+    else if (s === 1) x.set(sx.subarray(from, from + d), o * d);
     else if (ops) {
       ops.scaleInto(sx, from, s);
       ops.divideBy(s);
@@ -124,14 +137,15 @@ export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, 
       total += sizes[q];
       for (const member of state.sources[q]) bSources.push(member);
     }
-    if (ops) mergeRowSimd(ops, x, (nu + ib) * d, sx, p, group, sizes, total);
+    if (engine) engine.mergeRow(x, nu + ib, sx, p, group, sizes, total);
+    else if (ops) mergeRowSimd(ops, x, (nu + ib) * d, sx, p, group, sizes, total);
     else mergeRow(x, (nu + ib) * d, sx, p, group, sizes, total, d);
     size.push(total);
     sources.push(bSources.sort((u, v) => u - v));
     rep.push(state.rep[p]);
   }
   return {
-    state: { x, slot, d, size, sources, rep },
+    state: { x, slot, engine, d, size, sources, rep },
     r,
     merges,
     unmerged: unm.map((ia) => aPos[ia]),

@@ -1,0 +1,38 @@
+// ToMe with its states in WebAssembly memory (in-place cosine operands, float64 re-checks and merges) takes
+// the same steps as with TypeScript buffers, bit for bit: a four-step schedule large enough for the float32
+// GEMM plan (576 × 256: every step but the last), with token sizes above 1 after the first step.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { initialState, tomeStep, type TomeState } from '../../extension/core/methods/tome/matching.ts';
+import { mulberry32 } from '../../extension/core/numeric/prng.ts';
+
+function runSchedule(start: TomeState, schedule: number[]): { steps: string[]; x: Float64Array } {
+  let state = start;
+  const steps: string[] = [];
+  for (const r of schedule) {
+    const step = tomeStep(state, state.x, state.d, r, false);
+    steps.push(JSON.stringify([step.merges, step.unmerged, step.nodeIdx, step.nodeMax.map((v) => Object.is(v, -0) ? '-0' : v)]));
+    state = step.state;
+  }
+  return { steps, x: Float64Array.from(state.x) };
+}
+
+test('the WebAssembly ToMe engine takes the same steps as TypeScript buffers', () => {
+  const [n, d] = [576, 256];
+  const rand = mulberry32(17);
+  // Clustered rows, so many A tokens share a best B token and groups grow past one member.
+  const centres = Array.from({ length: 12 }, () => Float32Array.from({ length: d }, () => rand() - 0.5));
+  const data = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) for (let k = 0; k < d; k++) data[i * d + k] = centres[i % 12][k] + 0.3 * (rand() - 0.5);
+  const schedule = [288, 144, 72, 8];
+
+  const wasm = initialState(data, n, d);
+  assert.ok(wasm.engine, 'WebAssembly SIMD is available in Node 20');
+  const viaWasm = runSchedule(wasm, schedule);
+
+  const plain = initialState(data, n, d);
+  const viaTs = runSchedule({ ...plain, engine: null, x: Float64Array.from(plain.x) }, schedule);
+
+  assert.deepEqual(viaWasm.steps, viaTs.steps);
+  assert.deepEqual(new BigInt64Array(viaWasm.x.buffer), new BigInt64Array(viaTs.x.buffer));
+});
