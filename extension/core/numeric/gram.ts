@@ -293,21 +293,16 @@ export function crossArgmax(
     const rows = Math.min(blockRows, m - i0);
     const out = buf.subarray(0, rows * n);
     gemmNT(plan, u.data.subarray(i0 * d, (i0 + rows) * d), rows, v.data as typeof u.data, n, d, out);
+    const scan = scratchRows(rows);
+    if (out instanceof Float32Array) scanRows32(out, rows, n, u.post, i0, vp, scan);
+    else scanRows64(out, rows, n, u.post, i0, vp, scan);
     for (let r = 0; r < rows; r++) {
       const i = i0 + r;
       const pi = u.post[i];
       const o = r * n;
-      let best = 0;
-      let top = out[o] * (pi * vp[0]);
-      let second = -Infinity;
-      for (let j = 1; j < n; j++) {
-        const c = out[o + j] * (pi * vp[j]);
-        if (c > top) {
-          second = top;
-          top = c;
-          best = j;
-        } else if (c > second) second = c;
-      }
+      let best = scan.best[r];
+      let top = scan.top[r];
+      const second = scan.second[r];
       if (eps > 0) {
         if (second >= top - 2 * eps) {
           // Near-tied: the float64 argmax among the contenders, first maximum in column order.
@@ -328,6 +323,66 @@ export function crossArgmax(
     }
   }
   return { arg, max };
+}
+
+/** Per row of a block: the first maximum's column, the maximum and the runner-up. */
+interface RowScan {
+  best: Int32Array;
+  top: Float64Array;
+  second: Float64Array;
+}
+
+let rowScan: RowScan = { best: new Int32Array(0), top: new Float64Array(0), second: new Float64Array(0) };
+
+function scratchRows(rows: number): RowScan {
+  if (rowScan.best.length < rows) rowScan = { best: new Int32Array(rows), top: new Float64Array(rows), second: new Float64Array(rows) };
+  return rowScan;
+}
+
+/**
+ * Each row's first maximum and runner-up of out[r, j]·(post[i0 + r]·vp[j]). One copy per array type keeps the
+ * loads monomorphic (a load site that sees both types runs several times slower).
+ */
+function scanRows32(out: Float32Array, rows: number, n: number, post: Float64Array, i0: number, vp: Float64Array, scan: RowScan): void {
+  for (let r = 0; r < rows; r++) {
+    const pi = post[i0 + r];
+    const o = r * n;
+    let best = 0;
+    let top = out[o] * (pi * vp[0]);
+    let second = -Infinity;
+    for (let j = 1; j < n; j++) {
+      const c = out[o + j] * (pi * vp[j]);
+      if (c > top) {
+        second = top;
+        top = c;
+        best = j;
+      } else if (c > second) second = c;
+    }
+    scan.best[r] = best;
+    scan.top[r] = top;
+    scan.second[r] = second;
+  }
+}
+
+function scanRows64(out: Float64Array, rows: number, n: number, post: Float64Array, i0: number, vp: Float64Array, scan: RowScan): void {
+  for (let r = 0; r < rows; r++) {
+    const pi = post[i0 + r];
+    const o = r * n;
+    let best = 0;
+    let top = out[o] * (pi * vp[0]);
+    let second = -Infinity;
+    for (let j = 1; j < n; j++) {
+      const c = out[o + j] * (pi * vp[j]);
+      if (c > top) {
+        second = top;
+        top = c;
+        best = j;
+      } else if (c > second) second = c;
+    }
+    scan.best[r] = best;
+    scan.top[r] = top;
+    scan.second[r] = second;
+  }
 }
 
 /** One block of the upper staircase of the operand Gram matrix: rows [i0, i0+rows) against columns [i0, n). */
