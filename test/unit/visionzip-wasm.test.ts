@@ -1,6 +1,6 @@
 // VisionZip's SIMD loops equal the TypeScript sums bit for bit: unit keys (as normalizeRows scales them) and
 // their similarities summed left to right per target (odd target counts, token counts that do not fill a group of four) and member sums in row order
-// (groups larger than one staged chunk, empty groups).
+// (groups spread over several staged chunks, empty groups, rows in no group).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { groupSumsSimd, keySimilaritiesSimd } from '../../extension/core/methods/visionzip-wasm.ts';
@@ -41,13 +41,16 @@ test('groupSumsSimd adds each group’s rows in order, column by column', () => 
     [90, 4096],
   ]) {
     const x = Float32Array.from({ length: n * d }, () => (rand() - 0.5) * 10 ** Math.floor(rand() * 5));
-    const groups = [Array.from({ length: n - 3 }, (_, i) => (i * 7) % n), [], [n - 1, 0, n - 1]];
-    const got = groupSumsSimd(x, d, groups);
+    // Ascending, disjoint groups (as VisionZip's assignment is), one empty, rows not in any group.
+    const groups: number[][] = [[], [], []];
+    for (let r = 1; r < n; r++) groups[r % 5 === 0 ? 1 : r % 3 === 0 ? 0 : 2].push(r);
+    const got = groupSumsSimd(x, n, d, groups);
     assert.ok(got);
     groups.forEach((g, gi) => {
       const want = new Float64Array(d);
       for (const r of g) for (let k = 0; k < d; k++) want[k] += x[r * d + k];
       assert.deepEqual(new BigInt64Array(Float64Array.from(got[gi]).buffer), new BigInt64Array(want.buffer), `${n}×${d} group ${gi}`);
     });
+    assert.equal(groupSumsSimd(x, n, d, [[3, 2]]), null, 'a group out of order is left to the TypeScript loop');
   }
 });

@@ -63,14 +63,18 @@ function simsCode(): number[] {
 }
 
 /**
- * sumRows(x, _, list, count, out, d, _): out (d float64s) += each listed float32 row of x (d wide), in list
- * order; d must be a multiple of 4.
+ * sumSlots(x, _, slots, count, out, d, _): for each of `count` consecutive float32 rows of x (d wide, d a
+ * multiple of 4), out row slots[r] (float64, d wide) += the row, rows with a negative slot skipped.
  */
-function sumRowsCode(): number[] {
+function sumSlotsCode(): number[] {
+  const SLOT = JP;
   return [
+    ...get(BASE), ...set(PA),
     ...loopWhile(COUNT, [
-      ...get(BASE), ...get(LIST), ...[0x28, 2, 0], ...get(WIDTH), i32Mul, 0x41, 2, 0x74, i32Add, ...set(PA),
-      ...get(OUT), ...set(PT),
+      ...get(LIST), ...[0x28, 2, 0], ...set(SLOT),
+      ...get(SLOT), 0x41, 0, 0x4e, // slot >= 0
+      ...[0x04, 0x40],
+      ...get(OUT), ...get(SLOT), ...get(WIDTH), i32Mul, 0x41, 3, 0x74, i32Add, ...set(PT),
       ...get(WIDTH), 0x41, 2, 0x76, ...set(K), // d / 4 groups
       ...loopWhile(K, [
         ...get(PA), ...v128Load(2), ...set(V),
@@ -78,6 +82,9 @@ function sumRowsCode(): number[] {
         ...get(PT), ...get(PT), ...v128Load(3, 16), ...get(V), ...get(V), ...upperHalf, ...promoteLow, ...add, ...v128Store(3, 16),
         ...addConst(PA, 16), ...addConst(PT, 32),
       ]),
+      0x05, // else: past the skipped row
+      ...get(PA), ...get(WIDTH), 0x41, 2, 0x74, i32Add, ...set(PA),
+      0x0b,
       ...addConst(LIST, 4),
     ]),
     0x0b,
@@ -106,7 +113,7 @@ function unitCode(): number[] {
 }
 
 type Fn = (base: number, packed: number, list: number, count: number, out: number, width: number, pairs: number) => void;
-let kernel: { mem: WebAssembly.Memory; sims: Fn; sumRows: Fn; unit: Fn } | null | undefined;
+let kernel: { mem: WebAssembly.Memory; sims: Fn; sumSlots: Fn; unit: Fn } | null | undefined;
 
 function load(): typeof kernel {
   if (kernel === undefined) {
@@ -114,10 +121,10 @@ function load(): typeof kernel {
       const locals = [2, 12, I32, 6, V128];
       const made = instantiateKernels<Fn>(7, [
         { name: 'sims', locals, code: simsCode() },
-        { name: 'sumRows', locals, code: sumRowsCode() },
+        { name: 'sumSlots', locals, code: sumSlotsCode() },
         { name: 'unit', locals, code: unitCode() },
       ]);
-      kernel = { mem: made.mem, sims: made.fns.sims, sumRows: made.fns.sumRows, unit: made.fns.unit };
+      kernel = { mem: made.mem, sims: made.fns.sims, sumSlots: made.fns.sumSlots, unit: made.fns.unit };
     } catch {
       kernel = null;
     }
@@ -215,34 +222,38 @@ export function keySimilaritiesSimd(keys: Float32Array, n: number, dk: number, t
 const STAGE_BYTES = 1 << 18;
 
 /**
- * For each group, Σ of its rows of x (float32, d wide) in float64, each column summed in row order; null where
- * WebAssembly SIMD is unavailable or d is not a multiple of 4. Rows are staged a few at a time, so each is
- * read from main memory once.
+ * For each group (ascending, disjoint row indices), Σ of its rows of x (n × d float32) in float64, each column
+ * summed in row order; null where WebAssembly SIMD is unavailable, d is not a multiple of 4 or a group is not
+ * ascending. Rows are staged in runs of consecutive rows (one copy each) and added to their group's sum, so
+ * each group still adds its rows in its own order.
  */
-export function groupSumsSimd(x: Float32Array, d: number, groups: readonly (readonly number[])[]): Float64Array[] | null {
+export function groupSumsSimd(x: Float32Array, n: number, d: number, groups: readonly (readonly number[])[]): Float64Array[] | null {
   if (d % 4 !== 0) return null;
+  const slotOf = new Int32Array(n).fill(-1);
+  for (let gi = 0; gi < groups.length; gi++) {
+    const g = groups[gi];
+    for (let i = 0; i < g.length; i++) {
+      if ((i > 0 && g[i] <= g[i - 1]) || slotOf[g[i]] !== -1) return null;
+      slotOf[g[i]] = gi;
+    }
+  }
   const k = load();
   if (!k) return null;
   const chunk = Math.max(1, Math.floor(STAGE_BYTES / (d * 4)));
   const stageAt = 64;
-  const listAt = stageAt + chunk * d * 4;
-  const outAt = (listAt + chunk * 4 + 15) & ~15;
-  growTo(k.mem, outAt + d * 8);
+  const slotsAt = stageAt + chunk * d * 4;
+  const sumsAt = (slotsAt + n * 4 + 15) & ~15;
+  growTo(k.mem, sumsAt + groups.length * d * 8);
   const buf = k.mem.buffer;
   const stage = new Float32Array(buf, stageAt, chunk * d);
-  // The staged rows in order: the kernel's row list is the identity.
-  new Int32Array(buf, listAt, chunk).forEach((_, i, list) => (list[i] = i));
-  const acc = new Float64Array(buf, outAt, d);
-  const all = new Float64Array(groups.length * d);
-  return groups.map((g, gi) => {
-    acc.fill(0);
-    for (let c0 = 0; c0 < g.length; c0 += chunk) {
-      const c1 = Math.min(g.length, c0 + chunk);
-      for (let i = c0; i < c1; i++) stage.set(x.subarray(g[i] * d, (g[i] + 1) * d), (i - c0) * d);
-      k.sumRows(stageAt, 0, listAt, c1 - c0, outAt, d, 0);
-    }
-    const out = all.subarray(gi * d, (gi + 1) * d);
-    out.set(acc);
-    return out;
-  });
+  new Int32Array(buf, slotsAt, n).set(slotOf);
+  const sums = new Float64Array(buf, sumsAt, groups.length * d);
+  sums.fill(0);
+  for (let r0 = 0; r0 < n; r0 += chunk) {
+    const r1 = Math.min(n, r0 + chunk);
+    stage.set(x.subarray(r0 * d, r1 * d));
+    k.sumSlots(stageAt, 0, slotsAt + r0 * 4, r1 - r0, sumsAt, d, 0);
+  }
+  const all = sums.slice();
+  return groups.map((_, gi) => all.subarray(gi * d, (gi + 1) * d));
 }

@@ -133,7 +133,7 @@ function contextualTokens(input: MethodInput, pool: number[], c: number): Contex
     assignment[best].push(nonTargetPool[i]);
     slotOf[i] = best;
   }
-  const sums = hs.data instanceof Float32Array ? groupSumsSimd(hs.data, d, assignment) : null;
+  const sums = hs.data instanceof Float32Array ? groupSumsSimd(hs.data, hs.rows, d, assignment) : null;
   const merged = targets.map((t, slot) => {
     const out = sums ? sums[slot] : sumRows(hs.data, d, assignment[slot]);
     addMean(hs.data, t, d, out, Math.max(1, assignment[slot].length));
