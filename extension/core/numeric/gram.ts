@@ -272,14 +272,8 @@ export function crossCosines(u: CosineRows, v: CosineRows, plan: KernelPlan, scr
  * row blocks (no u.n × v.n matrix). With a float32 product, rows whose runner-up lies within 2ε are settled
  * in float64 (`exact`), and every returned maximum is a float64 dot, so rankings built on it are float64 rankings.
  */
-export function crossArgmax(
-  u: CosineRows,
-  v: CosineRows,
-  plan: KernelPlan,
-  eps: number,
-  scratchKey = 'cross.argmax',
-  exact: (u: CosineRows, i: number, v: CosineRows, j: number) => number = exactCross,
-): { arg: Int32Array; max: Float64Array } {
+export function crossArgmax(u: CosineRows, v: CosineRows, plan: KernelPlan, eps: number, opts: CrossArgmaxOptions = {}): { arg: Int32Array; max: Float64Array } {
+  const exact = opts.exact ?? exactCross;
   const m = u.n;
   const n = v.n;
   const d = u.d;
@@ -287,14 +281,18 @@ export function crossArgmax(
   const max = new Float64Array(m).fill(-Infinity);
   if (n === 0) return { arg, max };
   const blockRows = Math.max(1, Math.min(m, Math.floor((8 << 20) / n)));
-  const buf = u.data instanceof Float32Array ? scratchF32(scratchKey, blockRows * n) : new Float64Array(blockRows * n);
+  const f32 = u.data instanceof Float32Array;
+  const buf = f32 ? (opts.scanner?.buffer(blockRows * n) ?? scratchF32(opts.scratchKey ?? 'cross.argmax', blockRows * n)) : new Float64Array(blockRows * n);
   const vp = v.post;
   for (let i0 = 0; i0 < m; i0 += blockRows) {
     const rows = Math.min(blockRows, m - i0);
     const out = buf.subarray(0, rows * n);
     gemmNT(plan, u.data.subarray(i0 * d, (i0 + rows) * d), rows, v.data as typeof u.data, n, d, out);
     const scan = scratchRows(rows);
-    if (out instanceof Float32Array) scanRows32(out, rows, n, u.post, i0, vp, scan);
+    if (out instanceof Float32Array) {
+      if (opts.scanner) opts.scanner.scan(out, rows, n, u.post, i0, vp, scan);
+      else scanRows32(out, rows, n, u.post, i0, vp, scan);
+    }
     else scanRows64(out, rows, n, u.post, i0, vp, scan);
     for (let r = 0; r < rows; r++) {
       const i = i0 + r;
@@ -325,8 +323,23 @@ export function crossArgmax(
   return { arg, max };
 }
 
+/** How crossArgmax re-checks and scans: ToMe's WebAssembly engine supplies both. */
+export interface CrossArgmaxOptions {
+  /** Key of the float32 block buffer (without a scanner). */
+  scratchKey?: string;
+  /** The float64 value of one pair (default exactCross). */
+  exact?: (u: CosineRows, i: number, v: CosineRows, j: number) => number;
+  /** Float32 blocks: the buffer the GEMM writes and a scan giving scanRows32's results. */
+  scanner?: RowScanner;
+}
+
+export interface RowScanner {
+  buffer(length: number): Float32Array;
+  scan(out: Float32Array, rows: number, n: number, post: Float64Array, i0: number, vp: Float64Array, scan: RowScan): void;
+}
+
 /** Per row of a block: the first maximum's column, the maximum and the runner-up. */
-interface RowScan {
+export interface RowScan {
   best: Int32Array;
   top: Float64Array;
   second: Float64Array;
@@ -343,7 +356,7 @@ function scratchRows(rows: number): RowScan {
  * Each row's first maximum and runner-up of out[r, j]·(post[i0 + r]·vp[j]). One copy per array type keeps the
  * loads monomorphic (a load site that sees both types runs several times slower).
  */
-function scanRows32(out: Float32Array, rows: number, n: number, post: Float64Array, i0: number, vp: Float64Array, scan: RowScan): void {
+export function scanRows32(out: Float32Array, rows: number, n: number, post: Float64Array, i0: number, vp: Float64Array, scan: RowScan): void {
   for (let r = 0; r < rows; r++) {
     const pi = post[i0 + r];
     const o = r * n;

@@ -1,5 +1,5 @@
 import { kernelPlan, planErrorBound } from '../../numeric/gemm.ts';
-import { cosineRows, crossArgmax, exactCross } from '../../numeric/gram.ts';
+import { cosineRows, crossArgmax } from '../../numeric/gram.ts';
 import { rankDescending } from '../../numeric/ranking.ts';
 import { type RowOps, rowOpsFor } from '../../numeric/row-ops-wasm.ts';
 import { scratchF64 } from '../../numeric/scratch.ts';
@@ -74,7 +74,7 @@ export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, 
   const inPlace = engine && metric === state.x;
   const uA = (inPlace && engine.cosine(state.x, t, 0, plan, 1e-12)) || cosineRows(m, aPos, plan, 1e-12, 'tome.a');
   const uB = (inPlace && engine.cosine(state.x, t, 1, plan, 1e-12)) || cosineRows(m, bPos, plan, 1e-12, 'tome.b');
-  const best = crossArgmax(uA, uB, plan, planErrorBound(plan, dm), 'cross.argmax', engine ? engine.exact : exactCross);
+  const best = crossArgmax(uA, uB, plan, planErrorBound(plan, dm), engine ? { exact: engine.exact, scanner: engine } : {});
   const nodeMax: number[] = [];
   const nodeIdx: number[] = [];
   for (let ia = 0; ia < aPos.length; ia++) {

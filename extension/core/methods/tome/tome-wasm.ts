@@ -5,13 +5,75 @@
 
 import type { Matrix } from '../../bundle/tensor.ts';
 import type { KernelPlan } from '../../numeric/gemm.ts';
-import { type CosineRows, exactCross } from '../../numeric/gram.ts';
+import { type CosineRows, exactCross, type RowScan, type RowScanner, scanRows32 } from '../../numeric/gram.ts';
 import { scaleCode } from '../../numeric/demote-wasm.ts';
 import { rowOpBodies, type RowOpFns } from '../../numeric/row-ops-wasm.ts';
 import { squaresCode } from '../../numeric/sumsq-wasm.ts';
-import { growTo, I32, instantiateKernels, V128 } from '../../numeric/wasm-module.ts';
+import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, tee, V128, v128Load, v128Store } from '../../numeric/wasm-module.ts';
 
 type Squares = (a: number, pairs: number, groups: number, stride: number, out: number) => void;
+type Scan = (out: number, rows: number, n: number, post: number, vp: number, res: number) => void;
+
+const NEG_INF = [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0, 0xff];
+const f64Const = (a: number, b: number): number[] => [SIMD, 0x0c, ...f64Bytes(a), ...f64Bytes(b)];
+function f64Bytes(v: number): number[] {
+  return v === -Infinity ? NEG_INF : Array.from(new Uint8Array(Float64Array.of(v).buffer));
+}
+
+/**
+ * scan(out, rows, n, post, vp, res): for each row r of a float32 block (n wide), over the column pairs, per lane
+ * (even and odd columns) the first maximum of c_j = out[r, j]·(post[r]·vp[j]), its column and the runner-up
+ * (the largest other value), as scanRows32 keeps them for all columns; 48 bytes per row at res (tops, seconds,
+ * columns, each a lane pair). A column that beats the lane's top demotes it; any other can raise the runner-up.
+ */
+function scanCode(): number[] {
+  const [OUT, ROWS, N, POST, VP, RES] = [0, 1, 2, 3, 4, 5];
+  const [J, PO, PV, BASE] = [6, 7, 8, 9];
+  const [PI, TOP, SEC, BEST, JV, C, GT] = [10, 11, 12, 13, 14, 15, 16];
+  return [
+    ...get(OUT), ...set(BASE),
+    ...loopWhile(ROWS, [
+      ...get(POST), ...f64Load, ...splat, ...set(PI), ...addConst(POST, 8),
+      ...f64Const(-Infinity, -Infinity), ...tee(TOP), ...set(SEC),
+      ...f64Const(0, 1), ...tee(BEST), ...set(JV),
+      ...get(BASE), ...set(PO), ...get(VP), ...set(PV),
+      ...get(N), 0x41, 1, 0x76, ...set(J),
+      ...loopWhile(J, [
+        ...get(PO), ...load64Zero, ...promoteLow, ...get(PI), ...get(PV), ...v128Load(3), ...mul, ...mul, ...set(C),
+        ...get(C), ...get(TOP), ...gt, ...set(GT),
+        ...get(TOP), ...get(SEC), ...get(C), ...pmax, ...get(GT), ...bitselect, ...set(SEC),
+        ...get(C), ...get(TOP), ...get(GT), ...bitselect, ...set(TOP),
+        ...get(JV), ...get(BEST), ...get(GT), ...bitselect, ...set(BEST),
+        ...get(JV), ...f64Const(2, 2), ...add, ...set(JV),
+        ...addConst(PO, 8), ...addConst(PV, 16),
+      ]),
+      ...get(RES), ...get(TOP), ...v128Store(3),
+      ...get(RES), ...get(SEC), ...v128Store(3, 16),
+      ...get(RES), ...get(BEST), ...v128Store(3, 32),
+      ...addConst(RES, 48),
+      ...get(BASE), ...get(N), 0x41, 2, 0x74, 0x6a, ...set(BASE),
+    ]),
+    0x0b,
+  ];
+}
+
+const f64Load = [0x2b, 3, 0];
+const splat = [SIMD, 0x14];
+const mul = [SIMD, 0xf2, 0x01];
+const add = [SIMD, 0xf0, 0x01];
+const gt = [SIMD, 0x4a];
+const pmax = [SIMD, 0xf7, 0x01];
+const bitselect = [SIMD, 0x52];
+const promoteLow = [SIMD, 0x5f];
+/** v128.load64_zero: two float32s into the low half. */
+const load64Zero = [SIMD, 0x5d, 3, 0];
+const loopWhile = (counter: number, body: number[]): number[] => [
+  ...[0x02, 0x40, ...get(counter), 0x45, 0x0d, 0],
+  ...[0x03, 0x40],
+  ...body,
+  ...countDown(counter, 0),
+  0x0b, 0x0b,
+];
 type Scale = (rows: number, count: number, d: number, inv: number, out: number, stride: number) => void;
 
 /**
@@ -27,14 +89,23 @@ const STATE_AT = 64;
 /** undefined: not made yet; null: WebAssembly SIMD is unavailable. */
 let cached: TomeWasm | null | undefined;
 
-/** Parameters, two float64 states, the two float32 operand halves, partial sums and scales. */
+/** GEMM block floats at most (crossArgmax's blocks hold ≤ 8 Mi entries). */
+function blockFloats(n: number): number {
+  const half = Math.ceil(n / 2);
+  return Math.min(half * half, 8 << 20);
+}
+
+/**
+ * Parameters, two float64 states, the two float32 operand halves, partial sums and scales, the GEMM block,
+ * the scan's vp and post copies and its results (48 bytes per row).
+ */
 function layoutBytes(n: number, d: number): number {
   const half = Math.ceil(n / 2);
-  return STATE_AT + 2 * n * d * 8 + 2 * half * d * 4 + half * 40;
+  return STATE_AT + 2 * n * d * 8 + 2 * half * d * 4 + half * 40 + blockFloats(n) * 4 + half * 16 + half * 48;
 }
 
 /** The engine for n tokens of width d: states, operands and kernels over one memory. */
-export class TomeWasm {
+export class TomeWasm implements RowScanner {
   private readonly params: Float64Array;
   private readonly states: [Float64Array, Float64Array];
   private readonly operands: [Float32Array, Float32Array];
@@ -42,12 +113,17 @@ export class TomeWasm {
   private readonly invs: Float64Array;
   private readonly sumsAt: number;
   private readonly invAt: number;
+  private readonly block: Float32Array;
+  private readonly scanVp: Float64Array;
+  private readonly scanPost: Float64Array;
+  private readonly scanRes: Float64Array;
 
   private constructor(
     private readonly mem: WebAssembly.Memory,
     private readonly squares: Squares,
     private readonly scale: Scale,
     private readonly ops: RowOpFns,
+    private readonly scanFn: Scan,
     readonly n: number,
     readonly d: number,
   ) {
@@ -64,6 +140,48 @@ export class TomeWasm {
     this.operands = [new Float32Array(buf, opA, half * d), new Float32Array(buf, opB, half * d)];
     this.sums = new Float64Array(buf, this.sumsAt, half * 4);
     this.invs = new Float64Array(buf, this.invAt, half);
+    const blockAt = this.invAt + half * 8;
+    this.block = new Float32Array(buf, blockAt, blockFloats(n));
+    const vpAt = blockAt + blockFloats(n) * 4;
+    this.scanVp = new Float64Array(buf, vpAt, half);
+    this.scanPost = new Float64Array(buf, vpAt + half * 8, half);
+    this.scanRes = new Float64Array(buf, vpAt + half * 16, half * 6);
+  }
+
+  /** crossArgmax's float32 block buffer, in this memory so the scan reads it in place. */
+  buffer(length: number): Float32Array {
+    return length <= this.block.length ? this.block.subarray(0, length) : new Float32Array(length);
+  }
+
+  /** scanRows32's results: per-lane SIMD scans of the block, then the two lanes (and an odd last column) merged. */
+  scan(out: Float32Array, rows: number, n: number, post: Float64Array, i0: number, vp: Float64Array, scan: RowScan): void {
+    if (out.buffer !== this.mem.buffer || n > this.scanVp.length || rows > this.scanPost.length) {
+      scanRows32(out, rows, n, post, i0, vp, scan);
+      return;
+    }
+    this.scanVp.set(vp.subarray(0, n));
+    this.scanPost.set(post.subarray(i0, i0 + rows));
+    this.scanFn(out.byteOffset, rows, n, this.scanPost.byteOffset, this.scanVp.byteOffset, this.scanRes.byteOffset);
+    const res = this.scanRes;
+    for (let r = 0; r < rows; r++) {
+      const [t0, t1, s0, s1, b0, b1] = [res[6 * r], res[6 * r + 1], res[6 * r + 2], res[6 * r + 3], res[6 * r + 4], res[6 * r + 5]];
+      // The lane whose top came first wins ties; the other lane's top is a candidate runner-up.
+      const evenWins = t0 > t1 || (t0 === t1 && b0 < b1);
+      let top = evenWins ? t0 : t1;
+      let best = evenWins ? b0 : b1;
+      let second = evenWins ? Math.max(s0, t1) : Math.max(s1, t0);
+      if (n % 2 === 1) {
+        const c = out[r * n + n - 1] * (post[i0 + r] * vp[n - 1]);
+        if (c > top) {
+          second = top;
+          top = c;
+          best = n - 1;
+        } else if (c > second) second = c;
+      }
+      scan.best[r] = best;
+      scan.top[r] = top;
+      scan.second[r] = second;
+    }
   }
 
   /** An engine for at least n × d (reused when it fits), or null where SIMD is missing, d is not a multiple of 4 or n × d is too large. */
@@ -71,19 +189,20 @@ export class TomeWasm {
     if (d % 4 !== 0 || d < 4 || n < 2 || layoutBytes(n, d) > MAX_BYTES || cached === null) return null;
     if (cached && cached.n >= n && cached.d === d) return cached;
     const mem = cached?.mem ?? new WebAssembly.Memory({ initial: 1 });
-    let fns: { squares: Squares; scale: Scale; ops: RowOpFns };
+    let fns: { squares: Squares; scale: Scale; ops: RowOpFns; scan: Scan };
     try {
       fns = {
         squares: instantiateKernels<Squares>(5, [{ name: 'squares', locals: [2, 3, I32, 9, V128], code: squaresCode(true) }], false, mem).fns.squares,
         scale: instantiateKernels<Scale>(6, [{ name: 'scale', locals: [2, 4, I32, 1, V128], code: scaleCode(true) }], false, mem).fns.scale,
         ops: instantiateKernels<RowOpFns[keyof RowOpFns]>(4, rowOpBodies(), false, mem).fns as RowOpFns,
+        scan: instantiateKernels<Scan>(6, [{ name: 'scan', locals: [2, 4, I32, 7, V128], code: scanCode() }], false, mem).fns.scan,
       };
     } catch {
       cached = null; // no WebAssembly SIMD here
       return null;
     }
     try {
-      cached = new TomeWasm(mem, fns.squares, fns.scale, fns.ops, n, d);
+      cached = new TomeWasm(mem, fns.squares, fns.scale, fns.ops, fns.scan, n, d);
     } catch {
       cached = undefined; // the memory could not grow this far: TypeScript buffers for this run
       return null;
