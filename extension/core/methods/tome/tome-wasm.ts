@@ -84,6 +84,8 @@ const RETAIN_BYTES = 320 << 20;
 /** Larger runs keep their states in TypeScript buffers (wasm32 memory ends at 4 GiB). */
 const MAX_BYTES = 2 ** 31;
 const PARAM_AT = 0;
+/** Bytes of state rows per fused sum-of-squares and scaling pass. */
+const CHUNK_BYTES = 1 << 18;
 const STATE_AT = 64;
 
 /** undefined: not made yet; null: WebAssembly SIMD is unavailable. */
@@ -235,24 +237,30 @@ export class TomeWasm implements RowScanner {
     const first = this.addressOf(x, parity);
     const stride = 2 * d * 8;
     const groups = d >> 2;
-    this.squares(first, count >> 1, groups, stride, this.sumsAt);
-    // An odd last row is paired with itself.
-    if (count % 2 === 1) this.squares(first + (count - 1) * stride, 1, groups, 0, this.sumsAt + (count - 1) * 32);
     const norms = new Float64Array(count);
     const inv = new Float64Array(count);
     const self = new Float64Array(count);
     const sums = this.sums;
-    for (let i = 0; i < count; i++) {
-      const sq = sums[4 * i] + sums[4 * i + 1] + (sums[4 * i + 2] + sums[4 * i + 3]);
-      const nrm = Math.sqrt(sq);
-      norms[i] = nrm;
-      const f = 1 / Math.max(nrm, eps);
-      inv[i] = f;
-      self[i] = sq * f * f;
-      this.invs[i] = f;
-    }
     const out = this.operands[parity];
-    this.scale(first, count, d, this.invAt, out.byteOffset, stride);
+    // Rows in chunks of ≈ 256 KB: the scaling reads each row while its sum of squares left it in cache.
+    const chunk = Math.max(2, Math.floor(CHUNK_BYTES / (d * 8)) & ~1);
+    for (let c0 = 0; c0 < count; c0 += chunk) {
+      const c1 = Math.min(count, c0 + chunk);
+      const at = first + c0 * stride;
+      this.squares(at, (c1 - c0) >> 1, groups, stride, this.sumsAt + c0 * 32);
+      // An odd last row is paired with itself.
+      if ((c1 - c0) % 2 === 1) this.squares(first + (c1 - 1) * stride, 1, groups, 0, this.sumsAt + (c1 - 1) * 32);
+      for (let i = c0; i < c1; i++) {
+        const sq = sums[4 * i] + sums[4 * i + 1] + (sums[4 * i + 2] + sums[4 * i + 3]);
+        const nrm = Math.sqrt(sq);
+        norms[i] = nrm;
+        const f = 1 / Math.max(nrm, eps);
+        inv[i] = f;
+        self[i] = sq * f * f;
+        this.invs[i] = f;
+      }
+      this.scale(at, c1 - c0, d, this.invAt + c0 * 8, out.byteOffset + c0 * d * 4, stride);
+    }
     const src: Matrix = { rows: t, cols: d, data: x };
     const rows = Int32Array.from({ length: count }, (_, i) => 2 * i + parity);
     return { n: count, d, norms, inv, self, post: new Float64Array(count).fill(1), data: out.subarray(0, count * d), src, rows };
