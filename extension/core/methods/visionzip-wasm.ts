@@ -3,6 +3,7 @@
 // the members' feature sums (lanes = two columns, rows added in order, as sumRows adds them). Each lane does
 // the scalar loop's operations in its order, so the results are bit-identical.
 
+import { scratchF64 } from '../numeric/scratch.ts';
 import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
 const f64Load = [0x2b, 3, 0];
@@ -223,7 +224,7 @@ const STAGE_BYTES = 1 << 18;
 
 /**
  * For each group (ascending, disjoint row indices), Σ of its rows of x (n × d float32) in float64, each column
- * summed in row order; null where WebAssembly SIMD is unavailable, d is not a multiple of 4 or a group is not
+ * summed in row order (views on a work buffer, valid until the next call); null where WebAssembly SIMD is unavailable, d is not a multiple of 4 or a group is not
  * ascending. Rows are staged in runs of consecutive rows (one copy each) and added to their group's sum, so
  * each group still adds its rows in its own order.
  */
@@ -254,6 +255,8 @@ export function groupSumsSimd(x: Float32Array, n: number, d: number, groups: rea
     stage.set(x.subarray(r0 * d, r1 * d));
     k.sumSlots(stageAt, 0, slotsAt + r0 * 4, r1 - r0, sumsAt, d, 0);
   }
-  const all = sums.slice();
+  // A reused buffer: a fresh multi-megabyte array costs more in zeroed pages than the copy itself.
+  const all = scratchF64('visionzip.sums', groups.length * d);
+  all.set(sums);
   return groups.map((_, gi) => all.subarray(gi * d, (gi + 1) * d));
 }
