@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initialState, tomeStep, type TomeState } from '../../extension/core/methods/tome/matching.ts';
 import { TomeWasm } from '../../extension/core/methods/tome/tome-wasm.ts';
-import { type RowScan, scanRows32 } from '../../extension/core/numeric/gram.ts';
+import { type RowScan, scanRows } from '../../extension/core/numeric/gram.ts';
 import { mulberry32 } from '../../extension/core/numeric/prng.ts';
 
 function runSchedule(start: TomeState, schedule: number[]): { steps: string[]; x: Float64Array } {
@@ -40,7 +40,7 @@ test('the WebAssembly ToMe engine takes the same steps as TypeScript buffers', (
   assert.deepEqual(new BigInt64Array(viaWasm.x.buffer), new BigInt64Array(viaTs.x.buffer));
 });
 
-test('the engine’s SIMD row scan finds scanRows32’s first maximum, its column and the runner-up', () => {
+test('the engine’s SIMD row scan finds scanRows’s first maximum, its column and the runner-up', () => {
   const engine = TomeWasm.forSize(64, 8);
   assert.ok(engine);
   const rand = mulberry32(23);
@@ -55,7 +55,7 @@ test('the engine’s SIMD row scan finds scanRows32’s first maximum, its colum
     const got = fresh();
     const want = fresh();
     engine.scan(out, rows, n, post, 3, vp, got);
-    scanRows32(out, rows, n, post, 3, vp, want);
+    scanRows(out, rows, n, post, 3, vp, want);
     assert.deepEqual(got, want, `n = ${n}`);
   }
 });

@@ -4,7 +4,7 @@
 // the scalar loop's operations in its order, so the results are bit-identical.
 
 import { scratchF64 } from '../numeric/scratch.ts';
-import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
+import { addConst, get, growTo, I32, instantiateKernels, loopWhile, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
 const f64Load = [0x2b, 3, 0];
 const splat = [SIMD, 0x14];
@@ -14,13 +14,6 @@ const promoteLow = [SIMD, 0x5f];
 const upperHalf = [SIMD, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 const i32Add = 0x6a;
 const i32Mul = 0x6c;
-const loopWhile = (counter: number, body: number[]): number[] => [
-  ...[0x02, 0x40, ...get(counter), 0x45, 0x0d, 0],
-  ...[0x03, 0x40],
-  ...body,
-  ...countDown(counter, 0),
-  0x0b, 0x0b,
-];
 
 // Shared signature: (base, packed, list, count, out, width, pairs).
 const [BASE, PACKED, LIST, COUNT, OUT, WIDTH, PAIRS] = [0, 1, 2, 3, 4, 5, 6];

@@ -3,7 +3,7 @@
 // hold two adjacent columns (B is packed as column pairs interleaved per depth index), so each lane performs
 // the scalar kernel's operations in its order: bit-identical, whatever the register blocking.
 
-import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, tee, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
+import { addConst, countDown, get, growTo, I32, instantiateKernels, set, sleb, SIMD, tee, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
 import type { FloatArray } from './gemm.ts';
 
 /** Depth block of tsGemmNT. */
@@ -17,17 +17,8 @@ const splat = [SIMD, 0x14];
 const mul = [SIMD, 0xf2, 0x01];
 const add = [SIMD, 0xf0, 0x01];
 const i32 = { add: 0x6a, sub: 0x6b, mul: 0x6c, shl: 0x74, ltU: 0x49 };
-const c32 = (v: number): number[] => [0x41, ...sleb32(v)];
+const c32 = (v: number): number[] => [0x41, ...sleb(v)];
 
-function sleb32(v: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-}
 
 /** S_r += splat(A[row r, t]) · VB, row r at PA + r·KB. */
 function rowProduct(r: number, s: number): number[] {

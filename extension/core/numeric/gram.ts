@@ -200,10 +200,11 @@ export function exactCross(u: CosineRows, i: number, v: CosineRows, j: number): 
   const y = v.src.data;
   const a = u.rows[i] * u.d;
   const b = v.rows[j] * u.d;
-  // One loop per source type pair keeps each loop's loads monomorphic (ToMe's float64 state, float32 bundles).
+  // Float64 sources (ToMe's state) in WebAssembly SIMD; float32 bundles get a loop of their own, whose loads
+  // stay monomorphic (a load site that sees both types runs several times slower).
   if (x instanceof Float64Array && y instanceof Float64Array) {
     const ops = rowOpsFor(u.d);
-    return ops ? ops.scaledDot(x, a, u.inv[i], y, b, v.inv[j]) : scaledDot64(x, a, u.inv[i], y, b, v.inv[j], u.d);
+    if (ops) return ops.scaledDot(x, a, u.inv[i], y, b, v.inv[j]);
   }
   if (x instanceof Float32Array && y instanceof Float32Array) return scaledDot32(x, a, u.inv[i], y, b, v.inv[j], u.d);
   return scaledDot(x, a, u.inv[i], y, b, v.inv[j], u.d);
@@ -211,19 +212,6 @@ export function exactCross(u: CosineRows, i: number, v: CosineRows, j: number): 
 
 /** Σ_k (x[a+k]·fa)·(y[b+k]·fb) with two partial sums (even and odd k), added at the end. */
 function scaledDot(x: FloatArray, a: number, fa: number, y: FloatArray, b: number, fb: number, d: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  const d2 = d & ~1;
-  let k = 0;
-  for (; k < d2; k += 2) {
-    s0 += x[a + k] * fa * (y[b + k] * fb);
-    s1 += x[a + k + 1] * fa * (y[b + k + 1] * fb);
-  }
-  if (k < d) s0 += x[a + k] * fa * (y[b + k] * fb);
-  return s0 + s1;
-}
-
-function scaledDot64(x: Float64Array, a: number, fa: number, y: Float64Array, b: number, fb: number, d: number): number {
   let s0 = 0;
   let s1 = 0;
   const d2 = d & ~1;
@@ -289,11 +277,8 @@ export function crossArgmax(u: CosineRows, v: CosineRows, plan: KernelPlan, eps:
     const out = buf.subarray(0, rows * n);
     gemmNT(plan, u.data.subarray(i0 * d, (i0 + rows) * d), rows, v.data as typeof u.data, n, d, out);
     const scan = scratchRows(rows);
-    if (out instanceof Float32Array) {
-      if (opts.scanner) opts.scanner.scan(out, rows, n, u.post, i0, vp, scan);
-      else scanRows32(out, rows, n, u.post, i0, vp, scan);
-    }
-    else scanRows64(out, rows, n, u.post, i0, vp, scan);
+    if (out instanceof Float32Array && opts.scanner) opts.scanner.scan(out, rows, n, u.post, i0, vp, scan);
+    else scanRows(out, rows, n, u.post, i0, vp, scan);
     for (let r = 0; r < rows; r++) {
       const i = i0 + r;
       const pi = u.post[i];
@@ -329,7 +314,7 @@ export interface CrossArgmaxOptions {
   scratchKey?: string;
   /** The float64 value of one pair (default exactCross). */
   exact?: (u: CosineRows, i: number, v: CosineRows, j: number) => number;
-  /** Float32 blocks: the buffer the GEMM writes and a scan giving scanRows32's results. */
+  /** Float32 blocks: the buffer the GEMM writes and a scan giving scanRows's results. */
   scanner?: RowScanner;
 }
 
@@ -352,32 +337,8 @@ function scratchRows(rows: number): RowScan {
   return rowScan;
 }
 
-/**
- * Each row's first maximum and runner-up of out[r, j]·(post[i0 + r]·vp[j]). One copy per array type keeps the
- * loads monomorphic (a load site that sees both types runs several times slower).
- */
-export function scanRows32(out: Float32Array, rows: number, n: number, post: Float64Array, i0: number, vp: Float64Array, scan: RowScan): void {
-  for (let r = 0; r < rows; r++) {
-    const pi = post[i0 + r];
-    const o = r * n;
-    let best = 0;
-    let top = out[o] * (pi * vp[0]);
-    let second = -Infinity;
-    for (let j = 1; j < n; j++) {
-      const c = out[o + j] * (pi * vp[j]);
-      if (c > top) {
-        second = top;
-        top = c;
-        best = j;
-      } else if (c > second) second = c;
-    }
-    scan.best[r] = best;
-    scan.top[r] = top;
-    scan.second[r] = second;
-  }
-}
-
-function scanRows64(out: Float64Array, rows: number, n: number, post: Float64Array, i0: number, vp: Float64Array, scan: RowScan): void {
+/** Each row's first maximum and runner-up of out[r, j]·(post[i0 + r]·vp[j]). */
+export function scanRows(out: FloatArray, rows: number, n: number, post: Float64Array, i0: number, vp: Float64Array, scan: RowScan): void {
   for (let r = 0; r < rows; r++) {
     const pi = post[i0 + r];
     const o = r * n;

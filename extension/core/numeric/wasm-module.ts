@@ -32,6 +32,15 @@ export const addConst = (local: number, c: number): number[] => [...get(local), 
 /** local −= 1, then br_if depth while it is not 0. */
 export const countDown = (local: number, depth: number): number[] => [...get(local), 0x41, 1, 0x6b, 0x22, local, 0x0d, depth];
 
+/** `body` repeated while `counter` (a local) is not 0, counting it down after each pass; skipped when it starts at 0. */
+export const loopWhile = (counter: number, body: number[]): number[] => [
+  ...[0x02, 0x40, ...get(counter), 0x45, 0x0d, 0],
+  ...[0x03, 0x40],
+  ...body,
+  ...countDown(counter, 0),
+  0x0b, 0x0b,
+];
+
 /** Signed LEB128 (i32.const immediates). */
 export function sleb(v: number): number[] {
   const out: number[] = [];

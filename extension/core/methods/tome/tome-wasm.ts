@@ -5,11 +5,11 @@
 
 import type { Matrix } from '../../bundle/tensor.ts';
 import type { KernelPlan } from '../../numeric/gemm.ts';
-import { type CosineRows, exactCross, type RowScan, type RowScanner, scanRows32 } from '../../numeric/gram.ts';
+import { type CosineRows, exactCross, type RowScan, type RowScanner, scanRows } from '../../numeric/gram.ts';
 import { scaleCode } from '../../numeric/demote-wasm.ts';
 import { rowOpBodies, type RowOpFns } from '../../numeric/row-ops-wasm.ts';
 import { squaresCode } from '../../numeric/sumsq-wasm.ts';
-import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, tee, V128, v128Load, v128Store } from '../../numeric/wasm-module.ts';
+import { addConst, get, growTo, I32, instantiateKernels, loopWhile, set, SIMD, tee, V128, v128Load, v128Store } from '../../numeric/wasm-module.ts';
 
 type Squares = (a: number, pairs: number, groups: number, stride: number, out: number) => void;
 type Scan = (out: number, rows: number, n: number, post: number, vp: number, res: number) => void;
@@ -23,7 +23,7 @@ function f64Bytes(v: number): number[] {
 /**
  * scan(out, rows, n, post, vp, res): for each row r of a float32 block (n wide), over the column pairs, per lane
  * (even and odd columns) the first maximum of c_j = out[r, j]·(post[r]·vp[j]), its column and the runner-up
- * (the largest other value), as scanRows32 keeps them for all columns; 48 bytes per row at res (tops, seconds,
+ * (the largest other value), as scanRows keeps them for all columns; 48 bytes per row at res (tops, seconds,
  * columns, each a lane pair). A column that beats the lane's top demotes it; any other can raise the runner-up.
  */
 function scanCode(): number[] {
@@ -67,13 +67,6 @@ const bitselect = [SIMD, 0x52];
 const promoteLow = [SIMD, 0x5f];
 /** v128.load64_zero: two float32s into the low half. */
 const load64Zero = [SIMD, 0x5d, 3, 0];
-const loopWhile = (counter: number, body: number[]): number[] => [
-  ...[0x02, 0x40, ...get(counter), 0x45, 0x0d, 0],
-  ...[0x03, 0x40],
-  ...body,
-  ...countDown(counter, 0),
-  0x0b, 0x0b,
-];
 type Scale = (rows: number, count: number, d: number, inv: number, out: number, stride: number) => void;
 
 /**
@@ -155,10 +148,10 @@ export class TomeWasm implements RowScanner {
     return length <= this.block.length ? this.block.subarray(0, length) : new Float32Array(length);
   }
 
-  /** scanRows32's results: per-lane SIMD scans of the block, then the two lanes (and an odd last column) merged. */
+  /** scanRows's results: per-lane SIMD scans of the block, then the two lanes (and an odd last column) merged. */
   scan(out: Float32Array, rows: number, n: number, post: Float64Array, i0: number, vp: Float64Array, scan: RowScan): void {
     if (out.buffer !== this.mem.buffer || n > this.scanVp.length || rows > this.scanPost.length) {
-      scanRows32(out, rows, n, post, i0, vp, scan);
+      scanRows(out, rows, n, post, i0, vp, scan);
       return;
     }
     this.scanVp.set(vp.subarray(0, n));
