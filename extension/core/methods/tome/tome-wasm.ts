@@ -12,6 +12,7 @@ import { squaresCode } from '../../numeric/sumsq-wasm.ts';
 import { addConst, get, growTo, I32, instantiateKernels, loopWhile, set, SIMD, tee, V128, v128Load, v128Store } from '../../numeric/wasm-module.ts';
 
 type Squares = (a: number, pairs: number, groups: number, stride: number, out: number) => void;
+type Scale = (rows: number, count: number, d: number, inv: number, out: number, stride: number) => void;
 type Scan = (out: number, rows: number, n: number, post: number, vp: number, res: number) => void;
 
 const NEG_INF = [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0, 0xff];
@@ -67,7 +68,6 @@ const bitselect = [SIMD, 0x52];
 const promoteLow = [SIMD, 0x5f];
 /** v128.load64_zero: two float32s into the low half. */
 const load64Zero = [SIMD, 0x5d, 3, 0];
-type Scale = (rows: number, count: number, d: number, inv: number, out: number, stride: number) => void;
 
 /**
  * Memory kept between runs at most (LLaVA-NeXT's 2,880 × 4,096 needs 236 MB: kept, so a budget slider stays
@@ -148,7 +148,11 @@ export class TomeWasm implements RowScanner {
     return length <= this.block.length ? this.block.subarray(0, length) : new Float32Array(length);
   }
 
-  /** scanRows's results: per-lane SIMD scans of the block, then the two lanes (and an odd last column) merged. */
+  /**
+   * scanRows's results: per-lane SIMD scans of the block, then the two lanes (and an odd last column) merged.
+   * The cosines are finite (bundles are checked for non-finite values), so scanRows's one NaN case, a NaN in
+   * the first column, cannot arise; the maximum, its first column and the runner-up do not depend on order.
+   */
   scan(out: Float32Array, rows: number, n: number, post: Float64Array, i0: number, vp: Float64Array, scan: RowScan): void {
     if (out.buffer !== this.mem.buffer || n > this.scanVp.length || rows > this.scanPost.length) {
       scanRows(out, rows, n, post, i0, vp, scan);
