@@ -41,7 +41,7 @@ test('the WebAssembly ToMe engine takes the same steps as TypeScript buffers', (
 });
 
 test('the engine’s SIMD row scan finds scanRows’s first maximum, its column and the runner-up', () => {
-  const engine = TomeWasm.forSize(64, 8);
+  const engine = TomeWasm.forSize(64, 32);
   assert.ok(engine);
   const rand = mulberry32(23);
   for (const n of [1, 2, 7, 30]) {

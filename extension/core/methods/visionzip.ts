@@ -34,40 +34,14 @@ function addMean(x: Float32Array | Float64Array, t: number, d: number, out: Floa
   else for (let k = 0; k < d; k++) out[k] = x[t * d + k] + out[k] / count;
 }
 
-/**
- * sims[j] = kn[tok]·kn[targets[j]], each a left-to-right float64 sum over the key dimensions;
- * four targets per pass share the token's loads and run as independent chains (same sums, more throughput).
- */
+/** sims[j] = kn[tok]·kn[targets[j]], each a left-to-right float64 sum over the key dimensions (keySimilaritiesSimd's fallback). */
 function keySimilarities(kn: Float64Array, dk: number, tok: number, targets: readonly number[], sims: Float64Array): void {
   const a = tok * dk;
-  let j = 0;
-  for (; j + 4 <= targets.length; j += 4) {
-    const b0 = targets[j] * dk;
-    const b1 = targets[j + 1] * dk;
-    const b2 = targets[j + 2] * dk;
-    const b3 = targets[j + 3] * dk;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let k = 0; k < dk; k++) {
-      const v = kn[a + k];
-      s0 += v * kn[b0 + k];
-      s1 += v * kn[b1 + k];
-      s2 += v * kn[b2 + k];
-      s3 += v * kn[b3 + k];
-    }
-    sims[j] = s0;
-    sims[j + 1] = s1;
-    sims[j + 2] = s2;
-    sims[j + 3] = s3;
-  }
-  for (; j < targets.length; j++) {
-    const b = targets[j] * dk;
+  targets.forEach((t, j) => {
     let s = 0;
-    for (let k = 0; k < dk; k++) s += kn[a + k] * kn[b + k];
+    for (let k = 0; k < dk; k++) s += kn[a + k] * kn[t * dk + k];
     sims[j] = s;
-  }
+  });
 }
 
 /** Best target of pool token i by the TypeScript similarity loop (first maximum). */
@@ -79,28 +53,10 @@ function scalarBestTarget(kn: Float64Array, dk: number, tokens: readonly number[
   };
 }
 
-/**
- * Σ of the given rows in float64, each column summed in row order. Eight rows per pass: the running sum is
- * loaded and stored once per eight additions instead of once per addition (the additions themselves are the same).
- */
+/** Σ of the given rows in float64, each column summed in row order (groupSumsSimd's fallback). */
 function sumRows(x: Float32Array | Float64Array, d: number, rows: readonly number[]): Float64Array {
   const out = new Float64Array(d);
-  let i = 0;
-  for (; i + 8 <= rows.length; i += 8) {
-    const r0 = rows[i] * d;
-    const r1 = rows[i + 1] * d;
-    const r2 = rows[i + 2] * d;
-    const r3 = rows[i + 3] * d;
-    const r4 = rows[i + 4] * d;
-    const r5 = rows[i + 5] * d;
-    const r6 = rows[i + 6] * d;
-    const r7 = rows[i + 7] * d;
-    for (let k = 0; k < d; k++) out[k] = out[k] + x[r0 + k] + x[r1 + k] + x[r2 + k] + x[r3 + k] + x[r4 + k] + x[r5 + k] + x[r6 + k] + x[r7 + k];
-  }
-  for (; i < rows.length; i++) {
-    const r = rows[i] * d;
-    for (let k = 0; k < d; k++) out[k] += x[r + k];
-  }
+  for (const r of rows) for (let k = 0; k < d; k++) out[k] += x[r * d + k];
   return out;
 }
 

@@ -87,34 +87,17 @@ export function cosineRows(m: Matrix, rows: readonly number[] | null, plan: Kern
   if (raw && contiguous) data = x.subarray(first * d, (first + n) * d);
   else {
     data = f32 ? scratchF32(scratchKey, n * d) : new Float64Array(n * d);
-    if (raw) for (let i = 0; i < n; i++) data.set(x.subarray(idx[i] * d, (idx[i] + 1) * d), i * d);
-    else scaleRowsInto(x, idx, inv, d, data);
+    for (let i = 0; i < n; i++) {
+      const base = idx[i] * d;
+      const o = i * d;
+      if (raw) data.set(x.subarray(base, base + d), o);
+      else {
+        const f = inv[i];
+        for (let k = 0; k < d; k++) data[o + k] = x[base + k] * f;
+      }
+    }
   }
   return { n, d, norms, inv, self, post, data, src: m, rows: idx };
-}
-
-/**
- * data row i = x row idx[i] × inv[i], rounded to data's type. Float64 rows into float32 get a loop of their
- * own: an element access that sees both array types runs ≈ 3× slower.
- */
-function scaleRowsInto(x: FloatArray, idx: Int32Array, inv: Float64Array, d: number, data: FloatArray): void {
-  if (x instanceof Float64Array && data instanceof Float32Array) {
-    scale64to32(x, idx, inv, d, data);
-    return;
-  }
-  for (let i = 0; i < idx.length; i++) {
-    const base = idx[i] * d;
-    const f = inv[i];
-    for (let k = 0; k < d; k++) data[i * d + k] = x[base + k] * f;
-  }
-}
-
-function scale64to32(x: Float64Array, idx: Int32Array, inv: Float64Array, d: number, data: Float32Array): void {
-  for (let i = 0; i < idx.length; i++) {
-    const base = idx[i] * d;
-    const f = inv[i];
-    for (let k = 0; k < d; k++) data[i * d + k] = x[base + k] * f;
-  }
 }
 
 function identity(n: number): Int32Array {
@@ -200,31 +183,16 @@ export function exactCross(u: CosineRows, i: number, v: CosineRows, j: number): 
   const y = v.src.data;
   const a = u.rows[i] * u.d;
   const b = v.rows[j] * u.d;
-  // Float64 sources (ToMe's state) in WebAssembly SIMD; float32 bundles get a loop of their own, whose loads
-  // stay monomorphic (a load site that sees both types runs several times slower).
+  // Float64 sources (merged or gathered rows) in WebAssembly SIMD: the same two sums.
   if (x instanceof Float64Array && y instanceof Float64Array) {
     const ops = rowOpsFor(u.d);
     if (ops) return ops.scaledDot(x, a, u.inv[i], y, b, v.inv[j]);
   }
-  if (x instanceof Float32Array && y instanceof Float32Array) return scaledDot32(x, a, u.inv[i], y, b, v.inv[j], u.d);
   return scaledDot(x, a, u.inv[i], y, b, v.inv[j], u.d);
 }
 
 /** Σ_k (x[a+k]·fa)·(y[b+k]·fb) with two partial sums (even and odd k), added at the end. */
 function scaledDot(x: FloatArray, a: number, fa: number, y: FloatArray, b: number, fb: number, d: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  const d2 = d & ~1;
-  let k = 0;
-  for (; k < d2; k += 2) {
-    s0 += x[a + k] * fa * (y[b + k] * fb);
-    s1 += x[a + k + 1] * fa * (y[b + k + 1] * fb);
-  }
-  if (k < d) s0 += x[a + k] * fa * (y[b + k] * fb);
-  return s0 + s1;
-}
-
-function scaledDot32(x: Float32Array, a: number, fa: number, y: Float32Array, b: number, fb: number, d: number): number {
   let s0 = 0;
   let s1 = 0;
   const d2 = d & ~1;
@@ -270,7 +238,7 @@ export function crossArgmax(u: CosineRows, v: CosineRows, plan: KernelPlan, eps:
   if (n === 0) return { arg, max };
   const blockRows = Math.max(1, Math.min(m, Math.floor((8 << 20) / n)));
   const f32 = u.data instanceof Float32Array;
-  const buf = f32 ? (opts.scanner?.buffer(blockRows * n) ?? scratchF32(opts.scratchKey ?? 'cross.argmax', blockRows * n)) : new Float64Array(blockRows * n);
+  const buf = f32 ? (opts.scanner?.buffer(blockRows * n) ?? scratchF32('cross.argmax', blockRows * n)) : new Float64Array(blockRows * n);
   const vp = v.post;
   for (let i0 = 0; i0 < m; i0 += blockRows) {
     const rows = Math.min(blockRows, m - i0);
@@ -310,8 +278,6 @@ export function crossArgmax(u: CosineRows, v: CosineRows, plan: KernelPlan, eps:
 
 /** How crossArgmax re-checks and scans: ToMe's WebAssembly engine supplies both. */
 export interface CrossArgmaxOptions {
-  /** Key of the float32 block buffer (without a scanner). */
-  scratchKey?: string;
   /** The float64 value of one pair (default exactCross). */
   exact?: (u: CosineRows, i: number, v: CosineRows, j: number) => number;
   /** Float32 blocks: the buffer the GEMM writes and a scan giving scanRows's results. */

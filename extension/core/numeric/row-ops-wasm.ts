@@ -67,34 +67,26 @@ export function rowOpBodies(): KernelBody[] {
   ];
 }
 
-/** Byte offsets in the kernel's memory: parameters, then an accumulator row and two staged rows. */
+/** Byte offsets in the kernel's memory: parameters, then two staged rows. */
 const PARAM_AT = 0;
-const ACC_AT = 64;
+const ROWS_AT = 64;
 
 /**
- * Row arithmetic in WebAssembly SIMD on rows of width d: an accumulator row and staged rows live in the
- * kernel's memory; callers copy rows in and out with TypedArray.set (a memcpy).
+ * The scaled dot of two float64 rows of width d in WebAssembly SIMD: both rows are copied into the kernel's
+ * memory with TypedArray.set (a memcpy). ToMe's engine runs all four operations on rows already in its memory.
  */
 export class RowOps {
   private readonly params: Float64Array;
-  /** The accumulator row (read it, or copy it out, after the operations). */
-  readonly acc: Float64Array;
   private readonly rowA: Float64Array;
   private readonly rowB: Float64Array;
-  private readonly pairs: number;
-  private readonly rowAAt: number;
   private readonly rowBAt: number;
 
   private constructor(private readonly fns: Fns, mem: WebAssembly.Memory, readonly d: number) {
-    const bytes = d * 8;
-    this.rowAAt = ACC_AT + bytes;
-    this.rowBAt = this.rowAAt + bytes;
-    growTo(mem, this.rowBAt + bytes);
+    this.rowBAt = ROWS_AT + d * 8;
+    growTo(mem, this.rowBAt + d * 8);
     this.params = new Float64Array(mem.buffer, PARAM_AT, 8);
-    this.acc = new Float64Array(mem.buffer, ACC_AT, d);
-    this.rowA = new Float64Array(mem.buffer, this.rowAAt, d);
+    this.rowA = new Float64Array(mem.buffer, ROWS_AT, d);
     this.rowB = new Float64Array(mem.buffer, this.rowBAt, d);
-    this.pairs = d >> 1;
   }
 
   /** Row operations for width d, or null where WebAssembly SIMD is unavailable. */
@@ -107,31 +99,6 @@ export class RowOps {
     }
   }
 
-  /** acc = src[from…from+d) · s. */
-  scaleInto(src: Float64Array, from: number, s: number): void {
-    const d = this.d;
-    this.rowA.set(src.subarray(from, from + d));
-    this.params[0] = s;
-    this.fns.scaleInto(ACC_AT, this.rowAAt, this.pairs, PARAM_AT);
-    if (d & 1) this.acc[d - 1] = this.rowA[d - 1] * s;
-  }
-
-  /** acc = acc + src[from…from+d) · s. */
-  addScaled(src: Float64Array, from: number, s: number): void {
-    const d = this.d;
-    this.rowA.set(src.subarray(from, from + d));
-    this.params[0] = s;
-    this.fns.addScaled(ACC_AT, this.rowAAt, this.pairs, PARAM_AT);
-    if (d & 1) this.acc[d - 1] = this.acc[d - 1] + this.rowA[d - 1] * s;
-  }
-
-  /** acc = acc / s. */
-  divideBy(s: number): void {
-    this.params[0] = s;
-    this.fns.divideBy(ACC_AT, ACC_AT, this.pairs, PARAM_AT);
-    if (this.d & 1) this.acc[this.d - 1] = this.acc[this.d - 1] / s;
-  }
-
   /** Σ_k (x[a+k]·fa)·(y[b+k]·fb) with two partial sums (even and odd k, the tail into the even one), s0 + s1. */
   scaledDot(x: Float64Array, a: number, fa: number, y: Float64Array, b: number, fb: number): number {
     const d = this.d;
@@ -140,7 +107,7 @@ export class RowOps {
     const p = this.params;
     p[0] = fa;
     p[1] = fb;
-    this.fns.scaledDot(this.rowAAt, this.rowBAt, this.pairs, PARAM_AT);
+    this.fns.scaledDot(ROWS_AT, this.rowBAt, d >> 1, PARAM_AT);
     let s0 = p[2];
     if (d & 1) s0 += this.rowA[d - 1] * fa * (this.rowB[d - 1] * fb);
     return s0 + p[3];

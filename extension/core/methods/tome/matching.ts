@@ -1,7 +1,6 @@
 import { kernelPlan, planErrorBound } from '../../numeric/gemm.ts';
 import { cosineRows, crossArgmax } from '../../numeric/gram.ts';
 import { rankDescending } from '../../numeric/ranking.ts';
-import { type RowOps, rowOpsFor } from '../../numeric/row-ops-wasm.ts';
 import { scratchF64 } from '../../numeric/scratch.ts';
 import { TomeWasm } from './tome-wasm.ts';
 
@@ -37,7 +36,7 @@ export interface TomeStep {
 }
 
 export function initialState(data: Float32Array | Float64Array, n: number, d: number): TomeState {
-  const engine = rowOpsFor(d) ? TomeWasm.forSize(n, d) : null;
+  const engine = TomeWasm.forSize(n, d);
   const x = stateBuffer(engine, 0, n * d);
   x.set(data.subarray(0, n * d));
   return {
@@ -104,20 +103,16 @@ export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, 
   const size: number[] = [];
   const sources: number[][] = [];
   const rep: number[] = [];
-  const ops = rowOpsFor(d);
+  // Output row `to` = (Σ x·size) / total over row b and `group`: in place in the engine's memory, else in TypeScript.
+  const merge = (to: number, b: number, group: readonly number[], total: number): void => {
+    if (engine) engine.mergeRow(x, to, sx, b, group, sizes, total);
+    else mergeRow(x, to * d, sx, b, group, sizes, total, d);
+  };
   for (let o = 0; o < nu; o++) {
     const p = aPos[unm[o]];
-    const s = sizes[p];
-    const from = p * d;
-    // x·1 and y/1 are exact: a size-1 row is a copy.
-    if (engine) engine.mergeRow(x, o, sx, p, [], sizes, s);
-    else if (s === 1) x.set(sx.subarray(from, from + d), o * d);
-    else if (ops) {
-      ops.scaleInto(sx, from, s);
-      ops.divideBy(s);
-      x.set(ops.acc, o * d);
-    } else for (let k = 0; k < d; k++) x[o * d + k] = (sx[from + k] * s) / s;
-    size.push(s);
+    // An unmerged token is (x·size) / size, as merge_wavg computes it.
+    merge(o, p, [], sizes[p]);
+    size.push(sizes[p]);
     sources.push(state.sources[p]);
     rep.push(state.rep[p]);
   }
@@ -137,9 +132,7 @@ export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, 
       total += sizes[q];
       for (const member of state.sources[q]) bSources.push(member);
     }
-    if (engine) engine.mergeRow(x, nu + ib, sx, p, group, sizes, total);
-    else if (ops) mergeRowSimd(ops, x, (nu + ib) * d, sx, p, group, sizes, total);
-    else mergeRow(x, (nu + ib) * d, sx, p, group, sizes, total, d);
+    merge(nu + ib, p, group, total);
     size.push(total);
     sources.push(bSources.sort((u, v) => u - v));
     rep.push(state.rep[p]);
@@ -152,15 +145,6 @@ export function tomeStep(state: TomeState, metric: Float32Array | Float64Array, 
     nodeMax,
     nodeIdx: nodeIdx.map((j) => bPos[j]),
   };
-}
-
-/** mergeRow's arithmetic in WebAssembly SIMD (x·1 and y/1 are exact, so sizes of 1 need no special case). */
-function mergeRowSimd(ops: RowOps, x: Float64Array, to: number, sx: Float64Array, b: number, group: readonly number[], sizes: readonly number[], total: number): void {
-  const d = ops.d;
-  ops.scaleInto(sx, b * d, sizes[b]);
-  for (const q of group) ops.addScaled(sx, q * d, sizes[q]);
-  if (total !== 1) ops.divideBy(total);
-  x.set(ops.acc, to);
 }
 
 /**

@@ -76,6 +76,8 @@ const load64Zero = [SIMD, 0x5d, 3, 0];
 const RETAIN_BYTES = 320 << 20;
 /** Larger runs keep their states in TypeScript buffers (wasm32 memory ends at 4 GiB). */
 const MAX_BYTES = 2 ** 31;
+/** Narrower rows stay in TypeScript: per-row kernel calls would cost more than the loops (the oracle cases). */
+const MIN_WIDTH = 32;
 const PARAM_AT = 0;
 /** Bytes of state rows per fused sum-of-squares and scaling pass. */
 const CHUNK_BYTES = 1 << 18;
@@ -183,9 +185,9 @@ export class TomeWasm implements RowScanner {
     }
   }
 
-  /** An engine for at least n × d (reused when it fits), or null where SIMD is missing, d is not a multiple of 4 or n × d is too large. */
+  /** An engine for at least n × d (reused when it fits), or null where SIMD is missing, d is under 32 or not a multiple of 4, or n × d is too large. */
   static forSize(n: number, d: number): TomeWasm | null {
-    if (d % 4 !== 0 || d < 4 || n < 2 || layoutBytes(n, d) > MAX_BYTES || cached === null) return null;
+    if (d % 4 !== 0 || d < MIN_WIDTH || n < 2 || layoutBytes(n, d) > MAX_BYTES || cached === null) return null;
     if (cached && cached.n >= n && cached.d === d) return cached;
     const mem = cached?.mem ?? new WebAssembly.Memory({ initial: 1 });
     let fns: { squares: Squares; scale: Scale; ops: RowOpFns; scan: Scan };
