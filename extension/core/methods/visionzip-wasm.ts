@@ -1,9 +1,7 @@
-// VisionZip's two float64 loops as WebAssembly SIMD: key similarities of every pool token with the targets
-// (lanes = two targets, each summed over the key dimensions left to right, as keySimilarities sums it) and
-// the members' feature sums (lanes = two columns, rows added in order, as sumRows adds them). Each lane does
-// the scalar loop's operations in its order, so the results are bit-identical.
+// VisionZip's key similarities as WebAssembly SIMD: every pool token with the targets (lanes = two targets,
+// each summed over the key dimensions left to right, as keySimilarities sums it). Each lane does the scalar
+// loop's operations in its order, so the results are bit-identical.
 
-import { scratchF64 } from '../numeric/scratch.ts';
 import { addConst, get, growTo, I32, instantiateKernels, loopWhile, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
 const f64Load = [0x2b, 3, 0];
@@ -57,35 +55,6 @@ function simsCode(): number[] {
 }
 
 /**
- * sumSlots(x, _, slots, count, out, d, _): for each of `count` consecutive float32 rows of x (d wide, d a
- * multiple of 4), out row slots[r] (float64, d wide) += the row, rows with a negative slot skipped.
- */
-function sumSlotsCode(): number[] {
-  const SLOT = JP;
-  return [
-    ...get(BASE), ...set(PA),
-    ...loopWhile(COUNT, [
-      ...get(LIST), ...[0x28, 2, 0], ...set(SLOT),
-      ...get(SLOT), 0x41, 0, 0x4e, // slot >= 0
-      ...[0x04, 0x40],
-      ...get(OUT), ...get(SLOT), ...get(WIDTH), i32Mul, 0x41, 3, 0x74, i32Add, ...set(PT),
-      ...get(WIDTH), 0x41, 2, 0x76, ...set(K), // d / 4 groups
-      ...loopWhile(K, [
-        ...get(PA), ...v128Load(2), ...set(V),
-        ...get(PT), ...get(PT), ...v128Load(3), ...get(V), ...promoteLow, ...add, ...v128Store(3),
-        ...get(PT), ...get(PT), ...v128Load(3, 16), ...get(V), ...get(V), ...upperHalf, ...promoteLow, ...add, ...v128Store(3, 16),
-        ...addConst(PA, 16), ...addConst(PT, 32),
-      ]),
-      0x05, // else: past the skipped row
-      ...get(PA), ...get(WIDTH), 0x41, 2, 0x74, i32Add, ...set(PA),
-      0x0b,
-      ...addConst(LIST, 4),
-    ]),
-    0x0b,
-  ];
-}
-
-/**
  * unit(keys, inv, _, rows, out, dk, _): out row r (float64) = keys row r (float32, dk wide, dk a multiple of 4)
  * · inv[r]: each element widened exactly and multiplied once, as the scalar loop does.
  */
@@ -107,7 +76,7 @@ function unitCode(): number[] {
 }
 
 type Fn = (base: number, packed: number, list: number, count: number, out: number, width: number, pairs: number) => void;
-let kernel: { mem: WebAssembly.Memory; sims: Fn; sumSlots: Fn; unit: Fn } | null | undefined;
+let kernel: { mem: WebAssembly.Memory; sims: Fn; unit: Fn } | null | undefined;
 
 function load(): typeof kernel {
   if (kernel === undefined) {
@@ -115,10 +84,9 @@ function load(): typeof kernel {
       const locals = [2, 12, I32, 6, V128];
       const made = instantiateKernels<Fn>(7, [
         { name: 'sims', locals, code: simsCode() },
-        { name: 'sumSlots', locals, code: sumSlotsCode() },
         { name: 'unit', locals, code: unitCode() },
       ]);
-      kernel = { mem: made.mem, sims: made.fns.sims, sumSlots: made.fns.sumSlots, unit: made.fns.unit };
+      kernel = { mem: made.mem, sims: made.fns.sims, unit: made.fns.unit };
     } catch {
       kernel = null;
     }
@@ -210,46 +178,4 @@ export function keySimilaritiesSimd(keys: Float32Array, n: number, dk: number, t
   const sims = new Float64Array(tokens.length * c);
   for (let i = 0; i < tokens.length; i++) for (let j = 0; j < c; j++) sims[i * c + j] = raw[i * pairs * 2 + j];
   return sims;
-}
-
-/** Bytes of feature rows staged per kernel call: the sums then read them from cache, not main memory. */
-const STAGE_BYTES = 1 << 18;
-
-/**
- * For each group (ascending, disjoint row indices), Σ of its rows of x (n × d float32) in float64, each column
- * summed in row order (views on a work buffer, valid until the next call); null where WebAssembly SIMD is unavailable, d is not a multiple of 4 or a group is not
- * ascending. Rows are staged in runs of consecutive rows (one copy each) and added to their group's sum, so
- * each group still adds its rows in its own order.
- */
-export function groupSumsSimd(x: Float32Array, n: number, d: number, groups: readonly (readonly number[])[]): Float64Array[] | null {
-  if (d % 4 !== 0) return null;
-  const slotOf = new Int32Array(n).fill(-1);
-  for (let gi = 0; gi < groups.length; gi++) {
-    const g = groups[gi];
-    for (let i = 0; i < g.length; i++) {
-      if ((i > 0 && g[i] <= g[i - 1]) || slotOf[g[i]] !== -1) return null;
-      slotOf[g[i]] = gi;
-    }
-  }
-  const k = load();
-  if (!k) return null;
-  const chunk = Math.max(1, Math.floor(STAGE_BYTES / (d * 4)));
-  const stageAt = 64;
-  const slotsAt = stageAt + chunk * d * 4;
-  const sumsAt = (slotsAt + n * 4 + 15) & ~15;
-  growTo(k.mem, sumsAt + groups.length * d * 8);
-  const buf = k.mem.buffer;
-  const stage = new Float32Array(buf, stageAt, chunk * d);
-  new Int32Array(buf, slotsAt, n).set(slotOf);
-  const sums = new Float64Array(buf, sumsAt, groups.length * d);
-  sums.fill(0);
-  for (let r0 = 0; r0 < n; r0 += chunk) {
-    const r1 = Math.min(n, r0 + chunk);
-    stage.set(x.subarray(r0 * d, r1 * d));
-    k.sumSlots(stageAt, 0, slotsAt + r0 * 4, r1 - r0, sumsAt, d, 0);
-  }
-  // A reused buffer: a fresh multi-megabyte array costs more in zeroed pages than the copy itself.
-  const all = scratchF64('visionzip.sums', groups.length * d);
-  all.set(sums);
-  return groups.map((_, gi) => all.subarray(gi * d, (gi + 1) * d));
 }

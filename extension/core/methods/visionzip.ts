@@ -5,7 +5,7 @@ import { argmax, sortedAscending, toArray, topK } from '../numeric/ranking.ts';
 import { roundHalfUp } from '../numeric/rounding.ts';
 import { num } from './params.ts';
 import type { MethodInput, MethodSpec } from './types.ts';
-import { groupSumsSimd, keySimilaritiesSimd } from './visionzip-wasm.ts';
+import { keySimilaritiesSimd } from './visionzip-wasm.ts';
 
 /** s_i = Σ_h A[h, CLS, i] over the N patch columns. */
 function headSummedAttention(input: MethodInput): Float64Array {
@@ -28,12 +28,6 @@ function addRows32(a: Float32Array, rows: number, n: number, s: Float64Array): v
   for (let h = 0; h < rows; h++) for (let i = 0; i < n; i++) s[i] += a[h * n + i];
 }
 
-/** out[k] = x[t·d + k] + out[k] / count: a contextual token from its target and its members' sum. */
-function addMean(x: Float32Array | Float64Array, t: number, d: number, out: Float64Array, count: number): void {
-  if (x instanceof Float32Array) for (let k = 0; k < d; k++) out[k] = x[t * d + k] + out[k] / count;
-  else for (let k = 0; k < d; k++) out[k] = x[t * d + k] + out[k] / count;
-}
-
 /** sims[j] = kn[tok]·kn[targets[j]], each a left-to-right float64 sum over the key dimensions (keySimilaritiesSimd's fallback). */
 function keySimilarities(kn: Float64Array, dk: number, tok: number, targets: readonly number[], sims: Float64Array): void {
   const a = tok * dk;
@@ -53,11 +47,15 @@ function scalarBestTarget(kn: Float64Array, dk: number, tokens: readonly number[
   };
 }
 
-/** Σ of the given rows in float64, each column summed in row order (groupSumsSimd's fallback). */
-function sumRows(x: Float32Array | Float64Array, d: number, rows: readonly number[]): Float64Array {
-  const out = new Float64Array(d);
-  for (const r of rows) for (let k = 0; k < d; k++) out[k] += x[r * d + k];
-  return out;
+/**
+ * The first `dims` columns of the contextual token of target t: x[t] + mean of its members' rows, the members
+ * summed in order in float64 (the columns are independent, so these equal the full token's first columns).
+ */
+function contextualHead(x: Float32Array | Float64Array, d: number, t: number, members: readonly number[], dims: number): number[] {
+  const sum = new Float64Array(dims);
+  for (const r of members) for (let k = 0; k < dims; k++) sum[k] += x[r * d + k];
+  const count = Math.max(1, members.length);
+  return Array.from(sum, (v, k) => x[t * d + k] + v / count);
 }
 
 interface Contextual {
@@ -65,10 +63,14 @@ interface Contextual {
   nonTargetPool: number[];
   slotOf: number[];
   assignment: number[][];
-  merged: Float64Array[];
+  /** The first four columns of each contextual token (all that the result reports). */
+  mergedHead: number[][];
 }
 
-/** Uniform targets over the pool; every other pool token joins its most key-similar target; target + mean(members). */
+/**
+ * Uniform targets over the pool; every other pool token joins its most key-similar target; target + mean(members).
+ * Only the reported first four columns of each contextual token are computed (as PruMerge does).
+ */
 function contextualTokens(input: MethodInput, pool: number[], c: number): Contextual {
   const hs = input.matrix('features');
   const keys = input.matrix('keys');
@@ -89,13 +91,9 @@ function contextualTokens(input: MethodInput, pool: number[], c: number): Contex
     assignment[best].push(nonTargetPool[i]);
     slotOf[i] = best;
   }
-  const sums = hs.data instanceof Float32Array ? groupSumsSimd(hs.data, hs.rows, d, assignment) : null;
-  const merged = targets.map((t, slot) => {
-    const out = sums ? sums[slot] : sumRows(hs.data, d, assignment[slot]);
-    addMean(hs.data, t, d, out, Math.max(1, assignment[slot].length));
-    return out;
-  });
-  return { targets, nonTargetPool, slotOf, assignment, merged };
+  const dims = Math.min(4, d);
+  const mergedHead = targets.map((t, slot) => contextualHead(hs.data, d, t, assignment[slot], dims));
+  return { targets, nonTargetPool, slotOf, assignment, mergedHead };
 }
 
 export const visionzip: MethodSpec = {
@@ -136,12 +134,11 @@ export const visionzip: MethodSpec = {
     const pool: number[] = [];
     for (let i = 0; i < n; i++) if (!isDominant[i]) pool.push(i);
     const notes: string[] = [];
-    const ctx: Contextual = c > 0 ? contextualTokens(input, pool, c) : { targets: [], nonTargetPool: pool, slotOf: [], assignment: [], merged: [] };
+    const ctx: Contextual = c > 0 ? contextualTokens(input, pool, c) : { targets: [], nonTargetPool: pool, slotOf: [], assignment: [], mergedHead: [] };
     if (c === 0) notes.push('contextual = 0: no contextual tokens (the official code divides by zero here).');
     const tokenSlot = new Array<number>(n).fill(-1);
     ctx.targets.forEach((t, slot) => (tokenSlot[t] = slot));
     ctx.nonTargetPool.forEach((t, i) => (tokenSlot[t] = c > 0 ? ctx.slotOf[i] : -1));
-    const dims = Math.min(4, input.matrix('features').cols);
     const keep = sortedAscending([...order, ...ctx.targets]);
     return {
       method: 'visionzip',
@@ -158,7 +155,7 @@ export const visionzip: MethodSpec = {
         non_target_pool: ctx.nonTargetPool,
         assigned_target_slot: ctx.slotOf,
         assignment: ctx.assignment,
-        contextual_first4: ctx.merged.map((m) => Array.from(m.subarray(0, dims))),
+        contextual_first4: ctx.mergedHead,
         n_out: dominant + ctx.targets.length,
         keep,
       },
