@@ -1,0 +1,239 @@
+// topKSplit for float32 scores in WebAssembly: one branchless pass collects the candidates at or above a
+// threshold as order keys, and a stable LSD radix sort ranks them. At 2,880 scores the JavaScript candidate
+// pass and comparison sort took ≈ 15 µs, more than the reference's whole top-k.
+
+import { addConst, get, growTo, I32, instantiateKernels, loopWhile, set, SIMD, sleb, tee, uleb, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
+
+const load32 = (offset = 0): number[] => [0x28, 2, ...uleb(offset)];
+const store32 = (offset = 0): number[] => [0x36, 2, ...uleb(offset)];
+const c32 = (v: number): number[] => [0x41, ...sleb(v | 0)];
+const [ADD, SHL, SHR_U, AND] = [0x6a, 0x74, 0x76, 0x71];
+
+/**
+ * Order key of a float32 bit pattern u, ascending as the value descends: u ^ 0x7fffffff for u ≥ 0, u − 1 for
+ * u < 0 (so −0 shares +0's key); NaN keys lie outside [key(+∞), key(−∞)].
+ */
+export function orderKey(u: number): number {
+  return u >= 0x80000000 ? u - 1 : (u ^ 0x7fffffff) >>> 0;
+}
+const POS_INF_KEY = 0x7f800000 ^ 0x7fffffff;
+const NEG_INF_KEY = 0xff800000 - 1;
+
+const simd = (op: number): number[] => [SIMD, ...uleb(op)];
+const splatConst = (v: number): number[] => [SIMD, 0x0c, ...new Array<number>(4).fill(0).flatMap(() => [v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255])];
+const [SWIZZLE, I32X4_LT_U, I32X4_GT_U, I32X4_LE_U, NOT, OR128, XOR, ANY_TRUE, BITMASK, SHR_S4, SHR_U4, ADD4, MIN_U4] = [
+  0x0e, 0x3a, 0x3c, 0x3e, 0x4d, 0x50, 0x51, 0x53, 0xa4, 0xac, 0xad, 0xae, 0xb7,
+].map(simd);
+const POPCNT = 0x69;
+
+/**
+ * collect(scores, groups, thresh, keys, slots, meta, table): for groups of four scores, their order keys;
+ * those ≤ thresh (value ≥ the threshold) are left-packed by the table's shuffles and appended to keys/slots
+ * (slot = index, so in index order). meta: count, NaN seen, then the four lanes' minimum keys.
+ */
+function collectCode(): number[] {
+  const [SCORES, GROUPS, THRESH, KEYS, SLOTS, META, TABLE] = [0, 1, 2, 3, 4, 5, 6];
+  const [CB, M] = [7, 8];
+  const [V, S, KEY, IDX, LO, FLAG, THR] = [9, 10, 11, 12, 13, 14, 15];
+  const shuffle = [...get(TABLE), ...get(M), ...c32(4), SHL, ADD, ...v128Load(4)];
+  const lanes = [SIMD, 0x0c, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0];
+  return [
+    ...get(THRESH), ...simd(0x11), ...set(THR),
+    ...splatConst(-1), ...set(LO),
+    ...lanes, ...set(IDX),
+    ...loopWhile(GROUPS, [
+      ...get(SCORES), ...v128Load(2), ...tee(V),
+      ...c32(31), ...SHR_S4, ...set(S),
+      ...get(V), ...get(S), ...NOT, ...c32(1), ...SHR_U4, ...XOR, ...get(S), ...ADD4, ...tee(KEY),
+      ...splatConst(POS_INF_KEY), ...I32X4_LT_U,
+      ...get(KEY), ...splatConst(NEG_INF_KEY), ...I32X4_GT_U, ...OR128, ...get(FLAG), ...OR128, ...set(FLAG),
+      ...get(LO), ...get(KEY), ...MIN_U4, ...set(LO),
+      ...get(KEY), ...get(THR), ...I32X4_LE_U, ...BITMASK, ...set(M),
+      ...get(KEYS), ...get(CB), ADD, ...get(KEY), ...shuffle, ...SWIZZLE, ...v128Store(0),
+      ...get(SLOTS), ...get(CB), ADD, ...get(IDX), ...shuffle, ...SWIZZLE, ...v128Store(0),
+      ...get(CB), ...get(M), POPCNT, ...c32(2), SHL, ADD, ...set(CB),
+      ...get(IDX), ...splatConst(4), ...ADD4, ...set(IDX),
+      ...addConst(SCORES, 16),
+    ]),
+    ...get(META), ...get(CB), ...c32(2), SHR_U, ...store32(),
+    ...get(META), ...get(FLAG), ...ANY_TRUE, ...store32(4),
+    ...get(META), ...get(LO), ...v128Store(2, 16),
+    0x0b,
+  ];
+}
+
+/** The left-pack shuffles: entry m moves the lanes set in m (ascending) to the front. */
+function packTable(): Uint8Array {
+  const table = new Uint8Array(256).fill(0x80);
+  for (let m = 0; m < 16; m++) {
+    let j = 0;
+    for (let lane = 0; lane < 4; lane++) {
+      if (!((m >> lane) & 1)) continue;
+      for (let b = 0; b < 4; b++) table[m * 16 + j * 4 + b] = lane * 4 + b;
+      j++;
+    }
+  }
+  return table;
+}
+
+/** histograms(keys, count, hist): the four byte histograms of the keys (256 counts each), as starting places. */
+function histogramsCode(): number[] {
+  const [KEYS, COUNT, HIST] = [0, 1, 2];
+  const [C, P, K, D, S, T, Q] = [7, 8, 9, 10, 11, 12, 13];
+  const bump = (byte: number): number[] => [
+    ...get(HIST), ...get(K), ...(byte > 0 ? [...c32(8 * byte), SHR_U] : []), ...c32(255), AND, ...c32(2), SHL, ADD, ...tee(D),
+    ...get(D), ...load32(1024 * byte), ...c32(1), ADD, ...store32(1024 * byte),
+  ];
+  return [
+    ...get(HIST), ...set(P), ...c32(256), ...set(C),
+    ...loopWhile(C, [...get(P), ...V128_ZERO, ...v128Store(2), ...addConst(P, 16)]),
+    ...get(KEYS), ...set(P), ...get(COUNT), ...set(C),
+    ...loopWhile(C, [...get(P), ...load32(), ...set(K), ...bump(0), ...bump(1), ...bump(2), ...bump(3), ...addConst(P, 4)]),
+    ...get(HIST), ...set(P), ...c32(4), ...set(Q),
+    ...loopWhile(Q, [
+      ...c32(0), ...set(S), ...c32(256), ...set(C),
+      ...loopWhile(C, [...get(P), ...load32(), ...set(T), ...get(P), ...get(S), ...store32(), ...get(S), ...get(T), ADD, ...set(S), ...addConst(P, 4)]),
+    ]),
+    0x0b,
+  ];
+}
+
+/** scatter(keys, slots, keys2, slots2, places, count, shift): one stable pass on the key byte at `shift`. */
+function scatterCode(): number[] {
+  const [KEYS, SLOTS, KEYS2, SLOTS2, PLACES, COUNT, SHIFT] = [0, 1, 2, 3, 4, 5, 6];
+  const [C, P, K, D, T] = [7, 8, 9, 10, 11];
+  return [
+    ...get(COUNT), ...set(C),
+    ...loopWhile(C, [
+      ...get(KEYS), ...get(P), ADD, ...load32(), ...tee(K), ...get(SHIFT), SHR_U, ...c32(255), AND, ...c32(2), SHL, ...get(PLACES), ADD, ...set(D),
+      ...get(D), ...load32(), ...c32(2), SHL, ...set(T),
+      ...get(D), ...get(D), ...load32(), ...c32(1), ADD, ...store32(),
+      ...get(KEYS2), ...get(T), ADD, ...get(K), ...store32(),
+      ...get(SLOTS2), ...get(T), ADD, ...get(SLOTS), ...get(P), ADD, ...load32(), ...store32(),
+      ...addConst(P, 4),
+    ]),
+    0x0b,
+  ];
+}
+
+type Fn = (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => void;
+
+const HIST_AT = 0;
+const META_AT = 4096;
+const TABLE_AT = 4128;
+const SCORES_AT = TABLE_AT + 256;
+const bits32 = new Float32Array(1);
+const bitsU32 = new Uint32Array(bits32.buffer);
+
+/** Candidates admitted beyond `want` before the JavaScript path (which narrows them first) is preferred. */
+const maxCandidates = (want: number): number => 2 * want + 64;
+
+export class Float32TopK {
+  private constructor(private readonly k: { mem: WebAssembly.Memory; collect: Fn; histograms: Fn; scatter: Fn }) {}
+
+  private static cached: Float32TopK | null | undefined;
+
+  /** The shared kernels, or null where WebAssembly SIMD is unavailable. */
+  static load(): Float32TopK | null {
+    if (Float32TopK.cached === undefined) {
+      try {
+        const locals = [1, 7, I32];
+        const made = instantiateKernels<Fn>(7, [
+          { name: 'collect', locals: [2, 2, I32, 7, V128], code: collectCode() },
+          { name: 'histograms', locals, code: histogramsCode() },
+          { name: 'scatter', locals, code: scatterCode() },
+        ]);
+        new Uint8Array(made.mem.buffer, TABLE_AT, 256).set(packTable());
+        Float32TopK.cached = new Float32TopK({ mem: made.mem, ...(made.fns as Record<'collect' | 'histograms' | 'scatter', Fn>) });
+      } catch {
+        Float32TopK.cached = null;
+      }
+    }
+    return Float32TopK.cached;
+  }
+
+  /**
+   * The top `want` indices by (score desc, index asc), in that order and ascending, given a threshold t (a
+   * float32 value) that at least `want` scores reach; null when a score is NaN or t admits fewer than `want`
+   * or more than 2·want + 64 candidates (topKSplit's JavaScript path handles those).
+   */
+  select(scores: Float32Array, want: number, t: number): { order: number[]; ascending: number[] } | null {
+    const n = scores.length;
+    bits32[0] = t;
+    const thresh = orderKey(bitsU32[0]);
+    // Scores are padded to a whole group with −∞, which must stay below the threshold.
+    if (thresh >= NEG_INF_KEY) return null;
+    const groups = Math.ceil(n / 4);
+    const l = this.layoutFor(groups);
+    l.staged.set(scores);
+    l.staged.fill(-Infinity, n, 4 * groups);
+    this.k.collect(SCORES_AT, groups, thresh | 0, l.at[0], l.at[1], META_AT, TABLE_AT);
+    const count = l.meta[0];
+    if (l.meta[1] !== 0 || count < want || count > maxCandidates(want)) return null;
+    const lo = Math.min(l.meta[4], l.meta[5], l.meta[6], l.meta[7]);
+    // Candidate keys lie in [min key, thresh]: only the bytes below their highest differing bit vary.
+    const varying = 32 - Math.clz32((lo ^ thresh) >>> 0);
+    let from = 0;
+    if (varying > 0) {
+      this.k.histograms(l.at[0], count, HIST_AT, 0, 0, 0, 0);
+      let to = 1;
+      for (let byte = 0; 8 * byte < varying; byte++) {
+        this.k.scatter(l.at[2 * from], l.at[2 * from + 1], l.at[2 * to], l.at[2 * to + 1], HIST_AT + 1024 * byte, count, 8 * byte);
+        from = to;
+        to = to === 1 ? 2 : 1;
+      }
+    }
+    const sortedKeys = l.keys[from];
+    const sortedSlots = l.slots[from];
+    const order = new Array<number>(want);
+    for (let m = 0; m < want; m++) order[m] = sortedSlots[m];
+    // Winners in index order: keys below the last winner's, then as many of its ties as made the cut (lower index first).
+    const last = sortedKeys[want - 1];
+    let firstTie = want - 1;
+    while (firstTie > 0 && sortedKeys[firstTie - 1] === last) firstTie--;
+    let ties = want - firstTie;
+    const keys = l.keys[0];
+    const slots = l.slots[0];
+    const ascending = new Array<number>(want);
+    for (let c = 0, m = 0; c < count && m < want; c++) {
+      const key = keys[c];
+      if (key < last || (key === last && ties-- > 0)) ascending[m++] = slots[c];
+    }
+    return { order, ascending };
+  }
+
+  private layout: Layout | null = null;
+
+  /** Buffers for `groups` groups of scores: views are kept until the memory grows. */
+  private layoutFor(groups: number): Layout {
+    const old = this.layout;
+    if (old && old.groups >= groups && old.buffer === this.k.mem.buffer) return old;
+    const g = Math.max(groups, old ? old.groups : 0);
+    const entries = 4 * g + 4; // a left-packed store writes four lanes past the count
+    // Candidate keys and slots as collected, then two pairs the radix passes alternate between.
+    const at = [0, 1, 2, 3, 4, 5].map((b) => SCORES_AT + 16 * g + 4 * b * entries);
+    growTo(this.k.mem, at[5] + 4 * entries);
+    const buffer = this.k.mem.buffer;
+    this.layout = {
+      buffer,
+      groups: g,
+      at,
+      staged: new Float32Array(buffer, SCORES_AT, 4 * g),
+      meta: new Uint32Array(buffer, META_AT, 8),
+      keys: [0, 1, 2].map((p) => new Uint32Array(buffer, at[2 * p], entries)),
+      slots: [0, 1, 2].map((p) => new Int32Array(buffer, at[2 * p + 1], entries)),
+    };
+    return this.layout;
+  }
+}
+
+interface Layout {
+  readonly buffer: ArrayBuffer;
+  readonly groups: number;
+  /** Byte offsets of keys, slots (as collected), then the two radix pairs. */
+  readonly at: number[];
+  readonly staged: Float32Array;
+  readonly meta: Uint32Array;
+  readonly keys: Uint32Array[];
+  readonly slots: Int32Array[];
+}
