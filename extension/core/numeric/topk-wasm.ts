@@ -7,7 +7,7 @@ import { addConst, get, growTo, I32, instantiateKernels, loopWhile, set, SIMD, s
 const load32 = (offset = 0): number[] => [0x28, 2, ...uleb(offset)];
 const store32 = (offset = 0): number[] => [0x36, 2, ...uleb(offset)];
 const c32 = (v: number): number[] => [0x41, ...sleb(v | 0)];
-const [ADD, SHL, SHR_U, AND] = [0x6a, 0x74, 0x76, 0x71];
+const [ADD, SUB, MUL, SHL, SHR_U, AND] = [0x6a, 0x6b, 0x6c, 0x74, 0x76, 0x71];
 
 /**
  * Order key of a float32 bit pattern u, ascending as the value descends: u ^ 0x7fffffff for u ≥ 0, u − 1 for
@@ -76,38 +76,50 @@ function packTable(): Uint8Array {
   return table;
 }
 
-/** histograms(keys, count, hist): the four byte histograms of the keys (256 counts each), as starting places. */
+/**
+ * histograms(keys, count, hist, width, passes): histograms of the keys' first four digits of `width` bits
+ * (2^width counts each; digits past bit 31 count garbage, never read), the first `passes` turned into
+ * starting places in bytes.
+ */
 function histogramsCode(): number[] {
-  const [KEYS, COUNT, HIST] = [0, 1, 2];
-  const [C, P, K, D, S, T, Q] = [7, 8, 9, 10, 11, 12, 13];
-  const bump = (byte: number): number[] => [
-    ...get(HIST), ...get(K), ...(byte > 0 ? [...c32(8 * byte), SHR_U] : []), ...c32(255), AND, ...c32(2), SHL, ADD, ...tee(D),
-    ...get(D), ...load32(1024 * byte), ...c32(1), ADD, ...store32(1024 * byte),
+  const [KEYS, COUNT, HIST, WIDTH, PASSES] = [0, 1, 2, 3, 4];
+  const [C, P, K, D, S, T, M, B, Q] = [7, 8, 9, 10, 11, 12, 13, 14, 15];
+  const bump = (digit: number): number[] => [
+    ...get(HIST), ...(digit > 0 ? [...get(B), ...c32(digit), MUL, ADD] : []),
+    ...get(K), ...(digit > 0 ? [...get(WIDTH), ...c32(digit), MUL, SHR_U] : []), ...get(M), AND, ...c32(2), SHL, ADD, ...tee(D),
+    ...get(D), ...load32(), ...c32(1), ADD, ...store32(),
   ];
+  const pow = [...c32(1), ...get(WIDTH), SHL];
   return [
-    ...get(HIST), ...set(P), ...c32(256), ...set(C),
+    ...pow, ...c32(1), SUB, ...set(M),
+    ...c32(4), ...get(WIDTH), SHL, ...set(B),
+    ...get(HIST), ...set(P), ...pow, ...set(C),
     ...loopWhile(C, [...get(P), ...V128_ZERO, ...v128Store(2), ...addConst(P, 16)]),
     ...get(KEYS), ...set(P), ...get(COUNT), ...set(C),
     ...loopWhile(C, [...get(P), ...load32(), ...set(K), ...bump(0), ...bump(1), ...bump(2), ...bump(3), ...addConst(P, 4)]),
-    ...get(HIST), ...set(P), ...c32(4), ...set(Q),
+    ...get(HIST), ...set(P), ...get(PASSES), ...set(Q),
     ...loopWhile(Q, [
-      ...c32(0), ...set(S), ...c32(256), ...set(C),
-      ...loopWhile(C, [...get(P), ...load32(), ...set(T), ...get(P), ...get(S), ...store32(), ...get(S), ...get(T), ADD, ...set(S), ...addConst(P, 4)]),
+      ...c32(0), ...set(S), ...pow, ...set(C),
+      ...loopWhile(C, [...get(P), ...load32(), ...set(T), ...get(P), ...get(S), ...store32(), ...get(S), ...get(T), ...c32(2), SHL, ADD, ...set(S), ...addConst(P, 4)]),
     ]),
     0x0b,
   ];
 }
 
-/** scatter(keys, slots, keys2, slots2, places, count, shift): one stable pass on the key byte at `shift`. */
+/**
+ * scatter(keys, slots, keys2, slots2, places, count, digit): one stable pass on the digit at bit `digit & 255`,
+ * `digit >> 8` bits wide, places in bytes.
+ */
 function scatterCode(): number[] {
-  const [KEYS, SLOTS, KEYS2, SLOTS2, PLACES, COUNT, SHIFT] = [0, 1, 2, 3, 4, 5, 6];
-  const [C, P, K, D, T] = [7, 8, 9, 10, 11];
+  const [KEYS, SLOTS, KEYS2, SLOTS2, PLACES, COUNT, DIGIT] = [0, 1, 2, 3, 4, 5, 6];
+  const [C, P, K, D, T, SH, M] = [7, 8, 9, 10, 11, 12, 13];
   return [
+    ...get(DIGIT), ...c32(255), AND, ...set(SH),
+    ...c32(1), ...get(DIGIT), ...c32(8), SHR_U, SHL, ...c32(1), SUB, ...set(M),
     ...get(COUNT), ...set(C),
     ...loopWhile(C, [
-      ...get(KEYS), ...get(P), ADD, ...load32(), ...tee(K), ...get(SHIFT), SHR_U, ...c32(255), AND, ...c32(2), SHL, ...get(PLACES), ADD, ...set(D),
-      ...get(D), ...load32(), ...c32(2), SHL, ...set(T),
-      ...get(D), ...get(D), ...load32(), ...c32(1), ADD, ...store32(),
+      ...get(KEYS), ...get(P), ADD, ...load32(), ...tee(K), ...get(SH), SHR_U, ...get(M), AND, ...c32(2), SHL, ...get(PLACES), ADD, ...tee(D),
+      ...get(D), ...load32(), ...tee(T), ...c32(4), ADD, ...store32(),
       ...get(KEYS2), ...get(T), ADD, ...get(K), ...store32(),
       ...get(SLOTS2), ...get(T), ADD, ...get(SLOTS), ...get(P), ADD, ...load32(), ...store32(),
       ...addConst(P, 4),
@@ -118,9 +130,11 @@ function scatterCode(): number[] {
 
 type Fn = (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => void;
 
+/** Widest radix digit: four histograms of 2^10 counts fill HIST_AT .. META_AT. */
+const MAX_DIGIT_BITS = 10;
 const HIST_AT = 0;
-const META_AT = 4096;
-const TABLE_AT = 4128;
+const META_AT = 16 << MAX_DIGIT_BITS;
+const TABLE_AT = META_AT + 32;
 const SCORES_AT = TABLE_AT + 256;
 const bits32 = new Float32Array(1);
 const bitsU32 = new Uint32Array(bits32.buffer);
@@ -137,11 +151,10 @@ export class Float32TopK {
   static load(): Float32TopK | null {
     if (Float32TopK.cached === undefined) {
       try {
-        const locals = [1, 7, I32];
         const made = instantiateKernels<Fn>(7, [
           { name: 'collect', locals: [2, 2, I32, 7, V128], code: collectCode() },
-          { name: 'histograms', locals, code: histogramsCode() },
-          { name: 'scatter', locals, code: scatterCode() },
+          { name: 'histograms', locals: [1, 9, I32], code: histogramsCode() },
+          { name: 'scatter', locals: [1, 7, I32], code: scatterCode() },
         ]);
         new Uint8Array(made.mem.buffer, TABLE_AT, 256).set(packTable());
         Float32TopK.cached = new Float32TopK({ mem: made.mem, ...(made.fns as Record<'collect' | 'histograms' | 'scatter', Fn>) });
@@ -175,10 +188,13 @@ export class Float32TopK {
     const varying = 32 - Math.clz32((lo ^ thresh) >>> 0);
     let from = 0;
     if (varying > 0) {
-      this.k.histograms(l.at[0], count, HIST_AT, 0, 0, 0, 0);
+      // As few passes as digits of at most MAX_DIGIT_BITS allow, the bits shared out evenly.
+      const passes = Math.ceil(varying / MAX_DIGIT_BITS);
+      const width = Math.ceil(varying / passes);
+      this.k.histograms(l.at[0], count, HIST_AT, width, passes, 0, 0);
       let to = 1;
-      for (let byte = 0; 8 * byte < varying; byte++) {
-        this.k.scatter(l.at[2 * from], l.at[2 * from + 1], l.at[2 * to], l.at[2 * to + 1], HIST_AT + 1024 * byte, count, 8 * byte);
+      for (let p = 0; p < passes; p++) {
+        this.k.scatter(l.at[2 * from], l.at[2 * from + 1], l.at[2 * to], l.at[2 * to + 1], HIST_AT + p * (4 << width), count, (p * width) | (width << 8));
         from = to;
         to = to === 1 ? 2 : 1;
       }
