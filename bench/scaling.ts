@@ -436,7 +436,8 @@ export function scalingMarkdown(res: ScalingResult, command: string, svgPath: st
   out.push(
     `Reference: \`bench/reference.py\` run by ${PYTHON} with NumPy ${String(res.peak.numpy)} (BLAS libraries ${JSON.stringify(res.peak.blas_libraries)}, resolved by Debian's alternatives to OpenBLAS pthread), started with fixed glibc malloc thresholds (MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ = 2³⁰, see bench/reference-process.ts) so its large temporaries stay on the heap; ` +
       `its 1024³ float32 matmul reached ${gf1024.toFixed(0)} GFLOP/s and 2880×4096×2880 ${Number(res.peak['2880x4096x2880']).toFixed(0)} GFLOP/s ${trusted ? '(> 50 GFLOP/s: an optimised BLAS)' : '— **below 50 GFLOP/s: the reference BLAS is not optimised or the machine was saturated; do not trust these ratios**'}. ` +
-      'It is written from ALGORITHMS.md with the official code\'s tensor ops (G-Prune `matrix_power`, DivPrune\'s `index_select` + min loop, CDPruner\'s einsum update, ToMe with `scatter_reduce` and source matrices); F³A has no official code and its reference is a NumPy reading of §4.3.',
+      'It is written from ALGORITHMS.md with the official code\'s tensor ops (G-Prune `matrix_power`, DivPrune\'s `index_select` + min loop, CDPruner\'s einsum update, ToMe with `scatter_reduce` and source matrices); F³A has no official code and its reference is a NumPy reading of §4.3. ' +
+        'Not the same work in two methods: the references build VisionZip\'s contextual tokens and PruMerge\'s merged tokens whole (d columns, as the official code hands them to the LLM), while PruneLens reports, and so computes, only their first four columns (contextual_first4, merged_first4); the kept tokens and assignments, which both sides compute in full, are what is compared.',
   );
   if (res.torchPeak) {
     const tp = res.torchPeak;
