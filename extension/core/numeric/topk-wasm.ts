@@ -7,7 +7,7 @@ import { addConst, get, growTo, I32, instantiateKernels, loopWhile, set, SIMD, s
 const load32 = (offset = 0): number[] => [0x28, 2, ...uleb(offset)];
 const store32 = (offset = 0): number[] => [0x36, 2, ...uleb(offset)];
 const c32 = (v: number): number[] => [0x41, ...sleb(v | 0)];
-const [ADD, SUB, MUL, SHL, SHR_U, AND] = [0x6a, 0x6b, 0x6c, 0x74, 0x76, 0x71];
+const [ADD, SUB, MUL, SHL, SHR_U, AND, GT_U] = [0x6a, 0x6b, 0x6c, 0x74, 0x76, 0x71, 0x4b];
 
 /**
  * Order key of a float32 bit pattern u, ascending as the value descends: u ^ 0x7fffffff for u ≥ 0, u − 1 for
@@ -77,9 +77,8 @@ function packTable(): Uint8Array {
 }
 
 /**
- * histograms(keys, count, hist, width, passes): histograms of the keys' first four digits of `width` bits
- * (2^width counts each; digits past bit 31 count garbage, never read), the first `passes` turned into
- * starting places in bytes.
+ * histograms(keys, count, hist, width, passes): histograms of the keys' first `passes` digits of `width`
+ * bits (2^width counts each), turned into starting places in bytes.
  */
 function histogramsCode(): number[] {
   const [KEYS, COUNT, HIST, WIDTH, PASSES] = [0, 1, 2, 3, 4];
@@ -96,7 +95,12 @@ function histogramsCode(): number[] {
     ...get(HIST), ...set(P), ...pow, ...set(C),
     ...loopWhile(C, [...get(P), ...V128_ZERO, ...v128Store(2), ...addConst(P, 16)]),
     ...get(KEYS), ...set(P), ...get(COUNT), ...set(C),
-    ...loopWhile(C, [...get(P), ...load32(), ...set(K), ...bump(0), ...bump(1), ...bump(2), ...bump(3), ...addConst(P, 4)]),
+    ...loopWhile(C, [
+      ...get(P), ...load32(), ...set(K), ...bump(0),
+      // Digits past the last pass are not counted (a branch the same way for every key).
+      ...[1, 2, 3].flatMap((digit) => [...get(PASSES), ...c32(digit), GT_U, 0x04, 0x40, ...bump(digit), 0x0b]),
+      ...addConst(P, 4),
+    ]),
     ...get(HIST), ...set(P), ...get(PASSES), ...set(Q),
     ...loopWhile(Q, [
       ...c32(0), ...set(S), ...pow, ...set(C),
