@@ -28,7 +28,8 @@ export function topK(scores: ArrayLike<number>, k: number): number[] {
  * largest by quickselect), so only the candidates ≥ t — typically ≈ 1.4·k — are sorted; a guess that
  * admits too many is narrowed to the k-th largest among its candidates. A candidate's
  * place is the number of larger candidate values (binary search in the sorted values) plus the equal ones
- * met before it in index order, so ties go to the lower index and no comparator sort runs.
+ * met before it in index order, so ties go to the lower index and no comparator sort runs. Float32 scores
+ * (FastV's attention rows) take WebAssembly candidates and a radix sort (topk-wasm.ts) when the guess fits it.
  */
 export function topKSplit(scores: ArrayLike<number>, k: number): { order: number[]; ascending: number[] } {
   const n = scores.length;
