@@ -2,7 +2,7 @@
 // back to the JavaScript path (null) whenever its threshold or the scores do not fit it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Float32TopK, orderKey } from '../../extension/core/numeric/topk-wasm.ts';
+import { Float32TopK, MAX_SCORES, orderKey } from '../../extension/core/numeric/topk-wasm.ts';
 import { mulberry32 } from '../../extension/core/numeric/prng.ts';
 
 const bits = new Float32Array(1);
@@ -74,4 +74,7 @@ test('Float32TopK.select declines NaN scores and thresholds that admit too few o
   bitsU32[0] = 0xffc00001; // a negative NaN pattern
   withNaN[150] = bits[0];
   assert.equal(topk.select(withNaN, 10, 95), null);
+  const long = new Float32Array(MAX_SCORES + 1);
+  long[7] = 1;
+  assert.equal(topk.select(long, 1, 1), null, 'rows beyond MAX_SCORES are not staged');
 });

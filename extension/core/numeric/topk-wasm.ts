@@ -143,6 +143,9 @@ const SCORES_AT = TABLE_AT + 256;
 const bits32 = new Float32Array(1);
 const bitsU32 = new Uint32Array(bits32.buffer);
 
+/** Longest score row staged (28 bytes a score stay in the module's memory, which cannot shrink): 28 MB. */
+export const MAX_SCORES = 1 << 20;
+
 /** Candidates admitted beyond `want` before the JavaScript path (which narrows them first) is preferred. */
 const maxCandidates = (want: number): number => 2 * want + 64;
 
@@ -171,11 +174,13 @@ export class Float32TopK {
 
   /**
    * The top `want` indices by (score desc, index asc), in that order and ascending, given a threshold t (a
-   * float32 value) that at least `want` scores reach; null when a score is NaN or t admits fewer than `want`
-   * or more than 2·want + 64 candidates (topKSplit's JavaScript path handles those).
+   * float32 value) that at least `want` scores reach; null when a score is NaN, t admits fewer than `want`
+   * or more than 2·want + 64 candidates, or the row is longer than MAX_SCORES (topKSplit's JavaScript path
+   * handles those).
    */
   select(scores: Float32Array, want: number, t: number): { order: number[]; ascending: number[] } | null {
     const n = scores.length;
+    if (n > MAX_SCORES) return null;
     bits32[0] = t;
     const thresh = orderKey(bitsU32[0]);
     // Scores are padded to a whole group with −∞, which must stay below the threshold.
