@@ -6,7 +6,7 @@
 // The pick rows c are stored in float64 or float32 (DppStorage); arithmetic is float64 either way.
 // Rows are padded to an even length with zeros (the extra lane computes 0 and is never read).
 
-import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, sleb, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
+import { addConst, countDown, get, growTo, I32, i32Const, instantiateKernels, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 import { CONTROL_INTS, DppHelper } from './dpp-helper.ts';
 
 /**
@@ -54,7 +54,7 @@ function projectCode(storage: DppStorage): number[] {
     ...addConst(DST, 16),
     ...countDown(I, 0),
     0x0b,
-    ...Array.from({ length: BLOCK - 1 }, (_, i) => [...get(STRIDE), 0x41, ...sleb(i + 1), 0x6c, ...set(OFF[i + 1])]).flat(),
+    ...Array.from({ length: BLOCK - 1 }, (_, i) => [...get(STRIDE), ...i32Const(i + 1), 0x6c, ...set(OFF[i + 1])]).flat(),
     // Blocks of BLOCK rows: proj = proj + a0·c0 + … + a7·c7, left to right (the same additions as one row per pass).
     ...[0x02, 0x40, 0x03, 0x40], // block; loop
     ...get(STEPS), 0x41, BLOCK, 0x49, 0x0d, 1, // steps < BLOCK: done

@@ -42,7 +42,7 @@ function entry(col: number): number[] {
     ...get(V), ...get(HI), F_GE, ...get(V), F_ABS, ...get(MB), F_GE, I_AND, ...set(FLAG),
     ...get(SETTLE), ...get(FLAG), I_EQZ, I_ADD, ...set(SETTLE),
     ...get(OUT_COL), ...get(CNT), ...i32Const(2), I_SHL, I_ADD,
-    ...get(J), ...i32Const(-1 & 0x7f), ...get(J), I_SUB, ...get(FLAG),
+    ...get(J), ...i32Const(-1), ...get(J), I_SUB, ...get(FLAG),
     SELECT,
     0x36, 2, 0,
     ...get(OUT_VAL), ...get(CNT), ...i32Const(3), I_SHL, I_ADD, ...get(V), 0x39, 3, 0,
@@ -64,7 +64,7 @@ function edgesCode(): number[] {
     // c0 = max(0, i0 + r + 1 − j0): the first column with j > i
     ...get(I0), ...get(R), I_ADD, ...i32Const(1), I_ADD, ...get(J0), I_SUB, ...tee(C0), ...i32Const(0), ...get(C0), ...i32Const(0), I_GE_S, SELECT, ...set(C0),
     // groups of four from the one holding c0
-    ...get(C0), ...i32Const(-4 & 0x7f), I_AND, ...set(C),
+    ...get(C0), ...i32Const(-4), I_AND, ...set(C),
     ...BLOCK, ...LOOP,
     ...get(C), ...get(WHOLE), I_GE_S, BR_IF, 1,
     // any lane not below thr: bitmask(lt) != 0b1111
@@ -87,7 +87,7 @@ function edgesCode(): number[] {
     ...get(BAND), ...f64At(0), ...set(LO),
     ...get(BAND), ...f64At(8), ...set(HI),
     ...get(BAND), ...f64At(16), ...set(MB),
-    ...get(COLS), ...i32Const(-4 & 0x7f), I_AND, ...set(WHOLE),
+    ...get(COLS), ...i32Const(-4), I_AND, ...set(WHOLE),
     ...i32Const(0), ...set(CNT),
     ...i32Const(0), ...set(SETTLE),
     ...i32Const(0), ...set(R),

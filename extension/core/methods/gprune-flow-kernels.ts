@@ -10,7 +10,7 @@
 //   mass:      m⁽ᵗ⁺¹⁾ = m⁽ᵗ⁾P over the CSR, the terms of every m′_j added in ascending i (stepMass).
 
 import { EXP_COEFFS, INV_LN2, LN2_HI, LN2_LO, SHIFT } from '../numeric/exp-det.ts';
-import { addConst, BLOCK, countDown, ELSE, END, F64, get, I32, i32Const, IF, type KernelBody, LOOP, SELECT, set, SIMD, tee, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
+import { addConst, BLOCK, countDown, ELSE, END, F64, get, I32, i32Const, i32Load, i32Store, IF, type KernelBody, LOOP, SELECT, set, SIMD, tee, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
 /**
  * Every kernel takes the whole layout as its parameters, in this order: counts (n, k, steps) and byte
@@ -21,8 +21,6 @@ export type FlowParam = (typeof FLOW_PARAMS)[number];
 const [N, START, COL, SELF, UP, LO, SCALE, SUM, DIAG, DEG, COUNT, BESTJ, BESTW, FLOOR, K, MASS, STEPS, MAX, CONSTS] = FLOW_PARAMS.map((_, i) => i);
 const PARAMS = FLOW_PARAMS.length;
 
-const i32Load = (offset = 0): number[] => [0x28, 2, offset];
-const i32Store = [0x36, 2, 0];
 const f64Load = [0x2b, 3, 0];
 const f64Store = [0x39, 3, 0];
 const u8Load = [0x2d, 0, 0];
@@ -139,18 +137,18 @@ function insertCode(r: number, c: number, w: number, tmp: { base: number; cnt: n
     // q = base + (count < k ? count++ : k − 1)
     ...get(cnt), ...get(K), LT_S,
     ...IF, ...get(base), ...get(cnt), ADD, ...set(q), ...addConst(cnt, 1), ELSE, ...get(base), ...get(K), ADD, ...i32Const(1), SUB, ...set(q), END,
-    ...at(COUNT, r, 2), ...get(cnt), ...i32Store,
+    ...at(COUNT, r, 2), ...get(cnt), ...i32Store(),
     // while (q > base && bestW[q − 1] < w) move entry q − 1 down to q
     ...BLOCK, ...LOOP,
     ...get(q), ...get(base), EQ, 0x0d, 1,
     ...at(BESTW, q, 3), ...i32Const(8), SUB, ...f64Load, ...tee(prev), ...get(w), F_LT, EQZ, 0x0d, 1,
     ...at(BESTW, q, 3), ...get(prev), ...f64Store,
-    ...at(BESTJ, q, 2), ...at(BESTJ, q, 2), ...i32Const(4), SUB, ...i32Load(), ...i32Store,
+    ...at(BESTJ, q, 2), ...at(BESTJ, q, 2), ...i32Const(4), SUB, ...i32Load(), ...i32Store(),
     ...get(q), ...i32Const(1), SUB, ...set(q),
     0x0c, 0,
     END, END,
     ...at(BESTW, q, 3), ...get(w), ...f64Store,
-    ...at(BESTJ, q, 2), ...get(c), ...i32Store,
+    ...at(BESTJ, q, 2), ...get(c), ...i32Store(),
     // a full list's floor is its last entry
     ...get(cnt), ...get(K), EQ,
     ...IF, ...at(FLOOR, r, 3), ...get(base), ...get(K), ADD, ...i32Const(1), SUB, ...i32Const(3), SHL, ...get(BESTW), ADD, ...f64Load, ...f64Store, END,
@@ -191,7 +189,7 @@ function insert8Code(r: number, c: number, w: number, t: Insert8Locals): number[
   code.push(
     // floor = the new last entry; count += (count < 8)
     ...at(FLOOR, r, 3), ...get(vPrev), SIMD, 0x21, 1, ...f64Store,
-    ...at(COUNT, r, 2), ...at(COUNT, r, 2), ...i32Load(), ...tee(cnt), ...get(cnt), ...i32Const(8), LT_S, ADD, ...i32Store,
+    ...at(COUNT, r, 2), ...at(COUNT, r, 2), ...i32Load(), ...tee(cnt), ...get(cnt), ...i32Const(8), LT_S, ADD, ...i32Store(),
   );
   return code;
 }
@@ -223,7 +221,7 @@ function normaliseCode(k8: boolean): KernelBody {
       : insertCode(r, c, w, { base: BASE, cnt: TOPCNT, q: Q, prev: PREV });
   const diag = [
     ...at(DIAG, I, 3), ...at(DIAG, I, 3), ...f64Load, ...at(SUM, I, 3), ...f64Load, F_DIV, ...tee(D), ...f64Store,
-    ...at(DEG, I, 2), ...get(D), ...F64_ZERO, F_GT, ...i32Store,
+    ...at(DEG, I, 2), ...get(D), ...F64_ZERO, F_GT, ...i32Store(),
   ];
   const row = [
     ...at(SUM, I, 3), ...f64Load, ...set(SI),
@@ -233,11 +231,11 @@ function normaliseCode(k8: boolean): KernelBody {
       ...get(PU), ...get(PU), ...f64Load, ...get(SI), F_DIV, ...tee(A), ...f64Store,
       ...get(PL), ...get(PL), ...f64Load, ...at(SUM, J, 3), ...f64Load, F_DIV, ...tee(B), ...f64Store,
       ...get(DI), ...get(A), ...F64_ZERO, F_GT, ADD, ...set(DI),
-      ...at(DEG, J, 2), ...at(DEG, J, 2), ...i32Load(), ...get(B), ...F64_ZERO, F_GT, ADD, ...i32Store,
+      ...at(DEG, J, 2), ...at(DEG, J, 2), ...i32Load(), ...get(B), ...F64_ZERO, F_GT, ADD, ...i32Store(),
       ...offer(I, J, A),
       ...offer(J, I, B),
     ]),
-    ...at(DEG, I, 2), ...at(DEG, I, 2), ...i32Load(), ...get(DI), ADD, ...i32Store,
+    ...at(DEG, I, 2), ...at(DEG, I, 2), ...i32Load(), ...get(DI), ADD, ...i32Store(),
   ];
   return { name: k8 ? 'normalise8' : 'normalise', locals: decl, code: [...forRows(I, diag), ...forRows(I, row), END] };
 }

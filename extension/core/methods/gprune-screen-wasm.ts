@@ -3,9 +3,8 @@
 // uint8 × int8 GEMM) and reports max|x|, f and Σ|x| per row. `screen` flags, per row of an int32 product
 // block, whether any lane's upper bound on the cosine, (Q + a_i + b_j)·s_i·s_j, reaches the threshold.
 
-import { addConst, countDown, F32, get, growTo, I32, instantiateKernels, set, SIMD, sleb, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
+import { addConst, countDown, F32, get, growTo, I32, i32Const, instantiateKernels, set, simd, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
-const simd = (op: number): number[] => (op < 0x80 ? [SIMD, op] : [SIMD, (op & 0x7f) | 0x80, op >> 7]);
 const f32Load = (offset: number): number[] => [0x2a, 2, offset];
 const f32Store = (offset: number): number[] => [0x38, 2, offset];
 const f32Const = (v: number): number[] => [0x43, ...new Uint8Array(Float32Array.of(v).buffer)];
@@ -28,7 +27,7 @@ function quantizeCode(): number[] {
   return [
     ...[0x41, 0x80, 0x7f], ...simd(I8X16_SPLAT), ...set(OFFSET), // splat(-128): flips the sign bit
     ...f32Const(12582912), ...simd(F32X4_SPLAT), ...set(MAGIC),
-    ...[0x41, ...sleb(0x4b400000)], ...simd(I32X4_SPLAT), ...set(MAGIC_BITS),
+    ...i32Const(0x4b400000), ...simd(I32X4_SPLAT), ...set(MAGIC_BITS),
     ...[0x02, 0x40, ...get(ROWS), 0x45, 0x0d, 0],
     ...[0x03, 0x40], // loop rows
     // max|x| and Σ|x|

@@ -3,7 +3,7 @@
 // hold two adjacent columns (B is packed as column pairs interleaved per depth index), so each lane performs
 // the scalar kernel's operations in its order: bit-identical, whatever the register blocking.
 
-import { addConst, countDown, get, growTo, I32, instantiateKernels, set, sleb, SIMD, tee, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
+import { addConst, countDown, get, growTo, I32, i32Const, instantiateKernels, set, SIMD, tee, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
 import type { FloatArray } from './gemm.ts';
 
 /** Depth block of tsGemmNT. */
@@ -17,18 +17,17 @@ const splat = [SIMD, 0x14];
 const mul = [SIMD, 0xf2, 0x01];
 const add = [SIMD, 0xf0, 0x01];
 const i32 = { add: 0x6a, sub: 0x6b, mul: 0x6c, shl: 0x74, ltU: 0x49 };
-const c32 = (v: number): number[] => [0x41, ...sleb(v)];
 
 
 /** S_r += splat(A[row r, t]) · VB, row r at PA + r·KB. */
 function rowProduct(r: number, s: number): number[] {
-  const addr = r === 0 ? get(PA) : [...get(PA), ...get(KB), ...(r > 1 ? [...c32(r), i32.mul] : []), i32.add];
+  const addr = r === 0 ? get(PA) : [...get(PA), ...get(KB), ...(r > 1 ? [...i32Const(r), i32.mul] : []), i32.add];
   return [...get(s), ...addr, ...f64Load(0), ...splat, ...get(VB), ...mul, ...add, ...set(s)];
 }
 
 /** C[row r, pair] += S_r, row r at PC + r·NB. */
 function rowStore(r: number, s: number): number[] {
-  const addr = r === 0 ? get(PC) : [...get(PC), ...get(NB), ...(r > 1 ? [...c32(r), i32.mul] : []), i32.add];
+  const addr = r === 0 ? get(PC) : [...get(PC), ...get(NB), ...(r > 1 ? [...i32Const(r), i32.mul] : []), i32.add];
   return [...addr, ...addr, ...v128Load(3), ...get(s), ...add, ...v128Store(3)];
 }
 
@@ -39,18 +38,18 @@ function rowStore(r: number, s: number): number[] {
 function blockCode(rows: number): number[] {
   const sums = [S0, S1, S2, S3].slice(0, rows);
   return [
-    ...get(K), ...c32(3), i32.shl, ...set(KB),
+    ...get(K), ...i32Const(3), i32.shl, ...set(KB),
     ...get(BP), ...set(PB), ...get(C), ...set(PC), ...get(PAIRS), ...set(JP),
     ...[0x02, 0x40, ...get(JP), 0x45, 0x0d, 0],
     ...[0x03, 0x40], // loop column pairs
-    ...c32(0), ...set(T0),
+    ...i32Const(0), ...set(T0),
     ...[0x02, 0x40, 0x03, 0x40], // loop depth blocks while T0 < K
     ...get(T0), ...get(K), i32.ltU, 0x45, 0x0d, 1,
     // BLK = min(DEPTH, K − T0)
-    ...c32(DEPTH), ...get(K), ...get(T0), i32.sub, ...tee(BLK), ...c32(DEPTH), ...get(BLK), i32.ltU, 0x1b, ...set(T),
+    ...i32Const(DEPTH), ...get(K), ...get(T0), i32.sub, ...tee(BLK), ...i32Const(DEPTH), ...get(BLK), i32.ltU, 0x1b, ...set(T),
     ...sums.flatMap((s) => [...V128_ZERO, ...set(s)]),
-    ...get(A), ...get(T0), ...c32(3), i32.shl, i32.add, ...set(PA),
-    ...get(PB), ...get(T0), ...c32(4), i32.shl, i32.add, ...set(BLK), // BLK now walks the packed B
+    ...get(A), ...get(T0), ...i32Const(3), i32.shl, i32.add, ...set(PA),
+    ...get(PB), ...get(T0), ...i32Const(4), i32.shl, i32.add, ...set(BLK), // BLK now walks the packed B
     ...[0x03, 0x40], // loop t
     ...get(BLK), ...v128Load(3), ...set(VB),
     ...sums.flatMap((s, r) => rowProduct(r, s)),
@@ -58,10 +57,10 @@ function blockCode(rows: number): number[] {
     ...countDown(T, 0),
     0x0b,
     ...sums.flatMap((s, r) => rowStore(r, s)),
-    ...get(T0), ...c32(DEPTH), i32.add, ...set(T0),
+    ...get(T0), ...i32Const(DEPTH), i32.add, ...set(T0),
     0x0c, 0, // br loop
     0x0b, 0x0b,
-    ...get(PB), ...get(K), ...c32(4), i32.shl, i32.add, ...set(PB),
+    ...get(PB), ...get(K), ...i32Const(4), i32.shl, i32.add, ...set(PB),
     ...addConst(PC, 16),
     ...countDown(JP, 0),
     0x0b, 0x0b,

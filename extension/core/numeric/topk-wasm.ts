@@ -2,11 +2,8 @@
 // threshold as order keys, and a stable LSD radix sort ranks them. At 2,880 scores the JavaScript candidate
 // pass and comparison sort took ≈ 15 µs, more than the reference's whole top-k.
 
-import { addConst, get, growTo, I32, instantiateKernels, loopWhile, set, SIMD, sleb, tee, uleb, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
+import { addConst, get, growTo, I32, i32Const, i32Load, i32Store, instantiateKernels, loopWhile, set, SIMD, simd, tee, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
 
-const load32 = (offset = 0): number[] => [0x28, 2, ...uleb(offset)];
-const store32 = (offset = 0): number[] => [0x36, 2, ...uleb(offset)];
-const c32 = (v: number): number[] => [0x41, ...sleb(v | 0)];
 const [ADD, SUB, MUL, SHL, SHR_U, AND, GT_U] = [0x6a, 0x6b, 0x6c, 0x74, 0x76, 0x71, 0x4b];
 
 /**
@@ -19,7 +16,6 @@ export function orderKey(u: number): number {
 const POS_INF_KEY = 0x7f800000 ^ 0x7fffffff;
 const NEG_INF_KEY = 0xff800000 - 1;
 
-const simd = (op: number): number[] => [SIMD, ...uleb(op)];
 const splatConst = (v: number): number[] => [SIMD, 0x0c, ...new Array<number>(4).fill(0).flatMap(() => [v & 255, (v >>> 8) & 255, (v >>> 16) & 255, (v >>> 24) & 255])];
 const [SWIZZLE, I32X4_LT_U, I32X4_GT_U, I32X4_LE_U, NOT, OR128, XOR, ANY_TRUE, BITMASK, SHR_S4, SHR_U4, ADD4, MIN_U4] = [
   0x0e, 0x3a, 0x3c, 0x3e, 0x4d, 0x50, 0x51, 0x53, 0xa4, 0xac, 0xad, 0xae, 0xb7,
@@ -35,7 +31,7 @@ function collectCode(): number[] {
   const [SCORES, GROUPS, THRESH, KEYS, SLOTS, META, TABLE] = [0, 1, 2, 3, 4, 5, 6];
   const [CB, M] = [7, 8];
   const [V, S, KEY, IDX, LO, FLAG, THR] = [9, 10, 11, 12, 13, 14, 15];
-  const shuffle = [...get(TABLE), ...get(M), ...c32(4), SHL, ADD, ...v128Load(4)];
+  const shuffle = [...get(TABLE), ...get(M), ...i32Const(4), SHL, ADD, ...v128Load(4)];
   const lanes = [SIMD, 0x0c, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0];
   return [
     ...get(THRESH), ...simd(0x11), ...set(THR),
@@ -43,20 +39,20 @@ function collectCode(): number[] {
     ...lanes, ...set(IDX),
     ...loopWhile(GROUPS, [
       ...get(SCORES), ...v128Load(2), ...tee(V),
-      ...c32(31), ...SHR_S4, ...set(S),
-      ...get(V), ...get(S), ...NOT, ...c32(1), ...SHR_U4, ...XOR, ...get(S), ...ADD4, ...tee(KEY),
+      ...i32Const(31), ...SHR_S4, ...set(S),
+      ...get(V), ...get(S), ...NOT, ...i32Const(1), ...SHR_U4, ...XOR, ...get(S), ...ADD4, ...tee(KEY),
       ...splatConst(POS_INF_KEY), ...I32X4_LT_U,
       ...get(KEY), ...splatConst(NEG_INF_KEY), ...I32X4_GT_U, ...OR128, ...get(FLAG), ...OR128, ...set(FLAG),
       ...get(LO), ...get(KEY), ...MIN_U4, ...set(LO),
       ...get(KEY), ...get(THR), ...I32X4_LE_U, ...BITMASK, ...set(M),
       ...get(KEYS), ...get(CB), ADD, ...get(KEY), ...shuffle, ...SWIZZLE, ...v128Store(0),
       ...get(SLOTS), ...get(CB), ADD, ...get(IDX), ...shuffle, ...SWIZZLE, ...v128Store(0),
-      ...get(CB), ...get(M), POPCNT, ...c32(2), SHL, ADD, ...set(CB),
+      ...get(CB), ...get(M), POPCNT, ...i32Const(2), SHL, ADD, ...set(CB),
       ...get(IDX), ...splatConst(4), ...ADD4, ...set(IDX),
       ...addConst(SCORES, 16),
     ]),
-    ...get(META), ...get(CB), ...c32(2), SHR_U, ...store32(),
-    ...get(META), ...get(FLAG), ...ANY_TRUE, ...store32(4),
+    ...get(META), ...get(CB), ...i32Const(2), SHR_U, ...i32Store(),
+    ...get(META), ...get(FLAG), ...ANY_TRUE, ...i32Store(4),
     ...get(META), ...get(LO), ...v128Store(2, 16),
     0x0b,
   ];
@@ -84,27 +80,27 @@ function histogramsCode(): number[] {
   const [KEYS, COUNT, HIST, WIDTH, PASSES] = [0, 1, 2, 3, 4];
   const [C, P, K, D, S, T, M, B, Q] = [7, 8, 9, 10, 11, 12, 13, 14, 15];
   const bump = (digit: number): number[] => [
-    ...get(HIST), ...(digit > 0 ? [...get(B), ...c32(digit), MUL, ADD] : []),
-    ...get(K), ...(digit > 0 ? [...get(WIDTH), ...c32(digit), MUL, SHR_U] : []), ...get(M), AND, ...c32(2), SHL, ADD, ...tee(D),
-    ...get(D), ...load32(), ...c32(1), ADD, ...store32(),
+    ...get(HIST), ...(digit > 0 ? [...get(B), ...i32Const(digit), MUL, ADD] : []),
+    ...get(K), ...(digit > 0 ? [...get(WIDTH), ...i32Const(digit), MUL, SHR_U] : []), ...get(M), AND, ...i32Const(2), SHL, ADD, ...tee(D),
+    ...get(D), ...i32Load(), ...i32Const(1), ADD, ...i32Store(),
   ];
-  const pow = [...c32(1), ...get(WIDTH), SHL];
+  const pow = [...i32Const(1), ...get(WIDTH), SHL];
   return [
-    ...pow, ...c32(1), SUB, ...set(M),
-    ...c32(4), ...get(WIDTH), SHL, ...set(B),
+    ...pow, ...i32Const(1), SUB, ...set(M),
+    ...i32Const(4), ...get(WIDTH), SHL, ...set(B),
     ...get(HIST), ...set(P), ...pow, ...set(C),
     ...loopWhile(C, [...get(P), ...V128_ZERO, ...v128Store(2), ...addConst(P, 16)]),
     ...get(KEYS), ...set(P), ...get(COUNT), ...set(C),
     ...loopWhile(C, [
-      ...get(P), ...load32(), ...set(K), ...bump(0),
+      ...get(P), ...i32Load(), ...set(K), ...bump(0),
       // Digits past the last pass are not counted (a branch the same way for every key).
-      ...[1, 2, 3].flatMap((digit) => [...get(PASSES), ...c32(digit), GT_U, 0x04, 0x40, ...bump(digit), 0x0b]),
+      ...[1, 2, 3].flatMap((digit) => [...get(PASSES), ...i32Const(digit), GT_U, 0x04, 0x40, ...bump(digit), 0x0b]),
       ...addConst(P, 4),
     ]),
     ...get(HIST), ...set(P), ...get(PASSES), ...set(Q),
     ...loopWhile(Q, [
-      ...c32(0), ...set(S), ...pow, ...set(C),
-      ...loopWhile(C, [...get(P), ...load32(), ...set(T), ...get(P), ...get(S), ...store32(), ...get(S), ...get(T), ...c32(2), SHL, ADD, ...set(S), ...addConst(P, 4)]),
+      ...i32Const(0), ...set(S), ...pow, ...set(C),
+      ...loopWhile(C, [...get(P), ...i32Load(), ...set(T), ...get(P), ...get(S), ...i32Store(), ...get(S), ...get(T), ...i32Const(2), SHL, ADD, ...set(S), ...addConst(P, 4)]),
     ]),
     0x0b,
   ];
@@ -118,14 +114,14 @@ function scatterCode(): number[] {
   const [KEYS, SLOTS, KEYS2, SLOTS2, PLACES, COUNT, DIGIT] = [0, 1, 2, 3, 4, 5, 6];
   const [C, P, K, D, T, SH, M] = [7, 8, 9, 10, 11, 12, 13];
   return [
-    ...get(DIGIT), ...c32(255), AND, ...set(SH),
-    ...c32(1), ...get(DIGIT), ...c32(8), SHR_U, SHL, ...c32(1), SUB, ...set(M),
+    ...get(DIGIT), ...i32Const(255), AND, ...set(SH),
+    ...i32Const(1), ...get(DIGIT), ...i32Const(8), SHR_U, SHL, ...i32Const(1), SUB, ...set(M),
     ...get(COUNT), ...set(C),
     ...loopWhile(C, [
-      ...get(KEYS), ...get(P), ADD, ...load32(), ...tee(K), ...get(SH), SHR_U, ...get(M), AND, ...c32(2), SHL, ...get(PLACES), ADD, ...tee(D),
-      ...get(D), ...load32(), ...tee(T), ...c32(4), ADD, ...store32(),
-      ...get(KEYS2), ...get(T), ADD, ...get(K), ...store32(),
-      ...get(SLOTS2), ...get(T), ADD, ...get(SLOTS), ...get(P), ADD, ...load32(), ...store32(),
+      ...get(KEYS), ...get(P), ADD, ...i32Load(), ...tee(K), ...get(SH), SHR_U, ...get(M), AND, ...i32Const(2), SHL, ...get(PLACES), ADD, ...tee(D),
+      ...get(D), ...i32Load(), ...tee(T), ...i32Const(4), ADD, ...i32Store(),
+      ...get(KEYS2), ...get(T), ADD, ...get(K), ...i32Store(),
+      ...get(SLOTS2), ...get(T), ADD, ...get(SLOTS), ...get(P), ADD, ...i32Load(), ...i32Store(),
       ...addConst(P, 4),
     ]),
     0x0b,

@@ -13,8 +13,13 @@ export const V128_ZERO = [SIMD, 0x0c, ...new Array<number>(16).fill(0)];
 export const get = (local: number): number[] => [0x20, local];
 export const set = (local: number): number[] => [0x21, local];
 export const tee = (local: number): number[] => [0x22, local];
-/** i32.const c for 0 ≤ c < 64 (one-byte signed LEB128); sleb() for other values. */
-export const i32Const = (c: number): number[] => [0x41, c];
+/** i32.const c for any 32-bit pattern (unsigned values above 2³¹ − 1 wrap to their signed form). */
+export const i32Const = (c: number): number[] => [0x41, ...sleb(c | 0)];
+/** i32.load / i32.store at the address on the stack + offset, alignment hint 4 bytes. */
+export const i32Load = (offset = 0): number[] => [0x28, 2, ...uleb(offset)];
+export const i32Store = (offset = 0): number[] => [0x36, 2, ...uleb(offset)];
+/** A SIMD instruction: the prefix, then its sub-opcode as LEB128. */
+export const simd = (op: number): number[] => [SIMD, ...uleb(op)];
 /** Structured control (empty block types), `select` and branches (their depth follows). */
 export const BLOCK = [0x02, 0x40];
 export const LOOP = [0x03, 0x40];
