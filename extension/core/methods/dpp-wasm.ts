@@ -6,8 +6,10 @@
 // The pick rows c are stored in float64 or float32 (DppStorage); arithmetic is float64 either way.
 // Rows are padded to an even length with zeros (the extra lane computes 0 and is never read).
 
-import { addConst, countDown, get, growTo, I32, i32Const, instantiateKernels, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
+import { addConst, countDown, f64Load, F64X2, get, growTo, I32, i32Const, instantiateKernels, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 import { CONTROL_INTS, DppHelper } from './dpp-helper.ts';
+
+const { splat, add, sub, mul } = F64X2;
 
 /**
  * How the pick rows c are stored. Float32 halves the bytes each pick reads back (t·n·4 instead of t·n·8:
@@ -18,11 +20,6 @@ export type DppStorage = 'f64' | 'f32';
 
 const load = v128Load(3);
 const store = v128Store(3);
-const f64Load = (offset: number): number[] => [0x2b, 3, offset];
-const splat = [SIMD, 0x14];
-const add = [SIMD, 0xf0, 0x01];
-const sub = [SIMD, 0xf1, 0x01];
-const mul = [SIMD, 0xf2, 0x01];
 /** Two float32 at the address, widened exactly to float64 lanes (v128.load64_zero, f64x2.promote_low_f32x4). */
 const loadPair32 = [SIMD, 0x5d, 3, 0, SIMD, 0x5f];
 /** One stored element of c at the address, widened to float64. */

@@ -10,7 +10,7 @@
 //   mass:      m⁽ᵗ⁺¹⁾ = m⁽ᵗ⁾P over the CSR, the terms of every m′_j added in ascending i (stepMass).
 
 import { EXP_COEFFS, INV_LN2, LN2_HI, LN2_LO, SHIFT } from '../numeric/exp-det.ts';
-import { addConst, BLOCK, countDown, ELSE, END, F64, get, I32, i32Const, i32Load, i32Store, IF, type KernelBody, LOOP, SELECT, set, SIMD, tee, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
+import { addConst, BLOCK, countDown, ELSE, END, F64, f64Load, F64X2, get, I32, i32Const, i32Load, i32Store, IF, type KernelBody, LOOP, SELECT, set, SIMD, tee, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
 /**
  * Every kernel takes the whole layout as its parameters, in this order: counts (n, k, steps) and byte
@@ -21,12 +21,10 @@ export type FlowParam = (typeof FLOW_PARAMS)[number];
 const [N, START, COL, SELF, UP, LO, SCALE, SUM, DIAG, DEG, COUNT, BESTJ, BESTW, FLOOR, K, MASS, STEPS, MAX, CONSTS] = FLOW_PARAMS.map((_, i) => i);
 const PARAMS = FLOW_PARAMS.length;
 
-const f64Load = [0x2b, 3, 0];
 const f64Store = [0x39, 3, 0];
 const u8Load = [0x2d, 0, 0];
 const [ADD, SUB, MUL, SHL, EQZ, EQ, NE, LT_S] = [0x6a, 0x6b, 0x6c, 0x74, 0x45, 0x46, 0x47, 0x48];
 const [F_ADD, F_MUL, F_DIV, F_LT, F_GT] = [0xa0, 0xa2, 0xa3, 0x63, 0x64];
-const F64X2_SPLAT = [SIMD, 0x14];
 const BITSELECT = [SIMD, 0x52];
 /** f64x2.pmin / pmax: b < a ? b : a and a < b ? b : a per lane. */
 const PMIN = [SIMD, 0xf6, 0x01];
@@ -81,19 +79,19 @@ function maximaCode(): KernelBody {
   const [I, CNT, PC, PU, PL, J8] = i;
   const [T, MI, Z, MINZ] = f;
   const row = [
-    ...at(MAX, I, 3), ...f64Load, ...set(MI),
+    ...at(MAX, I, 3), ...f64Load(), ...set(MI),
     ...forEdges(I, CNT, PC, PU, PL, [
-      ...get(PU), ...get(PU), ...f64Load, ...get(T), F_DIV, ...tee(Z), ...f64Store,
+      ...get(PU), ...get(PU), ...f64Load(), ...get(T), F_DIV, ...tee(Z), ...f64Store,
       ...get(PC), ...i32Load(), ...i32Const(3), SHL, ...set(J8),
       // mi = z > mi ? z : mi; max[j] likewise; minZ = z < minZ ? z : minZ
       ...get(Z), ...get(MI), ...get(Z), ...get(MI), F_GT, SELECT, ...set(MI),
-      ...get(MAX), ...get(J8), ADD, ...get(Z), ...get(MAX), ...get(J8), ADD, ...f64Load, ...get(Z), ...get(MAX), ...get(J8), ADD, ...f64Load, F_GT, SELECT, ...f64Store,
+      ...get(MAX), ...get(J8), ADD, ...get(Z), ...get(MAX), ...get(J8), ADD, ...f64Load(), ...get(Z), ...get(MAX), ...get(J8), ADD, ...f64Load(), F_GT, SELECT, ...f64Store,
       ...get(Z), ...get(MINZ), ...get(Z), ...get(MINZ), F_LT, SELECT, ...set(MINZ),
     ]),
     ...at(MAX, I, 3), ...get(MI), ...f64Store,
   ];
   const code = [
-    ...get(CONSTS), ...f64Load, ...set(T),
+    ...get(CONSTS), ...f64Load(), ...set(T),
     ...F64_INF, ...set(MINZ),
     ...forRows(I, row),
     ...get(CONSTS), ...get(MINZ), 0x39, 3, 8,
@@ -108,18 +106,18 @@ function weightsCode(): KernelBody {
   const [I, CNT, PC, PU, PL, J8] = i;
   const [SI, FI, W, A] = f;
   const row = [
-    ...at(SUM, I, 3), ...f64Load, ...set(SI),
+    ...at(SUM, I, 3), ...f64Load(), ...set(SI),
     ...get(SELF), ...get(I), ADD, ...u8Load,
-    ...IF, ...get(SI), ...at(DIAG, I, 3), ...f64Load, F_ADD, ...set(SI), END,
-    ...at(SCALE, I, 3), ...f64Load, ...set(FI),
+    ...IF, ...get(SI), ...at(DIAG, I, 3), ...f64Load(), F_ADD, ...set(SI), END,
+    ...at(SCALE, I, 3), ...f64Load(), ...set(FI),
     ...forEdges(I, CNT, PC, PU, PL, [
-      ...get(PU), ...f64Load, ...set(W),
+      ...get(PU), ...f64Load(), ...set(W),
       ...get(PC), ...i32Load(), ...i32Const(3), SHL, ...set(J8),
       ...get(PU), ...get(W), ...get(FI), F_MUL, ...tee(A), ...f64Store,
       ...get(SI), ...get(A), F_ADD, ...set(SI),
       // lo = b; sum[j] += b
-      ...get(PL), ...get(W), ...get(SCALE), ...get(J8), ADD, ...f64Load, F_MUL, ...tee(W), ...f64Store,
-      ...get(SUM), ...get(J8), ADD, ...get(SUM), ...get(J8), ADD, ...f64Load, ...get(W), F_ADD, ...f64Store,
+      ...get(PL), ...get(W), ...get(SCALE), ...get(J8), ADD, ...f64Load(), F_MUL, ...tee(W), ...f64Store,
+      ...get(SUM), ...get(J8), ADD, ...get(SUM), ...get(J8), ADD, ...f64Load(), ...get(W), F_ADD, ...f64Store,
     ]),
     ...at(SUM, I, 3), ...get(SI), ...f64Store,
   ];
@@ -130,7 +128,7 @@ function weightsCode(): KernelBody {
 function insertCode(r: number, c: number, w: number, tmp: { base: number; cnt: number; q: number; prev: number }): number[] {
   const { base, cnt, q, prev } = tmp;
   return [
-    ...get(w), ...at(FLOOR, r, 3), ...f64Load, F_GT,
+    ...get(w), ...at(FLOOR, r, 3), ...f64Load(), F_GT,
     ...IF,
     ...get(r), ...get(K), MUL, ...set(base),
     ...at(COUNT, r, 2), ...i32Load(), ...set(cnt),
@@ -141,7 +139,7 @@ function insertCode(r: number, c: number, w: number, tmp: { base: number; cnt: n
     // while (q > base && bestW[q − 1] < w) move entry q − 1 down to q
     ...BLOCK, ...LOOP,
     ...get(q), ...get(base), EQ, 0x0d, 1,
-    ...at(BESTW, q, 3), ...i32Const(8), SUB, ...f64Load, ...tee(prev), ...get(w), F_LT, EQZ, 0x0d, 1,
+    ...at(BESTW, q, 3), ...i32Const(8), SUB, ...f64Load(), ...tee(prev), ...get(w), F_LT, EQZ, 0x0d, 1,
     ...at(BESTW, q, 3), ...get(prev), ...f64Store,
     ...at(BESTJ, q, 2), ...at(BESTJ, q, 2), ...i32Const(4), SUB, ...i32Load(), ...i32Store(),
     ...get(q), ...i32Const(1), SUB, ...set(q),
@@ -151,7 +149,7 @@ function insertCode(r: number, c: number, w: number, tmp: { base: number; cnt: n
     ...at(BESTJ, q, 2), ...get(c), ...i32Store(),
     // a full list's floor is its last entry
     ...get(cnt), ...get(K), EQ,
-    ...IF, ...at(FLOOR, r, 3), ...get(base), ...get(K), ADD, ...i32Const(1), SUB, ...i32Const(3), SHL, ...get(BESTW), ADD, ...f64Load, ...f64Store, END,
+    ...IF, ...at(FLOOR, r, 3), ...get(base), ...get(K), ADD, ...i32Const(1), SUB, ...i32Const(3), SHL, ...get(BESTW), ADD, ...f64Load(), ...f64Store, END,
     END,
   ];
 }
@@ -167,7 +165,7 @@ function insert8Code(r: number, c: number, w: number, t: Insert8Locals): number[
   const code = [
     ...get(r), ...i32Const(6), SHL, ...tee(jRow), ...get(BESTW), ADD, ...set(wRow),
     ...get(jRow), ...get(BESTJ), ADD, ...set(jRow),
-    ...get(w), ...F64X2_SPLAT, ...set(ws),
+    ...get(w), ...F64X2.splat, ...set(ws),
     ...get(c), 0xad, SIMD, 0x12, ...set(js), // i64x2.splat(u64(c))
   ];
   for (let q = 0; q < 4; q++) {
@@ -217,19 +215,19 @@ function normaliseCode(k8: boolean): KernelBody {
   const [ws, js, vPrev, vCur, mPrev, mCur, jPrev, jCur, ms] = v;
   const offer = (r: number, c: number, w: number): number[] =>
     k8
-      ? [...get(w), ...at(FLOOR, r, 3), ...f64Load, F_GT, ...IF, ...insert8Code(r, c, w, { wRow: BASE, jRow: Q, cnt: TOPCNT, ws, js, vPrev, vCur, mPrev, mCur, jPrev, jCur, ms }), END]
+      ? [...get(w), ...at(FLOOR, r, 3), ...f64Load(), F_GT, ...IF, ...insert8Code(r, c, w, { wRow: BASE, jRow: Q, cnt: TOPCNT, ws, js, vPrev, vCur, mPrev, mCur, jPrev, jCur, ms }), END]
       : insertCode(r, c, w, { base: BASE, cnt: TOPCNT, q: Q, prev: PREV });
   const diag = [
-    ...at(DIAG, I, 3), ...at(DIAG, I, 3), ...f64Load, ...at(SUM, I, 3), ...f64Load, F_DIV, ...tee(D), ...f64Store,
+    ...at(DIAG, I, 3), ...at(DIAG, I, 3), ...f64Load(), ...at(SUM, I, 3), ...f64Load(), F_DIV, ...tee(D), ...f64Store,
     ...at(DEG, I, 2), ...get(D), ...F64_ZERO, F_GT, ...i32Store(),
   ];
   const row = [
-    ...at(SUM, I, 3), ...f64Load, ...set(SI),
+    ...at(SUM, I, 3), ...f64Load(), ...set(SI),
     ...i32Const(0), ...set(DI),
     ...forEdges(I, CNT, PC, PU, PL, [
       ...get(PC), ...i32Load(), ...set(J),
-      ...get(PU), ...get(PU), ...f64Load, ...get(SI), F_DIV, ...tee(A), ...f64Store,
-      ...get(PL), ...get(PL), ...f64Load, ...at(SUM, J, 3), ...f64Load, F_DIV, ...tee(B), ...f64Store,
+      ...get(PU), ...get(PU), ...f64Load(), ...get(SI), F_DIV, ...tee(A), ...f64Store,
+      ...get(PL), ...get(PL), ...f64Load(), ...at(SUM, J, 3), ...f64Load(), F_DIV, ...tee(B), ...f64Store,
       ...get(DI), ...get(A), ...F64_ZERO, F_GT, ADD, ...set(DI),
       ...at(DEG, J, 2), ...at(DEG, J, 2), ...i32Load(), ...get(B), ...F64_ZERO, F_GT, ADD, ...i32Store(),
       ...offer(I, J, A),
@@ -246,13 +244,13 @@ function massCode(): KernelBody {
   const [I, CNT, PC, PU, PL, J8, IN, OUT] = i;
   const [MI, ACC] = f;
   const row = [
-    ...at(IN, I, 3), ...f64Load, ...set(MI),
-    ...at(OUT, I, 3), ...f64Load, ...get(MI), ...at(DIAG, I, 3), ...f64Load, F_MUL, F_ADD, ...set(ACC),
+    ...at(IN, I, 3), ...f64Load(), ...set(MI),
+    ...at(OUT, I, 3), ...f64Load(), ...get(MI), ...at(DIAG, I, 3), ...f64Load(), F_MUL, F_ADD, ...set(ACC),
     ...forEdges(I, CNT, PC, PU, PL, [
       ...get(PC), ...i32Load(), ...i32Const(3), SHL, ...set(J8),
       // out[j] += m_i·P_ij; acc += m_j·P_ji
-      ...get(OUT), ...get(J8), ADD, ...get(OUT), ...get(J8), ADD, ...f64Load, ...get(MI), ...get(PU), ...f64Load, F_MUL, F_ADD, ...f64Store,
-      ...get(ACC), ...get(IN), ...get(J8), ADD, ...f64Load, ...get(PL), ...f64Load, F_MUL, F_ADD, ...set(ACC),
+      ...get(OUT), ...get(J8), ADD, ...get(OUT), ...get(J8), ADD, ...f64Load(), ...get(MI), ...get(PU), ...f64Load(), F_MUL, F_ADD, ...f64Store,
+      ...get(ACC), ...get(IN), ...get(J8), ADD, ...f64Load(), ...get(PL), ...f64Load(), F_MUL, F_ADD, ...set(ACC),
     ]),
     ...at(OUT, I, 3), ...get(ACC), ...f64Store,
   ];
@@ -299,7 +297,7 @@ function expCode(): KernelBody {
     // pairs = (start[n] + 1) >> 1
     ...at(START, N, 2), ...i32Load(), ...i32Const(1), ADD, ...i32Const(1), 0x76, ...set(CNT),
     ...get(UP), ...set(P),
-    ...get(CONSTS), 0x2b, 3, 16, ...F64X2_SPLAT, ...set(C),
+    ...get(CONSTS), 0x2b, 3, 16, ...F64X2.splat, ...set(C),
     ...BLOCK, ...get(CNT), EQZ, 0x0d, 0,
     ...LOOP,
     ...get(P), ...v128Load(4), ...get(C), ...F64X2_SUB, ...set(X),

@@ -2,14 +2,10 @@
 // each summed over the key dimensions left to right, as keySimilarities sums it). Each lane does the scalar
 // loop's operations in its order, so the results are bit-identical.
 
-import { addConst, get, growTo, I32, instantiateKernels, loopWhile, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
+import { addConst, f64Load, F64X2, get, growTo, I32, instantiateKernels, loopWhile, set, UPPER_HALF, V128, V128_ZERO, v128Load, v128Store } from '../numeric/wasm-module.ts';
 
-const f64Load = [0x2b, 3, 0];
-const splat = [SIMD, 0x14];
-const mul = [SIMD, 0xf2, 0x01];
-const add = [SIMD, 0xf0, 0x01];
-const promoteLow = [SIMD, 0x5f];
-const upperHalf = [SIMD, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+const { splat, mul, add, promoteLow } = F64X2;
+
 const i32Add = 0x6a;
 const i32Mul = 0x6c;
 
@@ -39,7 +35,7 @@ function simsCode(): number[] {
         ...get(WIDTH), ...set(K),
         ...loopWhile(K, [
           ...get(PT), ...v128Load(3), ...set(T),
-          ...accs.flatMap((acc, i) => [...get(acc), ...get(ptrs[i]), ...f64Load, ...splat, ...get(T), ...mul, ...add, ...set(acc), ...addConst(ptrs[i], 8)]),
+          ...accs.flatMap((acc, i) => [...get(acc), ...get(ptrs[i]), ...f64Load(), ...splat, ...get(T), ...mul, ...add, ...set(acc), ...addConst(ptrs[i], 8)]),
           ...addConst(PT, 16),
         ]),
         // Token r's pair jp at out + (r·pairs + jp)·16.
@@ -62,12 +58,12 @@ function unitCode(): number[] {
   return [
     ...get(BASE), ...set(PA), ...get(OUT), ...set(PT),
     ...loopWhile(COUNT, [
-      ...get(PACKED), ...f64Load, ...splat, ...set(T), ...addConst(PACKED, 8),
+      ...get(PACKED), ...f64Load(), ...splat, ...set(T), ...addConst(PACKED, 8),
       ...get(WIDTH), 0x41, 2, 0x76, ...set(K),
       ...loopWhile(K, [
         ...get(PA), ...v128Load(2), ...set(V),
         ...get(PT), ...get(V), ...promoteLow, ...get(T), ...mul, ...v128Store(3),
-        ...get(PT), ...get(V), ...get(V), ...upperHalf, ...promoteLow, ...get(T), ...mul, ...v128Store(3, 16),
+        ...get(PT), ...get(V), ...get(V), ...UPPER_HALF, ...promoteLow, ...get(T), ...mul, ...v128Store(3, 16),
         ...addConst(PA, 16), ...addConst(PT, 32),
       ]),
     ]),

@@ -4,12 +4,11 @@
 // gives f) comes from the same staged copy, so each source row is read from memory once.
 
 import { squaresCode } from './sumsq-wasm.ts';
-import { addConst, countDown, get, growTo, I32, instantiateKernels, set, SIMD, tee, V128, v128Load, v128Store } from './wasm-module.ts';
+import { addConst, countDown, f64Load, F64X2, get, growTo, I32, instantiateKernels, set, SIMD, tee, V128, v128Load, v128Store } from './wasm-module.ts';
+
+const { splat, mul } = F64X2;
 
 const [ROWS, COUNT, D, INV, OUT, STRIDE] = [0, 1, 2, 3, 4, 5];
-const f64Load = [0x2b, 3, 0];
-const splat = [SIMD, 0x14];
-const mul = [SIMD, 0xf2, 0x01];
 const demote = [SIMD, 0x5e];
 /** Lanes 0–1 of the first operand, then lanes 0–1 of the second (the two demoted halves side by side). */
 const joinLow = [SIMD, 0x0d, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
@@ -29,7 +28,7 @@ export function scaleCode(strided = false): number[] {
     ...get(ROWS), ...set(P),
     ...[0x02, 0x40, ...get(COUNT), 0x45, 0x0d, 0],
     ...[0x03, 0x40], // loop rows
-    ...get(INV), ...f64Load, ...splat, ...set(F), ...addConst(INV, 8),
+    ...get(INV), ...f64Load(), ...splat, ...set(F), ...addConst(INV, 8),
     ...get(GROUPS), ...set(K),
     ...[0x02, 0x40, ...get(K), 0x45, 0x0d, 0],
     ...[0x03, 0x40], // loop groups of four

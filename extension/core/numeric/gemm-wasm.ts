@@ -3,8 +3,10 @@
 // hold two adjacent columns (B is packed as column pairs interleaved per depth index), so each lane performs
 // the scalar kernel's operations in its order: bit-identical, whatever the register blocking.
 
-import { addConst, countDown, get, growTo, I32, i32Const, instantiateKernels, set, SIMD, tee, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
+import { addConst, countDown, f64Load, F64X2, get, growTo, I32, i32Const, instantiateKernels, set, tee, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
 import type { FloatArray } from './gemm.ts';
+
+const { splat, mul, add } = F64X2;
 
 /** Depth block of tsGemmNT. */
 const DEPTH = 256;
@@ -12,10 +14,6 @@ const DEPTH = 256;
 const [A, BP, C, PAIRS, K, NB] = [0, 1, 2, 3, 4, 5];
 const [JP, T0, T, PA, PB, PC, KB, BLK] = [6, 7, 8, 9, 10, 11, 12, 13];
 const [S0, S1, S2, S3, VB] = [14, 15, 16, 17, 18];
-const f64Load = (offset: number): number[] => [0x2b, 3, offset];
-const splat = [SIMD, 0x14];
-const mul = [SIMD, 0xf2, 0x01];
-const add = [SIMD, 0xf0, 0x01];
 const i32 = { add: 0x6a, sub: 0x6b, mul: 0x6c, shl: 0x74, ltU: 0x49 };
 
 

@@ -3,15 +3,12 @@
 // multiply-add), so results are bit-identical to the TypeScript loops. Scalar loops run at ≈ 0.5–1 ns per
 // element even on cached rows; the copy in costs ≈ 0.1 ns per element and the SIMD loop less.
 
-import { addConst, countDown, get, growTo, I32, instantiateKernels, type KernelBody, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
+import { addConst, countDown, f64Load, F64X2, get, growTo, I32, instantiateKernels, type KernelBody, set, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
+
+const { splat, mul, add, div } = F64X2;
 
 const [OUT, ROW, PAIRS, PARAM] = [0, 1, 2, 3];
 const [K, F, ACC0, G] = [4, 5, 6, 7];
-const f64Load = (offset: number): number[] => [0x2b, 3, offset];
-const splat = [SIMD, 0x14];
-const mul = [SIMD, 0xf2, 0x01];
-const add = [SIMD, 0xf0, 0x01];
-const div = [SIMD, 0xf3, 0x01];
 const skipIfNone = [0x02, 0x40, ...get(PAIRS), 0x45, 0x0d, 0];
 
 /** A loop over `pairs` column pairs: `body` may use OUT and ROW as the pair's addresses. */

@@ -3,14 +3,14 @@
 // product and sum rounded once each, no fused multiply-add), so callers that add the tail and combine
 // s0 + s1 + (s2 + s3) get bit-identical results.
 
-import { addConst, countDown, get, growTo, I32, instantiateKernel, set, SIMD, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
+import { addConst, countDown, F64X2, get, growTo, I32, instantiateKernel, set, UPPER_HALF, V128, V128_ZERO, v128Load, v128Store } from './wasm-module.ts';
+
+const { promoteLow } = F64X2;
+const mulAdd = [...F64X2.mul, ...F64X2.add];
 
 const [A, B, N, O] = [0, 1, 2, 3];
 const [ACC01, ACC23, VA, VB] = [4, 5, 6, 7];
 const load = v128Load(2);
-const promoteLow = [SIMD, 0x5f];
-const upperHalf = [SIMD, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
-const mulAdd = [SIMD, 0xf2, 0x01, SIMD, 0xf0, 0x01];
 
 /** partial(a, b, n, out): for n groups of four floats at byte offsets a, b, out[0..3] = the four partial sums. */
 export function partialSumsCode(): number[] {
@@ -20,7 +20,7 @@ export function partialSumsCode(): number[] {
     ...get(A), ...load, ...set(VA),
     ...get(B), ...load, ...set(VB),
     ...get(ACC01), ...get(VA), ...promoteLow, ...get(VB), ...promoteLow, ...mulAdd, ...set(ACC01),
-    ...get(ACC23), ...get(VA), ...get(VA), ...upperHalf, ...promoteLow, ...get(VB), ...get(VB), ...upperHalf, ...promoteLow, ...mulAdd, ...set(ACC23),
+    ...get(ACC23), ...get(VA), ...get(VA), ...UPPER_HALF, ...promoteLow, ...get(VB), ...get(VB), ...UPPER_HALF, ...promoteLow, ...mulAdd, ...set(ACC23),
     ...addConst(A, 16),
     ...addConst(B, 16),
     ...countDown(N, 0),
@@ -42,7 +42,7 @@ export function squaresCode(wide: boolean): number[] {
   const [P, Q, K, A01, A23, B01, B23, VA, VB, VSQ, VA2, VB2] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
   const square = (acc: number, value: number[]): number[] => [...get(acc), ...value, 0x22, VSQ, ...get(VSQ), ...mulAdd, ...set(acc)];
   const low = (v: number): number[] => (wide ? get(v) : [...get(v), ...promoteLow]);
-  const high = (v: number, v2: number): number[] => (wide ? get(v2) : [...get(v), ...get(v), ...upperHalf, ...promoteLow]);
+  const high = (v: number, v2: number): number[] => (wide ? get(v2) : [...get(v), ...get(v), ...UPPER_HALF, ...promoteLow]);
   const loadRow = (ptr: number, v: number, v2: number): number[] => [
     ...get(ptr), ...load, ...set(v),
     ...(wide ? [...get(ptr), ...v128Load(3, 16), ...set(v2)] : []),

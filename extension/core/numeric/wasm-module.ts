@@ -20,6 +20,12 @@ export const i32Load = (offset = 0): number[] => [0x28, 2, ...uleb(offset)];
 export const i32Store = (offset = 0): number[] => [0x36, 2, ...uleb(offset)];
 /** A SIMD instruction: the prefix, then its sub-opcode as LEB128. */
 export const simd = (op: number): number[] => [SIMD, ...uleb(op)];
+/** f64.load at the address on the stack + offset, alignment hint 8 bytes. */
+export const f64Load = (offset = 0): number[] => [0x2b, 3, ...uleb(offset)];
+/** The float64 lane operations the kernels share; promoteLow widens the two low float32 lanes exactly. */
+export const F64X2 = { splat: simd(0x14), add: simd(0xf0), sub: simd(0xf1), mul: simd(0xf2), div: simd(0xf3), promoteLow: simd(0x5f) };
+/** i8x16.shuffle copying the upper 8 bytes into both halves (the upper float32 pair, ready for promoteLow). */
+export const UPPER_HALF = [SIMD, 0x0d, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 /** Structured control (empty block types), `select` and branches (their depth follows). */
 export const BLOCK = [0x02, 0x40];
 export const LOOP = [0x03, 0x40];

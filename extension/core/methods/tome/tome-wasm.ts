@@ -9,7 +9,9 @@ import { type CosineRows, exactCross, type RowScan, type RowScanner, scanRows } 
 import { scaleCode } from '../../numeric/demote-wasm.ts';
 import { rowOpBodies, type RowOpFns } from '../../numeric/row-ops-wasm.ts';
 import { squaresCode } from '../../numeric/sumsq-wasm.ts';
-import { addConst, get, growTo, I32, instantiateKernels, loopWhile, set, SIMD, tee, V128, v128Load, v128Store } from '../../numeric/wasm-module.ts';
+import { addConst, f64Load, F64X2, get, growTo, I32, instantiateKernels, loopWhile, set, SIMD, tee, V128, v128Load, v128Store } from '../../numeric/wasm-module.ts';
+
+const { splat, mul, add, promoteLow } = F64X2;
 
 type Squares = (a: number, pairs: number, groups: number, stride: number, out: number) => void;
 type Scale = (rows: number, count: number, d: number, inv: number, out: number, stride: number) => void;
@@ -34,7 +36,7 @@ function scanCode(): number[] {
   return [
     ...get(OUT), ...set(BASE),
     ...loopWhile(ROWS, [
-      ...get(POST), ...f64Load, ...splat, ...set(PI), ...addConst(POST, 8),
+      ...get(POST), ...f64Load(), ...splat, ...set(PI), ...addConst(POST, 8),
       ...f64Const(-Infinity, -Infinity), ...tee(TOP), ...set(SEC),
       ...f64Const(0, 1), ...tee(BEST), ...set(JV),
       ...get(BASE), ...set(PO), ...get(VP), ...set(PV),
@@ -58,14 +60,9 @@ function scanCode(): number[] {
   ];
 }
 
-const f64Load = [0x2b, 3, 0];
-const splat = [SIMD, 0x14];
-const mul = [SIMD, 0xf2, 0x01];
-const add = [SIMD, 0xf0, 0x01];
 const gt = [SIMD, 0x4a];
 const pmax = [SIMD, 0xf7, 0x01];
 const bitselect = [SIMD, 0x52];
-const promoteLow = [SIMD, 0x5f];
 /** v128.load64_zero: two float32s into the low half. */
 const load64Zero = [SIMD, 0x5d, 3, 0];
 
